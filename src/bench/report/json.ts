@@ -1,0 +1,170 @@
+/**
+ * The `--json FILE` report: every figure per target, in the targets' time (ms, tokens, per second),
+ * with stable keys (snake_case, like vLLM's result JSON) documented in docs/benchmark.md.
+ * Per-request records only with saveDetailed.
+ */
+import type { BenchReport, TargetResult } from '../bench.js';
+import type { Distribution } from '../stats.js';
+import { figureRows, figureValues, ratio } from './figures.js';
+
+export const JSON_SCHEMA_VERSION = 1;
+
+function dist(d: Distribution): Record<string, number> {
+  return {
+    mean: d.mean,
+    median: d.median,
+    p90: d.p90,
+    p99: d.p99,
+    std: d.std,
+    count: d.count,
+    ...d.percentiles,
+  };
+}
+
+function groups(g: TargetResult['byModel']): Record<string, unknown> | undefined {
+  if (!g) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(g)) {
+    out[k] = {
+      completed: v.completed,
+      failed: v.failed,
+      errors: v.errors,
+      ttft: dist(v.ttft),
+      tpot: dist(v.tpot),
+      e2e: dist(v.e2el),
+    };
+  }
+  return out;
+}
+
+function targetJson(r: TargetResult, timeScale: number, detailed: boolean): Record<string, unknown> {
+  const m = r.metrics;
+  const toTarget = (ms: number): number => ms / timeScale;
+  const out: Record<string, unknown> = {
+    name: r.name,
+    url: r.url,
+    completed: m.completed,
+    failed: m.failed,
+    duration_s: m.durationS,
+    total_input_tokens: m.totalInputTokens,
+    total_output_tokens: m.totalOutputTokens,
+    request_throughput: m.requestThroughput,
+    request_goodput: m.requestGoodput,
+    input_token_throughput: m.inputTokenThroughput,
+    output_token_throughput: m.outputTokenThroughput,
+    total_token_throughput: m.totalTokenThroughput,
+    ttft: dist(m.ttft),
+    tpot: dist(m.tpot),
+    itl: dist(m.itl),
+    e2e: dist(m.e2el),
+    prefix_cache_hit_rate: r.prefixCache?.hitRate ?? null,
+    prefix_cache: r.prefixCache
+      ? {
+          source: r.prefixCache.source,
+          replicas: r.prefixCache.replicas.map((x) => ({
+            url: x.url,
+            requests: x.requests,
+            prefix_cache_queries: x.prefixQueries,
+            prefix_cache_hits: x.prefixHits,
+            hit_rate: x.hitRate,
+            ...(x.error ? { error: x.error } : {}),
+          })),
+        }
+      : null,
+    errors: m.errors,
+    unsent: r.unsent,
+    aborted: r.aborted,
+    generator: {
+      event_loop_lag_ms: {
+        p50: r.generator.lag.p50Ms,
+        p99: r.generator.lag.p99Ms,
+        max: r.generator.lag.maxMs,
+      },
+      connections: r.generator.connections,
+    },
+    warnings: r.warnings,
+  };
+  const byModel = groups(r.byModel);
+  if (byModel) out.by_model = byModel;
+  const byObjective = groups(r.byObjective);
+  if (byObjective) out.by_objective = byObjective;
+  if (r.timeline.length > 0) {
+    out.timeline = {
+      replicas: r.scrapeUrls,
+      samples: r.timeline.map((s) => ({
+        t_s: toTarget(s.tMs) / 1000,
+        running: s.running,
+        waiting: s.waiting,
+        kv_usage: s.kvUsage,
+        request_success: s.requestSuccess,
+      })),
+    };
+  }
+  if (detailed) {
+    out.requests = r.records.map((x) => ({
+      index: x.index,
+      start_s: toTarget(x.startMs) / 1000,
+      success: x.success,
+      status: x.status,
+      error: x.error ?? null,
+      ttft_ms: x.success ? toTarget(x.ttftMs) : null,
+      e2e_ms: x.success ? toTarget(x.latencyMs) : null,
+      prompt_tokens: x.promptTokens,
+      output_tokens: x.outputTokens,
+      model: x.model,
+      ...(x.objective !== undefined ? { objective: x.objective } : {}),
+      ...(x.group !== undefined ? { group: x.group } : {}),
+    }));
+  }
+  return out;
+}
+
+/** The whole report as a plain object (JSON.stringify it). */
+export function reportJson(report: BenchReport, version: string): Record<string, unknown> {
+  const o = report.options;
+  const baseline = report.targets[0];
+  const ratios: Record<string, Record<string, number | null>> = {};
+  if (baseline && report.targets.length > 1) {
+    const rows = figureRows({
+      percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'],
+      percentiles: [90, 99],
+      goodput: o.goodput !== undefined,
+    });
+    const base = figureValues(baseline);
+    for (const t of report.targets.slice(1)) {
+      const v = figureValues(t);
+      const r: Record<string, number | null> = {};
+      for (const row of rows) if (row.key !== 'duration_s') r[row.key] = ratio(v[row.key], base[row.key]);
+      ratios[t.name] = r;
+    }
+  }
+  return {
+    tool: 'infergate bench',
+    version,
+    schema: JSON_SCHEMA_VERSION,
+    started_at: report.startedAt,
+    time_scale: o.timeScale,
+    config: {
+      workload: report.workload,
+      load: {
+        request_rate: Number.isFinite(o.load.requestRate) ? o.load.requestRate : 'inf',
+        max_concurrency: o.load.maxConcurrency ?? null,
+        num_prompts: o.load.numPrompts ?? null,
+        duration_s: o.load.durationS ?? null,
+        grace_s: o.load.graceS ?? null,
+        request_timeout_s: o.load.requestTimeoutS,
+      },
+      goodput: o.goodput
+        ? {
+            ttft_ms: o.goodput.ttftMs ?? null,
+            tpot_ms: o.goodput.tpotMs ?? null,
+            e2el_ms: o.goodput.e2elMs ?? null,
+          }
+        : null,
+      targets: o.targets.map((t) => ({ name: t.name, url: t.url })),
+    },
+    baseline: baseline?.name ?? null,
+    targets: report.targets.map((t) => targetJson(t, o.timeScale, o.saveDetailed)),
+    ratios,
+  };
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  breakdown,
+  calculateMetrics,
+  parseSlo,
+  percentile,
+  type RequestOutcome,
+  summarize,
+} from './stats.js';
+
+// Hand-computed fixture (values checked against numpy.percentile / numpy.std):
+//   A: ttft 100, e2e 500, 5 tokens  → TPOT (500−100)/4 = 100
+//   B: ttft 200, e2e 800, 4 tokens  → TPOT (800−200)/3 = 200
+//   C: ttft 600, e2e 600, 1 token   → no TPOT (counts as 0 for goodput)
+//   D: HTTP 503, E: aborted
+const OUTCOMES: RequestOutcome[] = [
+  { success: true, ttftMs: 100, latencyMs: 500, promptTokens: 10, outputTokens: 5 },
+  { success: true, ttftMs: 200, latencyMs: 800, promptTokens: 20, outputTokens: 4 },
+  { success: true, ttftMs: 600, latencyMs: 600, promptTokens: 30, outputTokens: 1 },
+  {
+    success: false,
+    ttftMs: Number.NaN,
+    latencyMs: Number.NaN,
+    promptTokens: 40,
+    outputTokens: 0,
+    error: '503',
+  },
+  { success: false, ttftMs: 50, latencyMs: 90, promptTokens: 50, outputTokens: 3, error: 'aborted' },
+];
+const ITLS = [10, 20, 30, 40];
+
+describe('percentile (numpy linear interpolation)', () => {
+  it.each([
+    { sample: [], p: 50, want: 0 },
+    { sample: [7], p: 99, want: 7 },
+    { sample: [100, 200, 600], p: 50, want: 200 },
+    { sample: [100, 200, 600], p: 90, want: 520 }, // rank 1.8 → 200 + 0.8 × 400
+    { sample: [100, 200, 600], p: 99, want: 592 }, // rank 1.98
+    { sample: [10, 20, 30, 40], p: 50, want: 25 },
+    { sample: [10, 20, 30, 40], p: 90, want: 37 }, // rank 2.7
+    { sample: [10, 20, 30, 40], p: 100, want: 40 },
+    { sample: [10, 20, 30, 40], p: 0, want: 10 },
+  ])('p$p of $sample = $want', ({ sample, p, want }) => {
+    expect(percentile(sample, p)).toBeCloseTo(want, 9);
+  });
+});
+
+describe('summarize', () => {
+  it('does not depend on input order and copies its input', () => {
+    const input = [600, 100, 200];
+    const d = summarize(input, [95]);
+    expect(input).toEqual([600, 100, 200]);
+    expect(d).toMatchObject({ count: 3, mean: 300, median: 200, p90: 520, p99: 592 });
+    expect(d.std).toBeCloseTo(Math.sqrt(140000 / 3), 9); // population std, as numpy.std
+    expect(d.percentiles.p95).toBeCloseTo(560, 9);
+  });
+
+  it('scales every figure', () => {
+    expect(summarize([1, 3], [], 10)).toMatchObject({ mean: 20, median: 20, p90: 28, p99: 29.8 });
+  });
+
+  it('summarises an empty sample to zeros, as vLLM prints them', () => {
+    expect(summarize([])).toMatchObject({ count: 0, mean: 0, median: 0, p90: 0, p99: 0, std: 0 });
+  });
+});
+
+describe('calculateMetrics', () => {
+  const m = calculateMetrics(OUTCOMES, ITLS, 2000);
+
+  it('counts successes and failures by reason', () => {
+    expect(m.completed).toBe(3);
+    expect(m.failed).toBe(2);
+    expect(m.errors).toEqual({ '503': 1, aborted: 1 });
+  });
+
+  it('totals only successful requests and divides by the duration', () => {
+    expect(m.durationS).toBe(2);
+    expect(m.totalInputTokens).toBe(60);
+    expect(m.totalOutputTokens).toBe(10);
+    expect(m.requestThroughput).toBe(1.5);
+    expect(m.inputTokenThroughput).toBe(30);
+    expect(m.outputTokenThroughput).toBe(5);
+    expect(m.totalTokenThroughput).toBe(35);
+    expect(m.requestGoodput).toBeNull();
+  });
+
+  it('computes TTFT, TPOT (> 1 token only), ITL and E2E distributions', () => {
+    expect(m.ttft).toMatchObject({ count: 3, mean: 300, median: 200, p90: 520, p99: 592 });
+    expect(m.tpot).toMatchObject({ count: 2, mean: 150, median: 150 });
+    expect(m.tpot.p90).toBeCloseTo(190, 9);
+    expect(m.tpot.p99).toBeCloseTo(199, 9);
+    expect(m.itl).toMatchObject({ count: 4, mean: 25, median: 25, p90: 37 });
+    expect(m.itl.p99).toBeCloseTo(39.7, 9);
+    expect(m.e2el.count).toBe(3);
+    expect(m.e2el.mean).toBeCloseTo(1900 / 3, 9);
+    expect(m.e2el).toMatchObject({ median: 600, p90: 760, p99: 796 });
+  });
+
+  it.each([
+    { slo: { ttftMs: 250, tpotMs: 150 }, good: 1 }, // A only (B: TPOT 200; C: TTFT 600)
+    { slo: { e2elMs: 600 }, good: 2 }, // A and C
+    { slo: { tpotMs: 0 }, good: 1 }, // C: one token → TPOT 0
+    { slo: { ttftMs: 1000, tpotMs: 1000, e2elMs: 1000 }, good: 3 },
+  ])('goodput with $slo counts $good good requests', ({ slo, good }) => {
+    expect(calculateMetrics(OUTCOMES, ITLS, 2000, { slo }).requestGoodput).toBe(good / 2);
+  });
+
+  it('converts to the targets time with a time scale (times ÷ scale, rates × scale)', () => {
+    const s = calculateMetrics(OUTCOMES, ITLS, 2000, { timeScale: 0.5, slo: { ttftMs: 250 } });
+    expect(s.durationS).toBe(4);
+    expect(s.requestThroughput).toBe(0.75);
+    expect(s.ttft.mean).toBe(600);
+    expect(s.itl.median).toBe(50);
+    expect(s.tpot.mean).toBe(300);
+    // SLOs are in the targets' time: A's TTFT is 200 ms there, B's 400 ms.
+    expect(s.requestGoodput).toBe(1 / 4);
+  });
+});
+
+describe('breakdown', () => {
+  it('groups outcomes by key, sorted, leaving undefined keys out', () => {
+    const tagged = OUTCOMES.map((o, i) => ({
+      ...o,
+      tag: i === 4 ? undefined : i % 2 === 0 ? 'even' : 'odd',
+    }));
+    const b = breakdown(tagged, (o) => o.tag);
+    expect(Object.keys(b)).toEqual(['even', 'odd']);
+    expect(b.even).toMatchObject({ completed: 2, failed: 0 });
+    expect(b.even!.ttft.mean).toBe(350);
+    expect(b.odd).toMatchObject({ completed: 1, failed: 1, errors: { '503': 1 } });
+  });
+});
+
+describe('parseSlo', () => {
+  it.each([
+    { spec: ['ttft:500', 'tpot:50'], want: { ttftMs: 500, tpotMs: 50 } },
+    { spec: 'e2el:10000,ttft:1.5', want: { e2elMs: 10000, ttftMs: 1.5 } },
+  ])('parses $spec', ({ spec, want }) => {
+    expect(parseSlo(spec)).toEqual(want);
+  });
+
+  it.each([['ttft'], ['ttft:abc'], ['latency:5'], ['ttft:-1'], ['ttft:1:2'], ['']])('rejects %s', (spec) => {
+    expect(parseSlo(spec)).toHaveProperty('error');
+  });
+});

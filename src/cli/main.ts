@@ -35,7 +35,7 @@ export function buildProgram(): Command {
       '  infergate demo                      simulated vLLM replicas + the gateway, no cluster needed\n' +
       '  infergate validate -f manifests/    check manifests and print the plan that would be served\n' +
       '  infergate serve -f manifests/       run the gateway\n' +
-      '\nDocs: README.md, docs/architecture.md',
+      '\nDocs: README.md, docs/architecture.md, docs/configuration.md (manifests and validate)',
   );
   return program;
 }

@@ -39,6 +39,9 @@ export interface Diagnostic {
   message: string;
   /** What would fix it. */
   fix?: string;
+  /** 1-based line and column in the file, when known (YAML syntax errors). */
+  line?: number;
+  column?: number;
 }
 
 export interface Plan {
@@ -51,7 +54,7 @@ export interface Plan {
   /** Keyed by `namespace/name`. */
   pools: ReadonlyMap<string, PoolPlan>;
   /** Kinds accepted but not used for routing, each said once. */
-  ignored: readonly { kind: string; apiVersion: string; names: readonly string[] }[];
+  ignored: readonly { kind: string; apiVersion: string; names: readonly string[]; reason?: string }[];
   /** Warnings and infos (a plan is only built when there are no errors). */
   diagnostics: readonly Diagnostic[];
 }
@@ -92,6 +95,13 @@ export interface RoutePlan {
   /** Listener keys the route attached to (parentRefs resolved). */
   listenerKeys: readonly string[];
   rules: readonly RulePlan[];
+  /**
+   * Istio VirtualService / ASM LLMRoute semantics: the route's rules are tried in order and the first
+   * match wins, instead of Gateway API precedence between rules. Undefined/false for Gateway API.
+   */
+  firstMatch?: boolean;
+  /** Service load-balancing policy from a BackendTrafficPolicy targeting this route (wins over the Gateway's). */
+  loadBalancer?: ServiceLbPolicy;
   source: SourceRef;
 }
 
@@ -192,6 +202,11 @@ export interface PoolPlan {
   endpointPicker?: { kind: string; name: string; port?: number; failureMode: 'FailOpen' | 'FailClose' };
   /** Annotation `inference.networking.x-k8s.io/routing-strategy` (e.g. PREFIX_CACHE), if set. */
   routingStrategy?: string;
+  /**
+   * The InferencePool's `metadata.annotations` as written (the scheduler reads
+   * `inference.networking.k8s.io/engine-type` and `infergate.io/unknown-models` from them).
+   */
+  annotations?: Readonly<Record<string, string>>;
   /** One endpoint per (pod, target port): each podIP:port is its own endpoint. */
   endpoints: readonly EndpointAddress[];
   workloads: readonly WorkloadRef[];
@@ -202,6 +217,8 @@ export interface PoolPlan {
   rewrites: readonly ModelRewritePlan[];
   /** The EndpointPickerConfig this pool uses, if any (see docs/configuration.md for how it is chosen). */
   pickerConfig?: PickerConfigPlan;
+  /** Which rule chose `pickerConfig` (see docs/configuration.md). */
+  pickerConfigChosenBy?: 'annotation' | 'endpoint-picker-ref' | 'only-config-in-namespace';
   source: SourceRef;
 }
 
@@ -240,5 +257,13 @@ export interface PickerConfigPlan {
     name: string;
     plugins: readonly { pluginRef: string; weight?: number }[];
   }[];
+  /** Upstream `featureGates` (experimental EPP features), as written. */
+  featureGates?: readonly string[];
+  /** Upstream `saturationDetector`; unset fields take the scheduler's defaults. */
+  saturationDetector?: {
+    queueDepthThreshold?: number;
+    kvCacheUtilThreshold?: number;
+    metricsStalenessThresholdMs?: number;
+  };
   source: SourceRef;
 }

@@ -1,12 +1,286 @@
-import type { Command } from 'commander';
+/**
+ * `infergate sim`: N simulated vLLM replicas in one process. Flags use vLLM's spelling where vLLM
+ * has one. stdout carries only the contract lines, in replica order, once each replica accepts
+ * connections:
+ *   replica <i> ready http://<host>:<port> model=<served-model-name>
+ *   sim ready <N> replicas
+ * Logs and warnings go to stderr. SIGINT/SIGTERM stop every replica and exit 0.
+ */
+import { writeFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  DEFAULT_PROFILE,
+  FAILURE_TYPES,
+  type FailureType,
+  parseLabels,
+  parseLoraModule,
+  podManifestsYaml,
+  profileNames,
+  type SimClusterOptions,
+  type SimReplicaOptions,
+  startSimCluster,
+} from '../sim/index.js';
+import { createLogger } from '../util/log.js';
 
-/** `infergate sim` — not built yet (see the issue tracker). */
+function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+function numArg(min: number, max = Number.POSITIVE_INFINITY) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a number in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+function listArg(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+interface SimFlags {
+  replicas: number;
+  host: string;
+  port: number;
+  profile?: string;
+  replicaProfiles?: string[];
+  model?: string;
+  servedModelName?: string[];
+  maxNumSeqs?: number;
+  maxModelLen?: number;
+  maxNumBatchedTokens?: number;
+  blockSize?: number;
+  numGpuBlocks?: number;
+  kvCacheBlocks?: number;
+  numGpuBlocksOverride?: number;
+  gpuMemoryUtilization?: number;
+  enablePrefixCaching?: boolean;
+  enableChunkedPrefill?: boolean;
+  enableLora?: boolean;
+  maxLoras?: number;
+  maxCpuLoras?: number;
+  loraModules?: string[];
+  enablePromptTokensDetails?: boolean;
+  seed: number;
+  timeScale: number;
+  metricsVersion: 'v0' | 'v1';
+  naturalOutputLen?: number;
+  naturalOutputRange?: number;
+  failureRate: number;
+  failureTypes?: string[];
+  hangRate: number;
+  disconnectRate: number;
+  slowStart: number;
+  slowStartMode: 'refuse' | 'unavailable';
+  lagWarnMs?: number;
+  spinWait?: boolean;
+  emitPods?: string;
+  podLabels?: string;
+  podNamePrefix: string;
+  podNamespace: string;
+  targetPort: number;
+}
+
+/** Maps parsed flags to cluster options (exported for tests of the flag mapping). */
+export function simOptionsFromFlags(f: SimFlags): SimClusterOptions {
+  const failureTypes = f.failureTypes?.map((t) => {
+    if (!(FAILURE_TYPES as readonly string[]).includes(t)) {
+      throw new InvalidArgumentError(`unknown failure type "${t}" (known: ${FAILURE_TYPES.join(', ')})`);
+    }
+    return t as FailureType;
+  });
+  const shared: Partial<SimReplicaOptions> = {
+    profile: f.profile,
+    model: f.model,
+    servedModelNames: f.servedModelName,
+    maxNumSeqs: f.maxNumSeqs,
+    maxModelLen: f.maxModelLen,
+    maxNumBatchedTokens: f.maxNumBatchedTokens,
+    blockSize: f.blockSize,
+    numGpuBlocks: f.numGpuBlocks ?? f.kvCacheBlocks ?? f.numGpuBlocksOverride,
+    gpuMemoryUtilization: f.gpuMemoryUtilization,
+    enablePrefixCaching: f.enablePrefixCaching,
+    enableChunkedPrefill: f.enableChunkedPrefill,
+    enableLora: f.enableLora,
+    maxLoras: f.maxLoras,
+    maxCpuLoras: f.maxCpuLoras,
+    loraModules: f.loraModules?.map(parseLoraModule),
+    enablePromptTokensDetails: f.enablePromptTokensDetails,
+    seed: f.seed,
+    timeScale: f.timeScale,
+    metricsVersion: f.metricsVersion,
+    naturalOutputLen: f.naturalOutputLen,
+    naturalOutputRange: f.naturalOutputRange,
+    failureRate: f.failureRate,
+    failureTypes,
+    hangRate: f.hangRate,
+    disconnectRate: f.disconnectRate,
+    slowStartSeconds: f.slowStart,
+    slowStartMode: f.slowStartMode,
+    lagWarnMs: f.lagWarnMs,
+    spinWait: f.spinWait ?? true, // the CLI owns its event loop: precise emission by default
+  };
+  // Drop unset keys so the replica defaults (often profile-dependent) apply.
+  for (const k of Object.keys(shared) as (keyof SimReplicaOptions)[])
+    if (shared[k] === undefined) delete shared[k];
+  const perReplica = f.replicaProfiles
+    ? Array.from({ length: f.replicas }, (_, i) => ({
+        profile: f.replicaProfiles![i % f.replicaProfiles!.length]!,
+      }))
+    : undefined;
+  return { ...shared, replicas: f.replicas, host: f.host, port: f.port, perReplica };
+}
+
 export function registerSim(program: Command): void {
   program
     .command('sim')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('infergate sim: not implemented yet\n');
-      process.exitCode = 2;
+    .description(
+      'Run simulated vLLM replicas: the OpenAI API, vLLM metrics, continuous batching, a paged KV cache ' +
+        'with prefix caching, LoRA adapters and failure injection, with timing presets for real hardware.',
+    )
+    .option('--replicas <n>', 'number of independent replicas', intArg(1, 1024), 1)
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option(
+      '--port <port>',
+      'first port: replica i listens on port+i; 0 = OS-chosen ports',
+      intArg(0, 65535),
+      8000,
+    )
+    .option('--profile <name>', `timing preset: ${profileNames().join(' | ')} (default ${DEFAULT_PROFILE})`)
+    .option('--replica-profiles <list>', 'comma-separated profiles by replica index (cycled)', listArg)
+    .option('--model <path>', 'model path (default: the profile’s, as in the documents)')
+    .option(
+      '--served-model-name <names...>',
+      'names the API accepts; the first labels metrics (default: --model)',
+    )
+    .option('--max-num-seqs <n>', 'max running requests per step (vLLM default 256)', intArg(1))
+    .option('--max-model-len <n>', 'context length (default: the profile’s)', intArg(2))
+    .option(
+      '--max-num-batched-tokens <n>',
+      'token budget per step (default 2048 with chunked prefill)',
+      intArg(1),
+    )
+    .option('--block-size <n>', 'tokens per KV block (default 16)', intArg(1, 256))
+    .option('--num-gpu-blocks <n>', 'KV cache blocks (default: derived from the profile’s memory)', intArg(1))
+    .option('--kv-cache-blocks <n>', 'alias of --num-gpu-blocks', intArg(1))
+    .addOption(
+      new Option('--num-gpu-blocks-override <n>', 'vLLM spelling of --num-gpu-blocks')
+        .argParser(intArg(1))
+        .hideHelp(),
+    )
+    .option(
+      '--gpu-memory-utilization <f>',
+      'fraction of GPU memory for weights + KV (default 0.9)',
+      numArg(0.01, 1),
+    )
+    .option('--enable-prefix-caching', 'automatic prefix caching (default on)')
+    .option('--no-enable-prefix-caching', 'disable prefix caching')
+    .option('--enable-chunked-prefill', 'chunked prefill (default on, as in vLLM V1)')
+    .option('--no-enable-chunked-prefill', 'disable chunked prefill')
+    .option('--enable-lora', 'serve LoRA adapters and the load/unload endpoints')
+    .option('--max-loras <n>', 'distinct adapters per batch (default 1)', intArg(1))
+    .option('--max-cpu-loras <n>', 'adapters kept loaded in CPU memory (default: --max-loras)', intArg(1))
+    .option('--lora-modules <specs...>', 'adapters as name=path (or JSON {"name","path"})')
+    .option('--enable-prompt-tokens-details', 'report usage.prompt_tokens_details.cached_tokens')
+    .option('--seed <n>', 'seed (replica i uses seed+i): tokens, jitter, failures', intArg(0, 2 ** 32 - 1), 0)
+    .option('--time-scale <f>', 'wall seconds per engine second; 0.01 runs 100× faster', numArg(1e-6, 1e6), 1)
+    .addOption(new Option('--metrics-version <v>', 'vLLM metric names').choices(['v0', 'v1']).default('v1'))
+    .option(
+      '--natural-output-len <n>',
+      'mean tokens before the simulated EOS, 0 = never (default 256)',
+      numArg(0),
+    )
+    .option(
+      '--natural-output-range <r>',
+      'EOS point uniform in len × [1−r, 1+r] (default 0.5)',
+      numArg(0, 0.99),
+    )
+    .option('--failure-rate <p>', 'fraction of requests answered with an error', numArg(0, 1), 0)
+    .option(
+      '--failure-types <list>',
+      `error kinds: ${FAILURE_TYPES.join(', ')} (default server-error,unavailable)`,
+      listArg,
+    )
+    .option('--hang-rate <p>', 'fraction of requests accepted and never answered', numArg(0, 1), 0)
+    .option(
+      '--disconnect-rate <p>',
+      'fraction of requests whose connection drops mid-stream',
+      numArg(0, 1),
+      0,
+    )
+    .option('--slow-start <seconds>', 'wall seconds before serving (model loading)', numArg(0), 0)
+    .addOption(
+      new Option(
+        '--slow-start-mode <mode>',
+        'refuse: not listening until ready; unavailable: 503 until ready',
+      )
+        .choices(['refuse', 'unavailable'])
+        .default('refuse'),
+    )
+    .option(
+      '--lag-warn-ms <ms>',
+      'warn when tokens are emitted later than max(this, 3 steps) (default 10)',
+      numArg(0.001),
+    )
+    .option('--spin-wait', 'poll when a token is due in under 1 ms of wall time (default on)')
+    .option('--no-spin-wait', 'wait for 1 ms timers instead: no polling CPU, up to ~1 ms later tokens')
+    .option('--emit-pods <file>', 'write Kubernetes Pod manifests for the replicas (for infergate serve -f)')
+    .option('--pod-labels <k=v,...>', 'labels of the emitted Pods (your pool/Service selector)')
+    .option('--pod-name-prefix <prefix>', 'Pod names: <prefix>-<i>', 'sim')
+    .option('--pod-namespace <ns>', 'namespace of the emitted Pods', 'default')
+    .option(
+      '--target-port <port>',
+      'containerPort the manifests target (mapped to each replica by hostPort)',
+      intArg(1, 65535),
+      8000,
+    )
+    .action(async (flags: SimFlags) => {
+      await runSim(flags);
     });
+}
+
+async function runSim(flags: SimFlags): Promise<void> {
+  const log = createLogger('sim');
+  const cluster = await startSimCluster({ ...simOptionsFromFlags(flags), logger: log });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'stopping simulated replicas');
+    cluster.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  let out = '';
+  for (const r of cluster.replicas) out += `replica ${r.index} ready ${r.url} model=${r.model}\n`;
+  process.stdout.write(out);
+  if (flags.emitPods) {
+    const labels = flags.podLabels ? parseLabels(flags.podLabels) : { app: 'infergate-sim' };
+    await writeFile(
+      flags.emitPods,
+      podManifestsYaml(cluster.replicas, {
+        labels,
+        namePrefix: flags.podNamePrefix,
+        namespace: flags.podNamespace,
+        targetPort: flags.targetPort,
+      }),
+    );
+    log.info({ file: flags.emitPods, labels }, 'wrote Pod manifests');
+  }
+  process.stdout.write(`sim ready ${cluster.replicas.length} replicas\n`);
 }

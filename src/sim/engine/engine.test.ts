@@ -1,0 +1,204 @@
+import { describe, expect, it } from 'vitest';
+import { FidelityStats } from '../metrics/fidelity.js';
+import { VllmMetrics } from '../metrics/vllm-metrics.js';
+import { PROFILES, type TimingProfile } from '../profiles.js';
+import { Engine, type EngineConfig } from './engine.js';
+import { LoraManager } from './lora.js';
+import { EngineRequest, type FinishReason, type TokenSink } from './request.js';
+
+const DEFAULT = PROFILES['sim-default']!;
+const NO_JITTER: TimingProfile = { ...DEFAULT, jitter: 0 };
+
+class RecordingSink implements TokenSink {
+  readonly texts: string[] = [];
+  finish: FinishReason | null = null;
+  flushes = 0;
+  onToken(_req: EngineRequest, text: string, finish: FinishReason | null): void {
+    this.texts.push(text);
+    if (finish) this.finish = finish;
+  }
+  flush(): void {
+    this.flushes++;
+  }
+}
+
+function makeEngine(over: Partial<EngineConfig> = {}) {
+  const metrics = new VllmMetrics({
+    version: 'v1',
+    modelName: 'm',
+    maxModelLen: 8192,
+    maxLoras: over.lora ? over.lora.maxLoras : null,
+    cacheConfig: {
+      blockSize: 16,
+      numGpuBlocks: 1000,
+      numGpuBlocksOverride: null,
+      gpuMemoryUtilization: 0.9,
+      enablePrefixCaching: true,
+    },
+  });
+  const engine = new Engine(
+    {
+      profile: NO_JITTER,
+      blockSize: 16,
+      numGpuBlocks: 1000,
+      maxNumSeqs: 256,
+      maxNumBatchedTokens: 2048,
+      chunkedPrefill: true,
+      prefixCaching: true,
+      lora: null,
+      seed: 1,
+      ...over,
+    },
+    metrics,
+    new FidelityStats(),
+  );
+  return { engine, metrics };
+}
+
+function makeReq(
+  tokens: number[],
+  maxTokens: number,
+  atMs: number,
+  extra: { lora?: EngineRequest['lora']; seed?: number } = {},
+) {
+  const sink = new RecordingSink();
+  const r = new EngineRequest({
+    id: 'x',
+    promptTokens: tokens,
+    maxTokens,
+    eos: null,
+    stop: [],
+    lora: extra.lora ?? null,
+    arrivalMs: atMs,
+    queuedMs: atMs + NO_JITTER.frontendMs,
+    seed: extra.seed ?? 7,
+    sink,
+    maxTokensParam: maxTokens,
+    blockSize: 16,
+  });
+  return { r, sink };
+}
+
+const prompt = (n: number, base = 1) => Array.from({ length: n }, (_, i) => base * 1000 + i);
+
+describe('Engine (discrete-event, engine time)', () => {
+  it('serves a lone request: TTFT = frontend + overhead + weights + prompt × per-token prefill', () => {
+    const { engine, metrics } = makeEngine();
+    const { r, sink } = makeReq(prompt(400), 5, 0);
+    engine.submit(r);
+    // Catch up from far behind in one call: every step completes, in order.
+    expect(engine.advance(1e9)).toBe(Number.POSITIVE_INFINITY);
+    expect(sink.texts).toHaveLength(5);
+    expect(sink.finish).toBe('length');
+    const expectedTtftMs = 18 + 2 + 10 + 400 * 0.25;
+    expect(metrics.ttft.sum * 1000).toBeCloseTo(expectedTtftMs, 6);
+    expect(metrics.success.length).toBe(1);
+    expect(metrics.promptTokens).toBe(400);
+    expect(metrics.generationTokens).toBe(5);
+    expect(engine.kvUsage()).toBe(0);
+  });
+
+  it('returns the next event time and only completes steps that are due', () => {
+    const { engine } = makeEngine();
+    const { r, sink } = makeReq(prompt(40), 3, 0);
+    engine.submit(r);
+    const queued = NO_JITTER.frontendMs;
+    expect(engine.advance(0)).toBe(queued); // still in the API server
+    const firstEnd = engine.advance(queued);
+    expect(firstEnd).toBeCloseTo(queued + 2 + 10 + 40 * 0.25, 9);
+    expect(sink.texts).toHaveLength(0);
+    engine.advance(firstEnd);
+    expect(sink.texts).toHaveLength(1);
+  });
+
+  it('a repeated long prefix lowers TTFT and counts prefix-cache hits', () => {
+    const { engine, metrics } = makeEngine();
+    const a = makeReq(prompt(2000, 3), 2, 0);
+    engine.submit(a.r);
+    engine.advance(1e6);
+    const firstTtft = metrics.ttft.sum;
+    const b = makeReq([...prompt(1984, 3), ...prompt(16, 9)], 2, 2e6);
+    engine.submit(b.r);
+    engine.advance(3e6);
+    const secondTtft = metrics.ttft.sum - firstTtft;
+    expect(metrics.prefixHits).toBe(1984);
+    expect(secondTtft).toBeLessThan(firstTtft / 5);
+    expect(b.r.numCachedPromptTokens).toBe(1984);
+  });
+
+  it('decode steps get longer as the batch grows', () => {
+    const itl = (n: number) => {
+      const { engine, metrics } = makeEngine();
+      for (let i = 0; i < n; i++) engine.submit(makeReq(prompt(32, 10 + i), 20, 0).r);
+      engine.advance(1e9);
+      return metrics.itl.sum / metrics.itl.count;
+    };
+    expect(itl(32)).toBeGreaterThan(itl(1));
+  });
+
+  it('an abort frees the request’s blocks and batch slot at once', () => {
+    const { engine } = makeEngine({ maxNumSeqs: 1 });
+    const a = makeReq(prompt(100, 4), 1000, 0);
+    const b = makeReq(prompt(100, 5), 3, 0);
+    engine.submit(a.r);
+    engine.submit(b.r);
+    engine.advance(200);
+    expect(engine.numRunning).toBe(1);
+    expect(engine.numWaiting).toBe(1);
+    expect(engine.kvUsage()).toBeGreaterThan(0);
+    expect(engine.abort(a.r)).toBe(true);
+    expect(engine.numRunning).toBe(0);
+    engine.advance(1e9);
+    expect(b.sink.finish).toBe('length');
+    expect(engine.kvUsage()).toBe(0);
+    expect(engine.fidelity.aborted).toBe(1);
+    expect(engine.abort(a.r)).toBe(false);
+  });
+
+  it('charges LoRA adapter loading to the step that first runs the adapter', () => {
+    const lora = new LoraManager({ maxLoras: 1, maxCpuLoras: 1, loadMs: 40, activateMs: 2 });
+    const ad = lora.add('sql', '/a');
+    const { engine, metrics } = makeEngine({ lora });
+    engine.submit(makeReq(prompt(40), 2, 0, { lora: ad }).r);
+    engine.advance(1e9);
+    const base = 18 + 2 + 10 + 40 * 0.25;
+    // In the CPU cache since registration: activation, not a disk load; LoRA step overhead applies.
+    expect(metrics.ttft.sum * 1000).toBeCloseTo(18 + (base - 18) * (1 + NO_JITTER.loraStepOverhead) + 2, 6);
+    expect(lora.isActive(ad)).toBe(true);
+  });
+
+  it('is deterministic for a seed: same tokens, same timings (with jitter)', () => {
+    const run = () => {
+      const { engine, metrics } = makeEngine({ profile: DEFAULT, seed: 42 });
+      const reqs = [0, 1, 2].map((i) => makeReq(prompt(50 + i, 20 + i), 30, i * 5));
+      for (const x of reqs) engine.submit(x.r);
+      engine.advance(1e9);
+      return { texts: reqs.map((x) => x.sink.texts.join('')), itl: metrics.itl.sum, ttft: metrics.ttft.sum };
+    };
+    expect(run()).toEqual(run());
+  });
+
+  it('stops at the simulated EOS, unless it is off', () => {
+    const { engine } = makeEngine();
+    const sink = new RecordingSink();
+    const r = new EngineRequest({
+      id: 'e',
+      promptTokens: prompt(10),
+      maxTokens: 1000,
+      eos: { mean: 20, range: 0.5 },
+      stop: [],
+      lora: null,
+      arrivalMs: 0,
+      queuedMs: 0,
+      seed: 3,
+      sink,
+      maxTokensParam: null,
+      blockSize: 16,
+    });
+    engine.submit(r);
+    engine.advance(1e9);
+    expect(sink.finish).toBe('stop');
+    expect(sink.texts.length).toBeGreaterThanOrEqual(10);
+    expect(sink.texts.length).toBeLessThanOrEqual(30);
+  });
+});

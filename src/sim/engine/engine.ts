@@ -1,0 +1,250 @@
+/**
+ * One replica's engine as a discrete-event simulation in engine time (milliseconds, unscaled):
+ * steps follow each other back to back while there is work; each step's batch comes from the
+ * scheduler and its duration from the timing model. `advance(now)` completes every step that ends
+ * by `now` (catching up in a loop when the process woke late), starts the next one, and returns
+ * when something is next due. Tokens of a step become visible at the step's end.
+ *
+ * The engine knows nothing about wall time or sockets: EngineDriver maps time, TokenSinks write.
+ */
+import { SeededRng } from '../../util/rng.js';
+import { BlockPool } from '../kv/block-pool.js';
+import { KvCacheManager } from '../kv/kv-cache-manager.js';
+import type { FidelityStats } from '../metrics/fidelity.js';
+import type { VllmMetrics } from '../metrics/vllm-metrics.js';
+import type { TimingProfile } from '../profiles.js';
+import { stepMs } from '../timing.js';
+import type { LoraManager } from './lora.js';
+import type { EngineRequest, FinishReason } from './request.js';
+import { Batch, Scheduler } from './scheduler.js';
+
+export interface EngineConfig {
+  profile: TimingProfile;
+  blockSize: number;
+  numGpuBlocks: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  chunkedPrefill: boolean;
+  prefixCaching: boolean;
+  lora: LoraManager | null;
+  /** Seeds the step-time jitter. */
+  seed: number;
+  /** Unix time (seconds) of an engine instant, for lora_requests_info values. */
+  unixSecondsAt?: (engineMs: number) => number;
+}
+
+export class Engine {
+  readonly kv: KvCacheManager;
+  readonly scheduler: Scheduler;
+  readonly metrics: VllmMetrics;
+  readonly fidelity: FidelityStats;
+  readonly lora: LoraManager | null;
+  /** Requests whose sink received tokens since the last `takeTouched`. */
+  readonly touched: EngineRequest[] = [];
+  /** Steps completed since the last `takeCompletedSteps`: end time, tokens, first tokens. */
+  readonly doneEndMs: number[] = [];
+  readonly doneTokens: number[] = [];
+  readonly doneFirstTokens: number[] = [];
+  /** Steps run since start. */
+  steps = 0;
+
+  private readonly profile: TimingProfile;
+  private readonly rng: SeededRng;
+  private readonly batch = new Batch();
+  private readonly unixSecondsAt: (engineMs: number) => number;
+  private readonly runningAt = (i: number): EngineRequest | undefined => this.scheduler.running[i];
+  private readonly waitingAt = (i: number): EngineRequest | undefined => this.scheduler.waiting.at(i);
+  private inFlight = false;
+  private stepEndMs = 0;
+  private lastEndMs = 0;
+
+  constructor(cfg: EngineConfig, metrics: VllmMetrics, fidelity: FidelityStats) {
+    this.profile = cfg.profile;
+    this.metrics = metrics;
+    this.fidelity = fidelity;
+    this.lora = cfg.lora;
+    this.rng = new SeededRng(cfg.seed);
+    this.unixSecondsAt = cfg.unixSecondsAt ?? ((ms) => ms / 1000);
+    this.kv = new KvCacheManager(new BlockPool(cfg.numGpuBlocks), cfg.blockSize, cfg.prefixCaching);
+    this.scheduler = new Scheduler(
+      {
+        maxNumSeqs: cfg.maxNumSeqs,
+        maxNumBatchedTokens: cfg.maxNumBatchedTokens,
+        chunkedPrefill: cfg.chunkedPrefill,
+        maxLoras: cfg.lora ? cfg.lora.maxLoras : 0,
+      },
+      this.kv,
+      {
+        onPreempt: () => {
+          this.metrics.preemptions++;
+        },
+        onPrefixLookup: (queried, hits) => {
+          this.metrics.prefixQueries += queried;
+          this.metrics.prefixHits += hits;
+        },
+      },
+    );
+  }
+
+  get numRunning(): number {
+    return this.scheduler.running.length;
+  }
+
+  get numWaiting(): number {
+    return this.scheduler.waiting.length;
+  }
+
+  kvUsage(): number {
+    return this.kv.pool.usage();
+  }
+
+  /** Queues a request (its `queuedMs` says when the scheduler may first see it). */
+  submit(req: EngineRequest): void {
+    this.scheduler.add(req);
+  }
+
+  /** Removes a request that has not finished (client gone); frees its blocks and batch slot. */
+  abort(req: EngineRequest): boolean {
+    if (req.status === 'finished' || req.status === 'aborted') return false;
+    this.scheduler.remove(req);
+    req.status = 'aborted';
+    this.fidelity.aborted++;
+    return true;
+  }
+
+  /**
+   * Runs the simulation up to engine time `now`: completes due steps, starts the next. Returns the
+   * engine time of the next event (a step's end, or a queued request becoming visible), or
+   * Infinity when idle.
+   */
+  advance(now: number): number {
+    for (;;) {
+      if (this.inFlight) {
+        if (this.stepEndMs > now) return this.stepEndMs;
+        this.completeStep();
+      }
+      const start = this.nextStartMs();
+      if (start > now) return start;
+      if (!this.startStep(start)) return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Engine time the next step can start, or Infinity without work. */
+  private nextStartMs(): number {
+    if (this.scheduler.running.length > 0) return this.lastEndMs;
+    if (this.scheduler.waiting.length > 0) return Math.max(this.lastEndMs, this.scheduler.nextQueuedMs());
+    return Number.POSITIVE_INFINITY;
+  }
+
+  private startStep(at: number): boolean {
+    const b = this.batch;
+    this.scheduler.schedule(at, b);
+    // A pass that only preempted schedules nothing: vLLM's next pass (same instant) takes waiting work.
+    if (b.size === 0 && this.scheduler.hasWork()) this.scheduler.schedule(at, b);
+    if (b.size === 0) {
+      this.lastEndMs = at;
+      return false;
+    }
+    const usage = this.kv.pool.usage();
+    if (usage > this.fidelity.kvUsagePeak) this.fidelity.kvUsagePeak = usage;
+    if (this.lora && b.loras.size > 0) b.cost.loraLoadMs = this.lora.activate(b.loras);
+    const dur = stepMs(this.profile, b.cost, this.rng);
+    this.metrics.iterationTokens.observe(b.totalTokens());
+    this.fidelity.recordStep(dur);
+    this.steps++;
+    this.inFlight = true;
+    this.stepEndMs = at + dur;
+    return true;
+  }
+
+  private completeStep(): void {
+    const end = this.stepEndMs;
+    const b = this.batch;
+    const m = this.metrics;
+    let tokens = 0;
+    let first = 0;
+    for (let i = 0; i < b.size; i++) {
+      const req = b.reqs[i]!;
+      if (req.status !== 'running') continue; // aborted while the step ran
+      req.numComputedTokens += b.tokens[i]!;
+      this.kv.cacheComputed(req);
+      if (req.numComputedTokens < req.numTokens) continue; // a prefill chunk, not the last one
+      const { text, finish } = req.sampleNext();
+      tokens++;
+      m.generationTokens++;
+      if (req.firstTokenMs < 0) {
+        first++;
+        req.firstTokenMs = end;
+        m.promptTokens += req.promptLen;
+        m.ttft.observe((end - req.arrivalMs) / 1000);
+      } else {
+        m.itl.observe((end - req.lastTokenMs) / 1000);
+      }
+      if (req.firstTokenSinceScheduledMs < 0) req.firstTokenSinceScheduledMs = end;
+      req.lastTokenMs = end;
+      req.sink.onToken(req, text, finish);
+      if (!req.pendingFlush) {
+        req.pendingFlush = true;
+        this.touched.push(req);
+      }
+      if (finish) this.finish(req, finish, end);
+    }
+    this.scheduler.compactRunning();
+    this.inFlight = false;
+    this.lastEndMs = end;
+    this.recordLoraInfo(end);
+    this.doneEndMs.push(end);
+    this.doneTokens.push(tokens);
+    this.doneFirstTokens.push(first);
+  }
+
+  private finish(req: EngineRequest, reason: FinishReason, end: number): void {
+    req.status = 'finished';
+    req.finishReason = reason;
+    req.finishedMs = end;
+    this.kv.free(req);
+    const m = this.metrics;
+    m.success[reason]++;
+    m.e2e.observe((end - req.arrivalMs) / 1000);
+    m.queue.observe(Math.max(0, req.lastScheduledMs - req.queuedMs) / 1000);
+    m.inference.observe((end - req.lastScheduledMs) / 1000);
+    m.prefill.observe((req.firstTokenSinceScheduledMs - req.lastScheduledMs) / 1000);
+    m.decode.observe((end - req.firstTokenSinceScheduledMs) / 1000);
+    m.promptTokensHist.observe(req.promptLen);
+    m.generationTokensHist.observe(req.numOutputTokens);
+    m.maxGenerationTokensHist.observe(req.maxTokens);
+    if (req.maxTokensParam !== null) m.maxTokensParamHist.observe(req.maxTokensParam);
+    m.paramsN.observe(1);
+  }
+
+  private recordLoraInfo(end: number): void {
+    if (!this.lora && this.metrics.version === 'v1') return;
+    let running = '';
+    let waiting = '';
+    if (this.lora) {
+      running = adapterList(this.scheduler.running.length, this.runningAt);
+      waiting = adapterList(this.scheduler.waiting.length, this.waitingAt);
+    }
+    this.metrics.setLoraInfo(running, waiting, this.unixSecondsAt(end));
+  }
+
+  /** Clears the bookkeeping of completed steps (after the driver measured their emission error). */
+  resetCompletedSteps(): void {
+    this.doneEndMs.length = 0;
+    this.doneTokens.length = 0;
+    this.doneFirstTokens.length = 0;
+  }
+}
+
+/** Distinct adapter names in request order, comma-joined (vLLM's label value). */
+function adapterList(n: number, at: (i: number) => EngineRequest | undefined): string {
+  let out = '';
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const l = at(i)?.lora;
+    if (!l || seen.has(l.name)) continue;
+    seen.add(l.name);
+    out = out.length === 0 ? l.name : `${out},${l.name}`;
+  }
+  return out;
+}

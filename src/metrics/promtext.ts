@@ -169,3 +169,40 @@ export function sumSamples(
   }
   return found ? total : undefined;
 }
+
+/**
+ * Parses only the samples whose metric name is in `wanted` (exact sample names, e.g.
+ * `vllm:num_requests_waiting`); every other line is skipped after reading its name, so a scraper
+ * that needs five gauges out of a 30 KB histogram-heavy page does not build thousands of objects.
+ * Comments are skipped. Returns samples grouped by sample name, in page order.
+ */
+export function parseSelectedSamples(text: string, wanted: ReadonlySet<string>): Map<string, Sample[]> {
+  const out = new Map<string, Sample[]>();
+  let pos = 0;
+  const n = text.length;
+  while (pos < n) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = n;
+    const first = text.charCodeAt(pos);
+    if (end > pos && first !== 35 /* # */) {
+      let i = pos;
+      while (i < end) {
+        const c = text.charCodeAt(i);
+        if (c === 123 /* { */ || c === 32 || c === 9 || c === 13) break;
+        i++;
+      }
+      const name = text.slice(pos, i);
+      if (wanted.has(name)) {
+        const lineEnd = text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+        const s = parseSampleLine(text.slice(pos, lineEnd));
+        if (s) {
+          const list = out.get(name);
+          if (list) list.push(s);
+          else out.set(name, [s]);
+        }
+      }
+    }
+    pos = end + 1;
+  }
+  return out;
+}

@@ -1,0 +1,357 @@
+/**
+ * The registry and pool routers on in-memory endpoints (scraping off; metrics injected the way a
+ * scrape would apply them): routing, rewrite, shedding, queueing, reloads, metrics.
+ */
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { address, metrics, plan, pool, request, source, text } from '../../test/scheduling/helpers.js';
+import type { ModelServerMetrics } from '../metrics/model-server-metrics.js';
+import { GatewayError } from '../openai/errors.js';
+import { silentLogger } from '../util/log.js';
+import { SeededRng } from '../util/rng.js';
+import {
+  createSchedulerRegistry,
+  type SchedulerRegistry,
+  type SchedulerRegistryOptions,
+} from './registry.js';
+
+const registries: SchedulerRegistry[] = [];
+afterEach(async () => {
+  await Promise.all(registries.splice(0).map((r) => r.close()));
+});
+
+function setup(
+  poolOverrides: Parameters<typeof pool>[0] = { endpoints: [address(1), address(2), address(3)] },
+  opts: Partial<SchedulerRegistryOptions> = {},
+) {
+  const promRegistry = new Registry();
+  const reg = createSchedulerRegistry({
+    metrics: promRegistry,
+    logger: silentLogger(),
+    rng: new SeededRng(1),
+    scrape: false,
+    ...opts,
+  });
+  registries.push(reg);
+  const p = pool(poolOverrides);
+  reg.sync(plan(p));
+  const router = reg.get(p.key)!;
+  /** Applies a "scrape" to endpoint i (1-based) and tells the router, as the scrape loop does. */
+  const scrape = (i: number, m: Partial<ModelServerMetrics>) => {
+    const s = reg.endpointState(`10.0.0.${i}:8000`)!;
+    s.beginScrape();
+    s.applyScrape(metrics(m), performance.now());
+    router.endpointsChanged();
+  };
+  return { reg, router, promRegistry, scrape, pool: p };
+}
+
+const signal = () => new AbortController().signal;
+const code = (e: unknown) => (e instanceof GatewayError ? e.code : String(e));
+const saturated = { waiting: 9, kvUsage: 0.9 };
+
+describe('routing', () => {
+  it('returns a decision: primary + fallbacks, the original body, and a reason', async () => {
+    const { router } = setup();
+    const req = request({ model: 'm', prompt: 'hello world' });
+    const d = await router.route(req, signal());
+    expect(d.endpoints.length).toBe(3);
+    expect(new Set(d.endpoints.map((e) => e.id)).size).toBe(3);
+    expect(d.endpoints[0]!.id).toMatch(/^10\.0\.0\.\d:8000$/);
+    expect(d.body).toBe(req.body);
+    expect(d.targetModel).toBe('m');
+    expect(d.responseModel).toBeUndefined();
+    expect(d.reason).toMatch(/→ 10\.0\.0\.\d:8000 \(score/);
+  });
+
+  it('counts dispatch and completion on the endpoint, once per attempt', async () => {
+    const { reg, router } = setup();
+    const d = await router.route(request({ model: 'm' }), signal());
+    const [a, b] = d.endpoints;
+    d.onDispatch(a!);
+    expect(reg.endpointState(a!.id)!.inflightRequests).toBe(1);
+    d.onComplete(a!, { status: 0, ok: false, error: 'connect' });
+    d.onDispatch(b!); // retry on the fallback
+    d.onComplete(b!, { status: 200, ok: true, promptTokens: 5, completionTokens: 7 });
+    d.onComplete(b!, { status: 200, ok: true }); // a second completion is ignored
+    expect(reg.endpointState(a!.id)!.inflightRequests).toBe(0);
+    expect(reg.endpointState(b!.id)!.inflightRequests).toBe(0);
+  });
+
+  it('a decision counts on its endpoint at once: back-to-back decisions spread before any dispatch', async () => {
+    const { reg, router } = setup();
+    const decisions = await Promise.all(
+      Array.from({ length: 9 }, () => router.route(request({ model: 'm' }), signal())),
+    );
+    const counts = new Map<string, number>();
+    for (const d of decisions) counts.set(d.endpoints[0]!.id, (counts.get(d.endpoints[0]!.id) ?? 0) + 1);
+    expect([...counts.values()]).toEqual([3, 3, 3]);
+    expect(reg.endpointState('10.0.0.1:8000')!.inflightRequests).toBe(3);
+  });
+
+  it('dispatching to a fallback moves the count; a decision never dispatched gives it back after the TTL', async () => {
+    const { reg, router } = setup(undefined, { reservationTtlMs: 1 });
+    const d = await router.route(request({ model: 'm' }), signal());
+    const [primary, fallback] = d.endpoints;
+    expect(reg.endpointState(primary!.id)!.inflightRequests).toBe(1);
+    d.onDispatch(fallback!);
+    expect(reg.endpointState(primary!.id)!.inflightRequests).toBe(0);
+    expect(reg.endpointState(fallback!.id)!.inflightRequests).toBe(1);
+
+    const single = setup({ endpoints: [address(7)] }, { reservationTtlMs: 1 });
+    const abandoned = await single.router.route(request({ model: 'm' }), signal());
+    const state = single.reg.endpointState('10.0.0.7:8000')!;
+    expect(state.inflightRequests).toBe(1);
+    await new Promise((r) => setTimeout(r, 5));
+    await single.router.route(request({ model: 'm' }), signal()); // sweeps the expired reservation, reserves its own
+    expect(state.inflightRequests).toBe(1);
+    abandoned.onDispatch(abandoned.endpoints[0]!); // a late dispatch still counts, as a new attempt
+    expect(state.inflightRequests).toBe(2);
+    abandoned.onComplete(abandoned.endpoints[0]!, { status: 200, ok: true });
+    expect(state.inflightRequests).toBe(1);
+  });
+
+  it('rewrites the model to the drawn target and asks for the reverse in responses', async () => {
+    const { router } = setup({
+      endpoints: [address(1)],
+      models: [
+        {
+          name: 'im',
+          modelName: 'food-review',
+          criticality: 'Standard',
+          targetModels: [{ name: 'food-review-lora', weight: 1 }],
+          source: source('InferenceModel', 'im'),
+        },
+      ],
+    });
+    const req = request({ model: 'food-review', prompt: 'p', extra: { stream: true, max_tokens: 5 } });
+    const d = await router.route(req, signal());
+    expect(d.targetModel).toBe('food-review-lora');
+    expect(d.responseModel).toEqual({ upstream: 'food-review-lora', client: 'food-review' });
+    expect(d.body.toString()).toBe('{"model":"food-review-lora","prompt":"p","stream":true,"max_tokens":5}');
+    expect(d.criticality).toBe('Standard');
+  });
+
+  it('NO_READY_ENDPOINT when no endpoint is ready', async () => {
+    const { router } = setup({ endpoints: [{ ...address(1), ready: false }] });
+    expect(await router.route(request(), signal()).catch(code)).toBe('NO_READY_ENDPOINT');
+    const empty = setup({ endpoints: [] });
+    expect(await empty.router.route(request(), signal()).catch(code)).toBe('NO_READY_ENDPOINT');
+  });
+
+  it('a forced strategy (benchmark baseline) overrides the pool config', async () => {
+    const { router } = setup(undefined, { strategy: 'round-robin' });
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) seen.push((await router.route(request(), signal())).endpoints[0]!.id);
+    expect(seen.slice(0, 3).sort()).toEqual(['10.0.0.1:8000', '10.0.0.2:8000', '10.0.0.3:8000']);
+    expect(seen.slice(3)).toEqual(seen.slice(0, 3));
+    expect(() => setup(undefined, { strategy: 'nope' })).toThrow(/unknown scheduler strategy "nope"/);
+  });
+});
+
+describe('admission', () => {
+  const withCriticality = (c: 'Critical' | 'Standard' | 'Sheddable', modelName: string) => ({
+    name: modelName,
+    modelName,
+    criticality: c,
+    targetModels: [],
+    source: source('InferenceModel', modelName),
+  });
+  const models = [
+    withCriticality('Sheddable', 'batch'),
+    withCriticality('Critical', 'chat'),
+    withCriticality('Standard', 'std'),
+  ];
+
+  it('every endpoint saturated: sheddable requests get 429 at once, counted as shed', async () => {
+    const { router, scrape, promRegistry } = setup({ endpoints: [address(1), address(2)], models });
+    scrape(1, saturated);
+    scrape(2, saturated);
+    const err = await router.route(request({ model: 'batch' }), signal()).catch((e: unknown) => e);
+    expect(code(err)).toBe('POOL_SATURATED');
+    expect((err as GatewayError).status).toBe(429);
+    expect(await promRegistry.getSingleMetricAsString('infergate_shed_total')).toMatch(
+      /infergate_shed_total\{pool="default\/pool",reason="saturated"\} 1/,
+    );
+    // one unsaturated endpoint is enough to admit it
+    scrape(2, {});
+    expect((await router.route(request({ model: 'batch' }), signal())).endpoints[0]!.id).toBe(
+      '10.0.0.2:8000',
+    );
+  });
+
+  it('others wait in the queue, by priority, until capacity frees', async () => {
+    const { router, scrape } = setup({ endpoints: [address(1)], models });
+    scrape(1, saturated);
+    const order: string[] = [];
+    const std = router.route(request({ model: 'std' }), signal()).then(() => order.push('std'));
+    const crit = router.route(request({ model: 'chat' }), signal()).then(() => order.push('chat'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(router.queueSize).toBe(2);
+    expect(order).toEqual([]);
+    scrape(1, {}); // the next scrape shows room
+    await Promise.all([std, crit]);
+    expect(order).toEqual(['chat', 'std']);
+    expect(router.queueSize).toBe(0);
+  });
+
+  it('a completion wakes the queue too (the server may have room again)', async () => {
+    const { router, scrape, reg } = setup({ endpoints: [address(1)] });
+    const first = await router.route(request({ model: 'm' }), signal());
+    first.onDispatch(first.endpoints[0]!);
+    scrape(1, saturated);
+    const waiting = router.route(request({ model: 'm' }), signal());
+    await new Promise((r) => setTimeout(r, 10));
+    expect(router.queueSize).toBe(1);
+    const s = reg.endpointState('10.0.0.1:8000')!;
+    s.applyScrape(metrics({}), performance.now()); // metrics change without a wake…
+    first.onComplete(first.endpoints[0]!, { status: 200, ok: true }); // …the completion wakes it
+    await waiting;
+  });
+
+  it('the queue deadline answers 429 QUEUE_TIMEOUT; a full queue answers 429 at once', async () => {
+    const { router, scrape, promRegistry } = setup(
+      { endpoints: [address(1)] },
+      { queueTimeoutMs: 30, queueSize: 1 },
+    );
+    scrape(1, saturated);
+    const first = router.route(request(), signal()).catch(code);
+    expect(await router.route(request(), signal()).catch(code)).toBe('POOL_SATURATED');
+    expect(await first).toBe('QUEUE_TIMEOUT');
+    const text = await promRegistry.getSingleMetricAsString('infergate_shed_total');
+    expect(text).toMatch(/reason="queue-timeout"\} 1/);
+    expect(text).toMatch(/reason="queue-full"\} 1/);
+  });
+
+  it('a client abort leaves the queue', async () => {
+    const { router, scrape } = setup({ endpoints: [address(1)] });
+    scrape(1, saturated);
+    const ac = new AbortController();
+    const p = router.route(request(), ac.signal).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 5));
+    ac.abort(new Error('gone'));
+    expect(((await p) as Error).message).toBe('gone');
+    expect(router.queueSize).toBe(0);
+  });
+});
+
+describe('reloads', () => {
+  it('keep endpoint state and the prefix index of surviving endpoints; forget departed ones', async () => {
+    const { reg, router, pool: p } = setup();
+    const prompt = text(64 * 20, 1);
+    const d = await router.route(request({ model: 'm', prompt }), signal());
+    const chosen = d.endpoints[0]!;
+    d.onDispatch(chosen);
+    const index = router.sharedState('prefix-index:64:256:31250:2000000') as {
+      size: number;
+      sizeOf(id: string): number;
+    };
+    expect(index.sizeOf(chosen.id)).toBe(20);
+
+    const others = p.endpoints.filter((e) => `${e.address}:8000` !== chosen.id);
+    reg.sync(
+      plan({
+        ...p,
+        endpoints: [address(Number(chosen.id.split('.')[3]!.split(':')[0])), others[0]!, address(9)],
+      }),
+    );
+    expect(reg.get(p.key)).toBe(router);
+    expect(reg.endpointState(chosen.id)!.inflightRequests).toBe(1);
+    expect(index.sizeOf(chosen.id)).toBe(20);
+    expect(reg.endpointState('10.0.0.9:8000')).toBeDefined();
+
+    reg.sync(plan({ ...p, endpoints: [others[0]!] }));
+    expect(reg.endpointState(chosen.id)).toBeUndefined();
+    expect(index.sizeOf(chosen.id)).toBe(0);
+    d.onComplete(chosen, { status: 200, ok: true }); // completion after removal is harmless
+  });
+
+  it('a removed pool fails its waiters and disappears', async () => {
+    const { reg, router, scrape, pool: p } = setup({ endpoints: [address(1)] });
+    scrape(1, saturated);
+    const waiting = router.route(request(), signal()).catch(code);
+    await new Promise((r) => setTimeout(r, 5));
+    reg.sync(plan());
+    expect(await waiting).toBe('NO_READY_ENDPOINT');
+    expect(reg.get(p.key)).toBeUndefined();
+  });
+
+  it('saturation thresholds: the registry option, unless the pool config sets them', () => {
+    const {
+      reg,
+      router,
+      pool: p,
+    } = setup(undefined, { saturation: { queueDepthThreshold: 2, metricsStalenessThresholdMs: 1000 } });
+    expect(router.saturation).toEqual({
+      queueDepthThreshold: 2,
+      kvCacheUtilThreshold: 0.8,
+      metricsStalenessThresholdMs: 1000,
+    });
+    reg.sync(
+      plan({
+        ...p,
+        pickerConfig: {
+          name: 'own',
+          plugins: [
+            { type: 'saturation-filter', name: 'sat', parameters: { queueDepthThreshold: 9 } },
+            { type: 'queue-scorer', name: 'q', parameters: {} },
+          ],
+          schedulingProfiles: [],
+          source: source('EndpointPickerConfig', 'own'),
+        },
+      }),
+    );
+    expect(router.saturation).toEqual({
+      queueDepthThreshold: 9,
+      kvCacheUtilThreshold: 0.8,
+      metricsStalenessThresholdMs: 1000,
+    });
+  });
+
+  it('a changed picker config takes effect on reload', async () => {
+    const { reg, router, pool: p } = setup();
+    reg.sync(
+      plan({
+        ...p,
+        pickerConfig: {
+          name: 'rr',
+          plugins: [{ type: 'round-robin-picker', name: 'rr', parameters: {} }],
+          schedulingProfiles: [],
+          source: source('EndpointPickerConfig', 'rr'),
+        },
+      }),
+    );
+    expect(router.scheduler.profiles[0]!.picker.type).toBe('round-robin-picker');
+  });
+});
+
+describe('metrics', () => {
+  it('exposes decisions, picks by reason, prefix lookups, queue and endpoint gauges', async () => {
+    const { router, promRegistry, scrape } = setup();
+    scrape(1, {});
+    const prompt = text(64 * 10, 2);
+    for (let i = 0; i < 3; i++) {
+      const d = await router.route(request({ model: 'm', prompt }), signal());
+      d.onDispatch(d.endpoints[0]!);
+      d.onComplete(d.endpoints[0]!, { status: 200, ok: true });
+    }
+    const text_ = await promRegistry.metrics();
+    expect(text_).toMatch(/infergate_scheduler_duration_seconds_count\{pool="default\/pool"\} 3/);
+    expect(text_).toMatch(
+      /infergate_scheduler_picks_total\{pool="default\/pool",endpoint="10\.0\.0\.\d:8000",reason="[a-z-]+"\} \d/,
+    );
+    expect(text_).toMatch(/infergate_prefix_index_lookups_total\{pool="default\/pool"\} 3/);
+    expect(text_).toMatch(/infergate_prefix_index_hits_total\{pool="default\/pool"\} 2/);
+    expect(text_).toMatch(/infergate_prefix_index_blocks\{pool="default\/pool"\} \d+/);
+    expect(text_).toMatch(/infergate_admission_queue_size\{pool="default\/pool"\} 0/);
+    expect(text_).toMatch(
+      /infergate_pool_endpoint_healthy\{pool="default\/pool",endpoint="10\.0\.0\.1:8000"\} 1/,
+    );
+    expect(text_).toMatch(
+      /infergate_pool_endpoint_metrics_age_seconds\{pool="default\/pool",endpoint="10\.0\.0\.1:8000"\}/,
+    );
+    expect(text_).toMatch(
+      /infergate_pool_endpoint_inflight_requests\{pool="default\/pool",endpoint="10\.0\.0\.2:8000"\} 0/,
+    );
+  });
+});

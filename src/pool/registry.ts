@@ -1,0 +1,255 @@
+/**
+ * The PoolRouterRegistry the gateway uses (src/pool/types.ts): one InferencePoolRouter per pool, one
+ * EndpointState per distinct endpoint (shared by the pools that select it, so its load is counted
+ * once), one scrape loop per endpoint. `sync(plan)` is called on every (re)load and keeps everything
+ * that survives: endpoint metrics and in-flight counts, the pools' prefix indexes, their queues.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { EndpointAddress, PickerConfigPlan, Plan, PoolPlan } from '../config/plan.js';
+import { metricsPortOf, resolveEngine } from '../metrics/engines.js';
+import { MetricsScraper, type ScrapeResult } from '../metrics/scraper.js';
+import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
+import { DEFAULT_SATURATION, type SaturationConfig } from '../scheduling/saturation.js';
+import { type Rng, SeededRng } from '../util/rng.js';
+import { EndpointState } from './endpoint-state.js';
+import type { UnknownModelPolicy } from './objectives.js';
+import { InferencePoolRouter } from './router.js';
+import { SchedulerMetrics } from './telemetry.js';
+import type { Endpoint, PoolRouterRegistry } from './types.js';
+
+export interface SchedulerRegistryOptions {
+  /** The gateway's process Registry: the scheduler's metrics are registered there. */
+  metrics: Registry;
+  logger: Logger;
+  /** Seeded RNG for tie-breaks, weighted draws and scrape jitter (default: seeded from the clock). */
+  rng?: Rng;
+  /** Mean time between two scrapes of one endpoint, ms (default 50). */
+  scrapeIntervalMs?: number;
+  /** Per-scrape timeout, ms (default 1000). */
+  scrapeTimeoutMs?: number;
+  /** False: no scraping at all (metrics-blind routing on this gateway's own counts). Default true. */
+  scrape?: boolean;
+  /** Consecutive failed scrapes (no HTTP answer) that take an endpoint out of rotation (default 3). */
+  unhealthyAfter?: number;
+  /** Requests that may wait per pool while every endpoint is saturated (default 1000). */
+  queueSize?: number;
+  /** How long one may wait, ms (default 30,000), then 429 QUEUE_TIMEOUT. */
+  queueTimeoutMs?: number;
+  /** Fallback endpoints appended to each decision for retries (default 2). */
+  fallbacks?: number;
+  /** Unknown models: pass through (default) or 404, unless the pool's annotation says otherwise. */
+  unknownModels?: UnknownModelPolicy;
+  /**
+   * Overrides every pool's picker config: a built-in name (`default`, `prefix-cache`, `round-robin`,
+   * `least-request`) or a config. For benchmark baselines (`serve --scheduler round-robin`).
+   */
+  strategy?: string | PickerConfigPlan;
+  /** Saturation thresholds for pools whose profile has no saturation-filter (default: reference). */
+  saturation?: Partial<SaturationConfig>;
+  /** Time every plugin call into `infergate_scheduler_plugin_duration_seconds` (default false). */
+  pluginTimings?: boolean;
+  /**
+   * A decision counts on its primary endpoint as soon as it is taken; if the gateway never calls
+   * onDispatch (client gone before sending), the count is given back after this long, ms (default 10,000).
+   */
+  reservationTtlMs?: number;
+}
+
+export interface SchedulerRegistry extends PoolRouterRegistry {
+  get(poolKey: string): InferencePoolRouter | undefined;
+  /** The shared state of an endpoint (`address:port`), if some pool selects it. */
+  endpointState(id: string): EndpointState | undefined;
+  /** Fetches every endpoint's metrics now (tests; also done on first sight of an endpoint). */
+  scrapeAll(): Promise<void>;
+}
+
+/** `address:port`, with IPv6 addresses bracketed. */
+export function endpointId(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export function createSchedulerRegistry(opts: SchedulerRegistryOptions): SchedulerRegistry {
+  return new PoolRegistry(opts);
+}
+
+class PoolRegistry implements SchedulerRegistry {
+  private readonly routers = new Map<string, InferencePoolRouter>();
+  private readonly states = new Map<string, EndpointState>();
+  private readonly routersOf = new Map<string, InferencePoolRouter[]>();
+  private readonly metricsOrigin = new Map<string, string>();
+  private readonly scraper: MetricsScraper | undefined;
+  private readonly metrics: SchedulerMetrics;
+  private readonly logger: Logger;
+  private readonly rng: Rng;
+  private readonly unhealthyAfter: number;
+  private readonly routerOpts: ConstructorParameters<typeof InferencePoolRouter>[2];
+  private readonly warnedEngines = new Set<string>();
+
+  constructor(opts: SchedulerRegistryOptions) {
+    this.logger = opts.logger;
+    this.rng = opts.rng ?? new SeededRng(Date.now() >>> 0);
+    this.unhealthyAfter = Math.max(1, opts.unhealthyAfter ?? 3);
+    this.metrics = new SchedulerMetrics(opts.metrics, () => this.routers.values());
+    this.scraper =
+      opts.scrape === false
+        ? undefined
+        : new MetricsScraper({
+            intervalMs: opts.scrapeIntervalMs ?? 50,
+            timeoutMs: opts.scrapeTimeoutMs ?? 1000,
+            rng: this.rng,
+          });
+    let forcedConfig: PickerConfigPlan | undefined;
+    if (typeof opts.strategy === 'string') {
+      forcedConfig = BUILT_IN_PICKER_CONFIGS.get(opts.strategy);
+      if (!forcedConfig) {
+        throw new RangeError(
+          `unknown scheduler strategy "${opts.strategy}" (known: ${[...BUILT_IN_PICKER_CONFIGS.keys()].join(', ')})`,
+        );
+      }
+    } else forcedConfig = opts.strategy;
+    this.routerOpts = {
+      logger: this.logger,
+      rng: this.rng,
+      metrics: this.metrics,
+      saturation: { ...DEFAULT_SATURATION, ...opts.saturation },
+      queueSize: opts.queueSize ?? 1000,
+      queueTimeoutMs: opts.queueTimeoutMs ?? 30_000,
+      fallbacks: opts.fallbacks ?? 2,
+      unknownModels: opts.unknownModels ?? 'passthrough',
+      forcedConfig,
+      pluginTimings: opts.pluginTimings ?? false,
+      reservationTtlMs: opts.reservationTtlMs ?? 10_000,
+    };
+  }
+
+  sync(plan: Plan): void {
+    const used = new Set<string>();
+    const routersOf = new Map<string, InferencePoolRouter[]>();
+    for (const [key, pool] of plan.pools) {
+      const states: EndpointState[] = [];
+      for (const addr of pool.endpoints) {
+        const state = this.stateFor(addr, pool);
+        if (states.includes(state)) continue;
+        states.push(state);
+        used.add(state.id);
+      }
+      let router = this.routers.get(key);
+      if (router) router.update(pool, states);
+      else {
+        router = new InferencePoolRouter(pool, states, this.routerOpts);
+        this.routers.set(key, router);
+      }
+      for (const s of states) {
+        const list = routersOf.get(s.id);
+        if (list) list.push(router);
+        else routersOf.set(s.id, [router]);
+      }
+    }
+    for (const [key, router] of this.routers) {
+      if (plan.pools.has(key)) continue;
+      router.close();
+      this.routers.delete(key);
+    }
+    for (const id of [...this.states.keys()]) {
+      if (used.has(id)) continue;
+      this.states.delete(id);
+      this.metricsOrigin.delete(id);
+      this.scraper?.remove(id);
+    }
+    this.routersOf.clear();
+    for (const [id, list] of routersOf) this.routersOf.set(id, list);
+  }
+
+  get(poolKey: string): InferencePoolRouter | undefined {
+    return this.routers.get(poolKey);
+  }
+
+  endpointState(id: string): EndpointState | undefined {
+    return this.states.get(id);
+  }
+
+  async scrapeAll(): Promise<void> {
+    const scraper = this.scraper;
+    if (!scraper) return;
+    await Promise.all([...this.states.keys()].map((id) => scraper.scrapeNow(id)));
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.routers.values()) r.close();
+    this.routers.clear();
+    await this.scraper?.close();
+  }
+
+  /** The shared state of an endpoint, created (and scraped) on first sight, updated on reload. */
+  private stateFor(addr: EndpointAddress, pool: PoolPlan): EndpointState {
+    const id = endpointId(addr.address, addr.port);
+    const choice = resolveEngine(addr.labels, pool.annotations);
+    if (choice.unknown !== undefined && !this.warnedEngines.has(`${id}=${choice.unknown}`)) {
+      this.warnedEngines.add(`${id}=${choice.unknown}`);
+      this.logger.warn(
+        { endpoint: id, engineType: choice.unknown },
+        'unknown inference.networking.k8s.io/engine-type; reading vLLM metric names',
+      );
+    }
+    const endpoint: Endpoint = {
+      id,
+      address: addr.address,
+      port: addr.port,
+      labels: addr.labels,
+      ...(addr.podName !== undefined ? { podName: addr.podName } : {}),
+    };
+    const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+    const origin = `http://${host}:${metricsPortOf(addr.labels, addr.port)}`;
+    let state = this.states.get(id);
+    if (state) {
+      state.endpoint = endpoint;
+      state.ready = addr.ready;
+      if (state.engine !== choice.mapping || this.metricsOrigin.get(id) !== origin) {
+        state.engine = choice.mapping;
+        this.startScraping(state, origin);
+      }
+      return state;
+    }
+    state = new EndpointState(endpoint, choice.mapping, addr.ready);
+    this.states.set(id, state);
+    this.startScraping(state, origin);
+    return state;
+  }
+
+  private startScraping(state: EndpointState, origin: string): void {
+    this.metricsOrigin.set(state.id, origin);
+    const scraper = this.scraper;
+    if (!scraper) return;
+    scraper.add({
+      id: state.id,
+      origin,
+      mapping: state.engine,
+      onStart: () => state.beginScrape(),
+      onResult: (r) => this.onScrape(state, r),
+    });
+    void scraper.scrapeNow(state.id);
+  }
+
+  private onScrape(state: EndpointState, r: ScrapeResult): void {
+    const wasRoutable = state.routable;
+    if (r.ok) state.applyScrape(r.metrics, r.startedAt);
+    else if (r.kind === 'http') state.noMetrics(r.error);
+    else if (state.failScrape(r.error, this.unhealthyAfter)) {
+      this.logger.warn(
+        { endpoint: state.id, error: r.error, failures: state.consecutiveFailures },
+        'endpoint taken out of rotation: its metrics do not answer',
+      );
+    }
+    if (!wasRoutable && state.routable && state.ready) {
+      this.logger.info({ endpoint: state.id }, 'endpoint back in rotation');
+    }
+    const routers = this.routersOf.get(state.id);
+    if (!routers) return;
+    const changed = wasRoutable !== state.routable;
+    for (const router of routers) {
+      if (changed) router.endpointsChanged();
+      else router.wake();
+    }
+  }
+}

@@ -1,0 +1,375 @@
+/**
+ * One InferencePool's router: objective → admission (shed / queue when every endpoint is saturated)
+ * → scheduler (filters → scorers → picker) → decision. The decision carries the request's scheduling
+ * context until completion, so dispatch and completion reach the endpoint accounting and the plugins
+ * (prefix index insertion, session memory).
+ *
+ * Owned by the registry; `update` is called on every reload with the pool's new plan and keeps the
+ * endpoint states, the prefix index (pool-shared plugin state) and the queue.
+ */
+import type { Logger } from 'pino';
+import type { Criticality, PickerConfigPlan, PoolPlan } from '../config/plan.js';
+import { GatewayError } from '../openai/errors.js';
+import { buildScheduler } from '../scheduling/framework/config.js';
+import { SchedulingContext } from '../scheduling/framework/context.js';
+import type { Scheduler } from '../scheduling/framework/scheduler.js';
+import type { EndpointAware, PluginHost, SchedulingTelemetry } from '../scheduling/framework/types.js';
+import { SaturationFilter } from '../scheduling/plugins/filters/saturation-filter.js';
+import { DEFAULT_PICKER_CONFIG, pickerConfigFor } from '../scheduling/profiles.js';
+import { allSaturated, type SaturationConfig } from '../scheduling/saturation.js';
+import type { Rng } from '../util/rng.js';
+import { AdmissionQueue } from './admission.js';
+import type { EndpointState } from './endpoint-state.js';
+import { rewriteModel } from './model-rewrite.js';
+import { type ObjectiveChoice, PoolObjectives, type UnknownModelPolicy } from './objectives.js';
+import type { PoolTelemetrySource, SchedulerMetrics } from './telemetry.js';
+import type { Endpoint, InferenceRequest, PoolRouter, RequestOutcome, RoutingDecision } from './types.js';
+
+export interface PoolRouterOptions {
+  readonly logger: Logger;
+  readonly rng: Rng;
+  readonly metrics: SchedulerMetrics;
+  /** Saturation thresholds when the pool's profile has no saturation-filter. */
+  readonly saturation: SaturationConfig;
+  readonly queueSize: number;
+  readonly queueTimeoutMs: number;
+  readonly fallbacks: number;
+  readonly unknownModels: UnknownModelPolicy;
+  /** A built-in or explicit config that overrides every pool's own (benchmark baselines). */
+  readonly forcedConfig: PickerConfigPlan | undefined;
+  readonly pluginTimings: boolean;
+  /** A decision never dispatched releases its reservation after this long, ms. */
+  readonly reservationTtlMs: number;
+}
+
+export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
+  readonly key: string;
+  plan: PoolPlan;
+  /** Ready-or-not endpoints of the pool, in plan order; states are owned by the registry. */
+  endpoints: readonly EndpointState[] = [];
+  objectives: PoolObjectives;
+  scheduler!: Scheduler;
+  saturation!: SaturationConfig;
+  readonly queue: AdmissionQueue;
+
+  private readonly opts: PoolRouterOptions;
+  private readonly shared = new Map<string, object>();
+  private configKey = '';
+  private wakePending = false;
+  private closed = false;
+  private routableCache: EndpointState[] | undefined;
+  private readonly telemetry: SchedulingTelemetry;
+  /** Decisions holding a reservation, oldest first (from `pendingHead`); swept on every decision. */
+  private pending: (Decision | undefined)[] = [];
+  private pendingHead = 0;
+
+  constructor(plan: PoolPlan, endpoints: readonly EndpointState[], opts: PoolRouterOptions) {
+    this.key = plan.key;
+    this.plan = plan;
+    this.opts = opts;
+    this.queue = new AdmissionQueue(opts.queueSize);
+    this.objectives = new PoolObjectives(plan, opts.unknownModels);
+    this.telemetry = {
+      prefixLookup: (total, matched) => opts.metrics.prefixLookup(this.key, total, matched),
+    };
+    this.update(plan, endpoints);
+  }
+
+  get queueSize(): number {
+    return this.queue.size;
+  }
+
+  /** Applies a reload: new plan, new endpoint list; rebuilds the scheduler only if its config changed. */
+  update(plan: PoolPlan, endpoints: readonly EndpointState[]): void {
+    const gone = this.endpoints.filter((e) => !endpoints.includes(e));
+    this.plan = plan;
+    this.endpoints = endpoints;
+    this.routableCache = undefined;
+    this.objectives = new PoolObjectives(plan, this.opts.unknownModels);
+    for (const ep of gone) {
+      for (const v of this.shared.values()) (v as Partial<EndpointAware>).removeEndpoint?.(ep.id);
+      this.opts.metrics.forgetEndpoint(this.key, ep.id);
+    }
+    const config = this.opts.forcedConfig ?? pickerConfigFor(plan);
+    const key = configKey(config);
+    if (key !== this.configKey) {
+      this.scheduler = this.build(config);
+      this.configKey = key;
+    }
+    this.wake();
+  }
+
+  /** Endpoint states changed (scrape result, health): recompute candidates and retry the queue. */
+  endpointsChanged(): void {
+    this.routableCache = undefined;
+    this.wake();
+  }
+
+  prefixIndexEntries(): number {
+    let total = 0;
+    for (const v of this.shared.values()) {
+      const size = (v as { size?: unknown }).size;
+      if (typeof size === 'number') total += size;
+    }
+    return total;
+  }
+
+  /** Pool-shared plugin state by key (for tests and the micro-benchmark). */
+  sharedState(key: string): object | undefined {
+    return this.shared.get(key);
+  }
+
+  async route(req: InferenceRequest, signal: AbortSignal): Promise<RoutingDecision> {
+    if (this.closed) throw new GatewayError('NO_READY_ENDPOINT', `InferencePool ${this.key} is gone.`);
+    const choice = this.objectives.resolve(req, this.opts.rng);
+    let candidates = this.routable();
+    if (candidates.length === 0) throw noEndpoint(this.key);
+
+    const saturated = allSaturated(candidates, performance.now(), this.saturation);
+    if (saturated || this.queue.size > 0) {
+      if (saturated && choice.priority < 0) {
+        this.opts.metrics.shed.inc({ pool: this.key, reason: 'saturated' });
+        throw new GatewayError(
+          'POOL_SATURATED',
+          'Every endpoint of the pool is saturated; sheddable request dropped.',
+        );
+      }
+      const queuedAt = performance.now();
+      const waiting = this.queue.wait(choice.priority, this.opts.queueTimeoutMs, signal);
+      this.wake();
+      try {
+        await waiting;
+      } catch (err) {
+        if (err instanceof GatewayError) {
+          const reason =
+            err.code === 'QUEUE_TIMEOUT'
+              ? 'queue-timeout'
+              : err.code === 'POOL_SATURATED'
+                ? 'queue-full'
+                : undefined;
+          if (reason) this.opts.metrics.shed.inc({ pool: this.key, reason });
+        }
+        throw err;
+      }
+      this.opts.metrics.queueWait.observe({ pool: this.key }, (performance.now() - queuedAt) / 1000);
+      candidates = this.routable();
+      if (candidates.length === 0) throw noEndpoint(this.key);
+    }
+    return this.decide(req, choice, candidates);
+  }
+
+  /** Stops admitting; waiters fail with NO_READY_ENDPOINT. */
+  close(): void {
+    this.closed = true;
+    this.queue.rejectAll(noEndpoint(this.key));
+  }
+
+  private decide(
+    req: InferenceRequest,
+    choice: ObjectiveChoice,
+    candidates: readonly EndpointState[],
+  ): RoutingDecision {
+    const t0 = performance.now();
+    this.sweepReservations(t0);
+    const scheduler = this.scheduler;
+    const ctx = new SchedulingContext(req, choice.targetModel, choice.priority, scheduler.promptChars, t0);
+    const result = scheduler.schedule(ctx, candidates);
+    const primary = result.endpoints[0]!;
+    const rewritten =
+      choice.targetModel !== undefined &&
+      choice.clientModel !== undefined &&
+      choice.targetModel !== choice.clientModel;
+    const body = rewritten ? rewriteModel(req.body, choice.targetModel!, req.json) : req.body;
+    const metrics = this.opts.metrics;
+    metrics.duration.observe({ pool: this.key }, (performance.now() - t0) / 1000);
+    metrics.pick(this.key, primary.id, result.reason);
+    const reason = `${result.reason} → ${primary.id} (score ${result.score.toFixed(2)}, ${result.filtered}/${candidates.length} candidates)`;
+    const decision = new Decision(
+      this,
+      scheduler,
+      ctx,
+      result.endpoints,
+      body,
+      choice,
+      rewritten,
+      reason,
+      t0,
+    );
+    this.pending.push(decision);
+    return decision;
+  }
+
+  /** Releases the reservations of decisions never dispatched within the TTL (client gone first). */
+  private sweepReservations(now: number): void {
+    const ttl = this.opts.reservationTtlMs;
+    const list = this.pending;
+    let head = this.pendingHead;
+    while (head < list.length) {
+      const d = list[head]!;
+      if (d.reserved && now - d.decidedAt < ttl) break;
+      d.expire();
+      list[head] = undefined; // swept: let the decision (and its request body) be collected
+      head++;
+    }
+    if (head > 1024 && head * 2 > list.length) {
+      this.pending = list.slice(head);
+      head = 0;
+    }
+    this.pendingHead = head;
+  }
+
+  /** Called by decisions: an attempt ended, capacity may have freed. */
+  wake(): void {
+    if (this.wakePending || this.queue.size === 0 || this.closed) return;
+    this.wakePending = true;
+    setImmediate(this.drain);
+  }
+
+  /** Releases one waiter per turn of the event loop, so its dispatch is counted before the next. */
+  private readonly drain = (): void => {
+    this.wakePending = false;
+    if (this.queue.size === 0 || this.closed) return;
+    const candidates = this.routable();
+    if (candidates.length === 0) {
+      this.queue.rejectAll(noEndpoint(this.key));
+      return;
+    }
+    if (allSaturated(candidates, performance.now(), this.saturation)) return;
+    this.queue.releaseOne();
+    this.wake();
+  };
+
+  private routable(): readonly EndpointState[] {
+    if (this.routableCache) return this.routableCache;
+    const out: EndpointState[] = [];
+    for (const ep of this.endpoints) if (ep.routable) out.push(ep);
+    this.routableCache = out;
+    return out;
+  }
+
+  private build(config: PickerConfigPlan): Scheduler {
+    let scheduler: Scheduler;
+    try {
+      scheduler = buildScheduler(config, this.opts.rng, this.opts.fallbacks);
+    } catch (err) {
+      this.opts.logger.error(
+        { pool: this.key, err: err instanceof Error ? err.message : String(err) },
+        'EndpointPickerConfig does not load; using the default profile',
+      );
+      scheduler = buildScheduler(DEFAULT_PICKER_CONFIG, this.opts.rng, this.opts.fallbacks);
+    }
+    const host: PluginHost = {
+      poolKey: this.key,
+      logger: this.opts.logger,
+      rng: this.opts.rng,
+      saturation: this.opts.saturation,
+      telemetry: this.telemetry,
+      shared: <T extends object>(key: string, create: () => T): T => {
+        let v = this.shared.get(key) as T | undefined;
+        if (!v) {
+          v = create();
+          this.shared.set(key, v);
+        }
+        return v;
+      },
+    };
+    for (const p of scheduler.plugins) p.attach?.(host);
+    const filter = scheduler.plugins.find((p): p is SaturationFilter => p instanceof SaturationFilter);
+    this.saturation = filter ? filter.config : this.opts.saturation;
+    if (this.opts.pluginTimings) {
+      const h = this.opts.metrics;
+      scheduler.timer = (plugin, seconds) => h.pluginDuration(plugin.type, seconds);
+    }
+    return scheduler;
+  }
+}
+
+/**
+ * One routing decision. Its primary endpoint is counted (reserved) as the decision is taken, so
+ * decisions taken back to back — a burst, or a queue releasing several waiters — see each other
+ * before any is dispatched. The first dispatch keeps the reservation (or moves it to the endpoint
+ * actually used); a decision never dispatched gives it back after the router's reservation TTL.
+ */
+class Decision implements RoutingDecision {
+  readonly endpoints: readonly Endpoint[];
+  readonly body: Buffer;
+  readonly targetModel: string | undefined;
+  readonly responseModel?: { readonly upstream: string; readonly client: string };
+  readonly reason: string;
+  readonly criticality?: Criticality;
+  readonly objective?: string;
+  readonly decidedAt: number;
+  /** The endpoint counted for this decision until its first dispatch. */
+  reserved: EndpointState | undefined;
+  /** States of the attempts dispatched and not yet completed. */
+  private readonly attempts: EndpointState[] = [];
+  private readonly states: readonly EndpointState[];
+  private readonly tokens: number;
+
+  constructor(
+    private readonly router: InferencePoolRouter,
+    private readonly scheduler: Scheduler,
+    private readonly ctx: SchedulingContext,
+    states: readonly EndpointState[],
+    body: Buffer,
+    choice: ObjectiveChoice,
+    rewritten: boolean,
+    reason: string,
+    decidedAt: number,
+  ) {
+    this.states = states;
+    this.endpoints = states.map((s) => s.endpoint);
+    this.body = body;
+    this.targetModel = choice.targetModel;
+    if (rewritten) this.responseModel = { upstream: choice.targetModel!, client: choice.clientModel! };
+    this.reason = reason;
+    if (choice.criticality) this.criticality = choice.criticality;
+    if (choice.objective) this.objective = choice.objective;
+    this.decidedAt = decidedAt;
+    this.tokens = ctx.estPromptTokens();
+    this.reserved = states[0]!;
+    this.reserved.acquire(this.tokens);
+  }
+
+  onDispatch(endpoint: Endpoint): void {
+    const state =
+      this.states.find((e) => e.id === endpoint.id) ??
+      this.router.endpoints.find((e) => e.id === endpoint.id);
+    const reserved = this.reserved;
+    this.reserved = undefined;
+    if (reserved && reserved !== state) reserved.release(this.tokens, this.tokens);
+    if (!state) return;
+    if (reserved !== state) state.acquire(this.tokens);
+    this.attempts.push(state);
+    this.scheduler.dispatched(this.ctx, state);
+  }
+
+  onComplete(endpoint: Endpoint, outcome: RequestOutcome): void {
+    const i = this.attempts.findIndex((e) => e.id === endpoint.id);
+    if (i < 0) return;
+    const state = this.attempts[i]!;
+    this.attempts.splice(i, 1);
+    const freed = (outcome.promptTokens ?? this.tokens) + (outcome.completionTokens ?? 0);
+    state.release(this.tokens, freed);
+    this.scheduler.completed(this.ctx, state, outcome);
+    this.router.wake();
+  }
+
+  /** Gives the reservation back if the decision was never dispatched. */
+  expire(): void {
+    const reserved = this.reserved;
+    if (!reserved) return;
+    this.reserved = undefined;
+    reserved.release(this.tokens, this.tokens);
+    this.router.wake();
+  }
+}
+
+function noEndpoint(pool: string): GatewayError {
+  return new GatewayError('NO_READY_ENDPOINT', `No ready endpoint in InferencePool ${pool}.`);
+}
+
+/** Identity of a config for "did it change?" (the source location does not matter). */
+function configKey(cfg: PickerConfigPlan): string {
+  return JSON.stringify([cfg.name, cfg.plugins, cfg.schedulingProfiles]);
+}

@@ -1,12 +1,199 @@
 import type { Command } from 'commander';
+import { formatDiagnostic, loadPlan } from '../config/index.js';
+import type { ServiceLbPolicy } from '../config/plan.js';
+import {
+  createLeastRequestPoolRegistry,
+  defaultGatewayOptions,
+  type GatewayOptions,
+  type PoolRouterRegistryFactory,
+  parseByteSize,
+  parsePortMap,
+  runServe,
+} from '../gateway/index.js';
+import { createSchedulerRegistry } from '../pool/index.js';
+import { validatePickerConfig } from '../scheduling/index.js';
+import { parseDuration } from '../util/duration.js';
+import { createLogger } from '../util/log.js';
+import { SeededRng } from '../util/rng.js';
 
-/** `infergate serve` — not built yet (see the issue tracker). */
+interface ServeFlags {
+  file: string[];
+  host: string;
+  portMap?: string;
+  portOffset: string;
+  adminPort: string;
+  serviceLb: string;
+  scheduler: string;
+  maxBodySize: string;
+  requestTimeout?: string;
+  idleTimeout: string;
+  drainTimeout: string;
+  maxAttempts: string;
+  mirrorConcurrency: string;
+  mirrorTimeout: string;
+  mirrorFollowClientAbort?: boolean;
+  watch: boolean;
+  accessLog?: string;
+  strict?: boolean;
+  seed?: string;
+  debugHeaders?: boolean;
+}
+
+const LB_POLICIES: readonly ServiceLbPolicy[] = ['least-request', 'round-robin', 'random'];
+
+/** A flag value that cannot be used: exit status 2, the flag named. */
+class FlagError extends Error {}
+
+/** `infergate serve`: the gateway. Flags map onto GatewayOptions (src/gateway/options.ts). */
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('infergate serve: not implemented yet\n');
-      process.exitCode = 2;
+    .description(
+      'Run the gateway for Gateway / HTTPRoute / InferencePool / InferenceModel manifests: one listener ' +
+        'per Gateway listener, an admin port with /metrics, /healthz, /readyz, /admin/mirrors, /admin/plan.',
+    )
+    .option('-f, --file <path>', 'manifest file or folder; repeatable; - reads stdin (required)', collect, [])
+    .option('--host <address>', 'bind address of listeners and the admin port', '0.0.0.0')
+    .option('--port-map <map>', 'declared=actual listener ports, e.g. 80=8080,8081=0 (0: any free port)')
+    .option('--port-offset <n>', 'add N to every declared port not in --port-map (80 → 80+N)', '0')
+    .option('--admin-port <port>', 'admin port (0: any free port; -1: none)', '9090')
+    .option(
+      '--service-lb <policy>',
+      'Service balancing: least-request | round-robin | random',
+      'least-request',
+    )
+    .option(
+      '--scheduler <name>',
+      'InferencePool endpoint picking: config (each pool’s own picker config, the default), default, ' +
+        'prefix-cache, round-robin, least-request, or interim (the gateway’s own least-request router)',
+      'config',
+    )
+    .option('--max-body-size <size>', 'largest request body read (413 beyond), e.g. 32MiB', '32MiB')
+    .option(
+      '--request-timeout <duration>',
+      'request timeout when the route and policies set none (default: none)',
+    )
+    .option('--idle-timeout <duration>', 'longest wait for the next byte from upstream (0: none)', '5m')
+    .option('--drain-timeout <duration>', 'on SIGTERM, how long in-flight requests may finish', '30s')
+    .option(
+      '--max-attempts <n>',
+      'upstream attempts per request (retries only before any response byte)',
+      '3',
+    )
+    .option('--mirror-concurrency <n>', 'mirror copies in flight per mirror backend; more are dropped', '64')
+    .option('--mirror-timeout <duration>', 'a mirror copy is abandoned after this long (0: never)', '5m')
+    .option('--mirror-follow-client-abort', 'abort mirror copies when the primary’s client disconnects')
+    .option('--no-watch', 'do not reload when the manifest files change (SIGHUP still reloads)')
+    .option('--access-log <file>', 'write the JSON access log to FILE instead of stderr')
+    .option('--strict', 'unresolved references are errors instead of warnings')
+    .option('--seed <n>', 'seed for weighted draws and balancing (repeatable runs)')
+    .option('--debug-headers', 'add x-infergate-endpoint to every response')
+    .addHelpText(
+      'after',
+      '\nPorts: a Gateway listener declared on port 80 is privileged on most machines; serve it on 8080 with\n' +
+        '  --port-map 80=8080   or   --port-offset 8000\n' +
+        'stdout gets one line per listener, `listener <ns>/<gateway>/<listener> ready http://host:port`, and\n' +
+        '`admin ready http://host:port`; logs and the access log go to stderr. See docs/gateway.md.',
+    )
+    .action(async (flags: ServeFlags) => {
+      let code: number;
+      try {
+        code = await serve(flags);
+      } catch (err) {
+        if (!(err instanceof FlagError)) throw err;
+        process.stderr.write(`infergate serve: ${err.message}\n`);
+        code = 2;
+      }
+      process.exitCode = code;
     });
+}
+
+async function serve(flags: ServeFlags): Promise<number> {
+  if (flags.file.length === 0)
+    throw new FlagError('give the manifests with -f FILE|DIR (repeatable; - reads stdin)');
+  const logger = createLogger('serve');
+  const gateway = gatewayOptions(flags, logger);
+  const sources = flags.file;
+  const fromStdin = sources.includes('-');
+  return runServe({
+    load: () => loadPlan(sources, { strict: flags.strict === true, validatePickerConfig }),
+    formatDiagnostic,
+    watchPaths: sources.filter((s) => s !== '-'),
+    watch: flags.watch && !fromStdin,
+    drainTimeoutMs: duration('--drain-timeout', flags.drainTimeout),
+    gateway,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+function gatewayOptions(flags: ServeFlags, logger: GatewayOptions['logger']): GatewayOptions {
+  const d = defaultGatewayOptions(logger);
+  let map: Map<number, number>;
+  try {
+    map = flags.portMap !== undefined ? parsePortMap(flags.portMap) : new Map();
+  } catch (err) {
+    throw new FlagError((err as Error).message);
+  }
+  if (!LB_POLICIES.includes(flags.serviceLb as ServiceLbPolicy)) {
+    throw new FlagError(`--service-lb must be one of ${LB_POLICIES.join(', ')} (got "${flags.serviceLb}")`);
+  }
+  const maxBody = parseByteSize(flags.maxBodySize);
+  if (maxBody === undefined || maxBody <= 0) {
+    throw new FlagError(`--max-body-size must be a size such as 32MiB (got "${flags.maxBodySize}")`);
+  }
+  const seed = flags.seed !== undefined ? integer('--seed', flags.seed, 0) : undefined;
+  return {
+    ...d,
+    host: flags.host,
+    ports: { map, offset: integer('--port-offset', flags.portOffset, -65535) },
+    adminPort: integer('--admin-port', flags.adminPort, -1),
+    serviceLb: flags.serviceLb as ServiceLbPolicy,
+    maxBodyBytes: maxBody,
+    requestTimeoutMs:
+      flags.requestTimeout !== undefined ? duration('--request-timeout', flags.requestTimeout) : 0,
+    idleTimeoutMs: duration('--idle-timeout', flags.idleTimeout),
+    maxAttempts: integer('--max-attempts', flags.maxAttempts, 1),
+    mirrorConcurrency: integer('--mirror-concurrency', flags.mirrorConcurrency, 0),
+    mirrorTimeoutMs: duration('--mirror-timeout', flags.mirrorTimeout),
+    mirrorFollowsClientAbort: flags.mirrorFollowClientAbort === true,
+    seed,
+    accessLog: flags.accessLog !== undefined ? { kind: 'file', path: flags.accessLog } : { kind: 'stderr' },
+    poolRegistryFactory: poolRegistryFactory(flags.scheduler, seed),
+    debugHeaders: flags.debugHeaders === true,
+  };
+}
+
+const SCHEDULERS = ['config', 'default', 'prefix-cache', 'round-robin', 'least-request', 'interim'];
+
+function poolRegistryFactory(name: string, seed: number | undefined): PoolRouterRegistryFactory {
+  if (!SCHEDULERS.includes(name)) {
+    throw new FlagError(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got "${name}")`);
+  }
+  if (name === 'interim') return createLeastRequestPoolRegistry;
+  return (o) =>
+    createSchedulerRegistry({
+      ...o,
+      rng: seed !== undefined ? new SeededRng(seed).fork('scheduler') : undefined,
+      strategy: name === 'config' ? undefined : name,
+    });
+}
+
+function integer(flag: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min)
+    throw new FlagError(`${flag} must be an integer ≥ ${min} (got "${text}")`);
+  return n;
+}
+
+function duration(flag: string, text: string): number {
+  if (text === '0') return 0;
+  const ms = parseDuration(text);
+  if (ms === undefined)
+    throw new FlagError(`${flag} must be a duration such as 500ms, 30s, 5m (got "${text}")`);
+  return ms;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

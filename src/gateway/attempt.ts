@@ -1,0 +1,105 @@
+/**
+ * One upstream attempt of an exchange (Attempt: relays the response to the client, then reports
+ * back once), and how a failed attempt is described (AttemptFailure, for retries and the answer).
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeader } from 'node:http';
+import { GatewayError } from '../openai/errors.js';
+import type { ModelRewriter } from '../openai/model-rewrite.js';
+import type { AttemptResult } from '../telemetry/metrics.js';
+import type { EndpointSource } from './endpoint-sources.js';
+import type { AbortReason, Exchange } from './exchange.js';
+import { type BodyKind, ClientRelay, type RelayResult, type ResponseObserver } from './relay.js';
+import { CallAborted } from './upstream-call.js';
+import type { UpstreamEndpoint } from './upstream-endpoint.js';
+import { isRetryable, type UpstreamFailure } from './upstream-errors.js';
+
+/** A failed attempt that produced no response for the client. */
+export class AttemptFailure {
+  constructor(
+    readonly kind: UpstreamFailure | 'status-503',
+    readonly endpoint: string,
+    readonly detail: string,
+  ) {}
+
+  get retryable(): boolean {
+    return this.kind === 'status-503' || isRetryable(this.kind as UpstreamFailure);
+  }
+
+  toGatewayError(): GatewayError {
+    if (this.kind === 'timeout') {
+      return new GatewayError('UPSTREAM_TIMEOUT', `Upstream ${this.endpoint} did not answer in time.`);
+    }
+    return new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream ${this.endpoint} failed: ${this.detail}.`);
+  }
+}
+
+/** One upstream attempt of an exchange: relays the response and reports back once. */
+export class Attempt extends ClientRelay {
+  timedOut = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ex: Exchange,
+    private readonly src: EndpointSource,
+    private readonly ep: UpstreamEndpoint,
+    private readonly resolve: (failure: AttemptFailure | undefined) => void,
+    rewrite: ModelRewriter | undefined,
+    stripUsage: boolean,
+    canRetry: boolean,
+  ) {
+    super(
+      ex.res,
+      { startedAt: ex.startedAt, observeJson: ex.observeJson, rewrite, stripUsageOnly: stripUsage },
+      canRetry,
+    );
+  }
+
+  get observed(): ResponseObserver | undefined {
+    return this.observer;
+  }
+
+  /** HTTPRoute `timeouts.backendRequest`: this attempt is aborted after `ms`. */
+  startTimer(ms: number): void {
+    this.timer = setTimeout(this.onTimeout, ms);
+  }
+
+  private readonly onTimeout = (): void => {
+    this.timedOut = true;
+    this.abort(new CallAborted('attempt-timeout'));
+  };
+
+  protected responseHeaders(upstream: IncomingHttpHeaders, dropContentLength: boolean): OutgoingHttpHeader[] {
+    return this.ex.responseHeaders(upstream, this.ep, dropContentLength);
+  }
+
+  protected headArrived(status: number, kind: BodyKind): void {
+    this.ex.headArrived(status, kind, this.ep);
+  }
+
+  protected finished(result: RelayResult): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.resolve(this.ex.attemptFinished(this, this.src, this.ep, result));
+  }
+}
+
+export function attemptResult(reason: AbortReason | undefined, kind: UpstreamFailure): AttemptResult {
+  if (reason === 'client-abort') return 'client_abort';
+  switch (kind) {
+    case 'connect':
+      return 'connect_error';
+    case 'reset':
+      return 'reset';
+    case 'timeout':
+      return 'timeout';
+    default:
+      return reason === 'timeout' ? 'timeout' : 'error';
+  }
+}
+
+export function errorDetail(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

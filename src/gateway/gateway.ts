@@ -1,0 +1,340 @@
+/**
+ * The gateway process: listener sockets (one per declared Gateway listener port), the admin server,
+ * the plan being served, and the lifecycle — reload (atomic swap: in-flight requests keep the state
+ * they started with) and drain (stop accepting, let in-flight requests and streams finish up to a
+ * deadline, then abort the rest).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Plan } from '../config/plan.js';
+import type { PoolRouterRegistry } from '../pool/types.js';
+import { AccessLog } from '../telemetry/access-log.js';
+import { createMetricsRegistry, GatewayMetrics } from '../telemetry/metrics.js';
+import type { Logger } from '../util/log.js';
+import { type Rng, SeededRng } from '../util/rng.js';
+import { AdminServer } from './admin.js';
+import type { GatewayContext } from './context.js';
+import { Exchange } from './exchange.js';
+import { MirrorDispatcher } from './mirror.js';
+import { MirrorStatsRegistry, type MirrorSummary } from './mirror-stats.js';
+import type { GatewayOptions } from './options.js';
+import { OutlierDetector } from './outlier.js';
+import { planSummary } from './plan-summary.js';
+import { actualPort } from './ports.js';
+import { GatewayState } from './state.js';
+import { EndpointRegistry } from './upstream-endpoint.js';
+
+/** A listener as served: its key from the plan, its declared port and the port actually bound. */
+export interface ListenerAddress {
+  key: string;
+  declaredPort: number;
+  port: number;
+  /** A URL a local client can use (0.0.0.0 / :: shown as loopback). */
+  url: string;
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  generation: number;
+  /** Listeners on sockets opened by this apply. */
+  opened: ListenerAddress[];
+  /** Declared ports whose sockets were closed. */
+  closed: number[];
+  error?: string;
+}
+
+interface ListenerSocket {
+  declared: number;
+  port: number;
+  server: Server;
+}
+
+export class Gateway implements GatewayContext {
+  readonly metrics: GatewayMetrics;
+  readonly accessLog: AccessLog;
+  readonly logger: Logger;
+  readonly pools: PoolRouterRegistry;
+  readonly endpoints = new EndpointRegistry();
+  readonly outlier: OutlierDetector;
+  readonly rng: Rng;
+  readonly mirrors: MirrorDispatcher;
+  readonly mirrorStats = new MirrorStatsRegistry();
+  readonly registry: Registry;
+  state: GatewayState | undefined;
+  draining = false;
+
+  private generation = 0;
+  private readonly sockets = new Map<number, ListenerSocket>();
+  private readonly active = new Set<Exchange>();
+  private idleWaiters: (() => void)[] = [];
+  private admin: AdminServer | undefined;
+  private adminPort: number | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly opts: GatewayOptions,
+    registry: Registry | undefined,
+  ) {
+    this.logger = opts.logger;
+    this.registry = registry ?? createMetricsRegistry();
+    this.metrics = new GatewayMetrics(this.registry);
+    this.accessLog = new AccessLog(opts.accessLog);
+    this.rng = new SeededRng(opts.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.outlier = new OutlierDetector(opts.outlier);
+    this.mirrors = new MirrorDispatcher(this);
+    this.pools = opts.poolRegistryFactory({ metrics: this.registry, logger: this.logger });
+  }
+
+  /**
+   * Starts the admin server and the listeners of `plan`. Rejects (with everything closed again) when
+   * a socket cannot be opened, e.g. a privileged or busy port: see --port-map / --port-offset.
+   */
+  static async start(plan: Plan, opts: GatewayOptions, registry?: Registry): Promise<Gateway> {
+    const gw = new Gateway(opts, registry);
+    try {
+      if (opts.adminPort >= 0) {
+        gw.admin = new AdminServer({
+          registry: gw.registry,
+          notReadyReason: () => gw.notReadyReason(),
+          planSummary: () => gw.planSummary(),
+          mirrorSummaries: () => gw.mirrorSummaries(),
+        });
+        gw.adminPort = await gw.admin.listen(opts.adminPort, opts.host).catch((err: unknown) => {
+          throw new Error(
+            `cannot open the admin port ${opts.adminPort}: ${describeListenError(err)} (use --admin-port)`,
+          );
+        });
+      }
+      const r = await gw.apply(plan);
+      if (!r.ok) throw new Error(r.error);
+      return gw;
+    } catch (err) {
+      await gw.close();
+      throw err;
+    }
+  }
+
+  /** The admin server's URL, when it runs. */
+  get adminUrl(): string | undefined {
+    return this.adminPort === undefined
+      ? undefined
+      : `http://${displayHost(this.opts.host)}:${this.adminPort}`;
+  }
+
+  /** Every listener of the plan being served, with its actual address. */
+  listeners(): ListenerAddress[] {
+    const out: ListenerAddress[] = [];
+    for (const l of this.state?.plan.listeners ?? []) {
+      const s = this.sockets.get(l.port);
+      if (s !== undefined) out.push(this.address(l.key, s));
+    }
+    return out;
+  }
+
+  /**
+   * Serves `plan` from now on. New sockets are opened first; if one fails, nothing changes. Requests
+   * in flight finish with the state they started with.
+   */
+  async apply(plan: Plan): Promise<ApplyResult> {
+    if (this.closed || this.draining) {
+      return {
+        ok: false,
+        generation: this.generation,
+        opened: [],
+        closed: [],
+        error: 'the gateway is shutting down',
+      };
+    }
+    let next: GatewayState;
+    try {
+      next = new GatewayState(plan, this.generation + 1, this.endpoints, this.mirrorStats);
+    } catch (err) {
+      return this.applyFailed(`the plan cannot be served: ${(err as Error).message}`);
+    }
+    const wanted = next.ports();
+    const openedSockets: ListenerSocket[] = [];
+    for (const declared of wanted) {
+      if (this.sockets.has(declared)) continue;
+      try {
+        openedSockets.push(await this.openSocket(declared));
+      } catch (err) {
+        for (const s of openedSockets) closeServer(s.server);
+        return this.applyFailed((err as Error).message);
+      }
+    }
+    try {
+      this.pools.sync(plan);
+    } catch (err) {
+      for (const s of openedSockets) closeServer(s.server);
+      return this.applyFailed(`the pool routers rejected the plan: ${(err as Error).message}`);
+    }
+    for (const s of openedSockets) this.sockets.set(s.declared, s);
+    this.state = next;
+    this.generation = next.generation;
+    const closed: number[] = [];
+    for (const [declared, s] of this.sockets) {
+      if (wanted.includes(declared)) continue;
+      closeServer(s.server);
+      this.sockets.delete(declared);
+      closed.push(declared);
+    }
+    this.endpoints.prune(next.endpointIds);
+    this.metrics.reload(true, next.generation);
+    for (const w of next.warnings) this.logger.warn(w, 'route rule skipped');
+    const opened: ListenerAddress[] = [];
+    for (const l of plan.listeners) {
+      const s = openedSockets.find((x) => x.declared === l.port);
+      if (s !== undefined) opened.push(this.address(l.key, s));
+    }
+    return { ok: true, generation: next.generation, opened, closed };
+  }
+
+  /**
+   * Stops accepting connections, answers /readyz 503, waits for in-flight requests (streams
+   * included) up to `timeoutMs`, then aborts what is left. Resolves with how many were aborted.
+   */
+  async drain(timeoutMs: number): Promise<{ aborted: number }> {
+    this.draining = true;
+    for (const s of this.sockets.values()) closeServer(s.server);
+    let aborted = 0;
+    if (this.active.size > 0) {
+      const idle = await this.waitIdle(timeoutMs);
+      if (!idle) {
+        aborted = this.active.size;
+        for (const ex of this.active) ex.cancel('shutdown');
+        await this.waitIdle(2_000);
+      }
+    }
+    this.mirrors.abortAll();
+    return { aborted };
+  }
+
+  /** Closes everything at once (after drain for a graceful stop). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.draining = true;
+    for (const ex of this.active) ex.cancel('shutdown');
+    for (const s of this.sockets.values()) {
+      closeServer(s.server);
+      s.server.closeAllConnections();
+    }
+    this.sockets.clear();
+    this.mirrors.abortAll();
+    await this.admin?.close();
+    await this.pools.close().catch(() => undefined);
+    await this.endpoints.closeAll(true);
+    this.accessLog.close();
+  }
+
+  /** Requests in flight now. */
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  track(ex: Exchange): void {
+    this.active.add(ex);
+  }
+
+  untrack(ex: Exchange): void {
+    this.active.delete(ex);
+    if (this.active.size === 0 && this.idleWaiters.length > 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  notReadyReason(): string | undefined {
+    if (this.draining) return 'draining';
+    if (this.state === undefined) return 'no plan loaded';
+    return undefined;
+  }
+
+  planSummary(): unknown {
+    return this.state === undefined ? { generation: 0 } : planSummary(this.state, this.listeners());
+  }
+
+  mirrorSummaries(): MirrorSummary[] {
+    return this.mirrorStats.summaries();
+  }
+
+  /** A failed reload keeps the old plan. */
+  recordFailedReload(): void {
+    this.metrics.reload(false);
+  }
+
+  private applyFailed(error: string): ApplyResult {
+    this.metrics.reload(false);
+    return { ok: false, generation: this.generation, opened: [], closed: [], error };
+  }
+
+  private waitIdle(timeoutMs: number): Promise<boolean> {
+    if (this.active.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((f) => f !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idleWaiters.push(done);
+    });
+  }
+
+  private openSocket(declared: number): Promise<ListenerSocket> {
+    const port = actualPort(declared, this.opts.ports);
+    const server = createServer({ noDelay: true }, (req: IncomingMessage, res: ServerResponse) => {
+      void new Exchange(this, req, res, declared).run();
+    });
+    server.keepAliveTimeout = 65_000;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        const mapped = port === declared ? '' : ` (declared ${declared})`;
+        reject(
+          new Error(
+            `cannot listen on ${this.opts.host}:${port}${mapped}: ${describeListenError(err)} — ` +
+              'remap it with --port-map DECLARED=ACTUAL (0 = any free port) or --port-offset N',
+          ),
+        );
+      };
+      server.once('error', onError);
+      server.listen(port, this.opts.host, () => {
+        server.removeListener('error', onError);
+        server.on('error', (err) => this.logger.error({ err, port }, 'listener error'));
+        resolve({ declared, port: (server.address() as AddressInfo).port, server });
+      });
+    });
+  }
+
+  private address(key: string, s: ListenerSocket): ListenerAddress {
+    return {
+      key,
+      declaredPort: s.declared,
+      port: s.port,
+      url: `http://${displayHost(this.opts.host)}:${s.port}`,
+    };
+  }
+}
+
+function closeServer(server: Server): void {
+  if (server.listening) server.close();
+  server.closeIdleConnections();
+}
+
+/** Bind-all addresses are shown as loopback so that printed URLs work locally. */
+export function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function describeListenError(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'EACCES') return 'permission denied (ports below 1024 need privileges)';
+  if (code === 'EADDRINUSE') return 'address already in use';
+  return err instanceof Error ? err.message : String(err);
+}

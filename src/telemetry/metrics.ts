@@ -1,0 +1,336 @@
+/**
+ * The gateway's own Prometheus metrics. One prom-client `Registry` per process (createMetricsRegistry);
+ * the gateway's metrics live in GatewayMetrics, and the pool/scheduling room registers its own metrics
+ * in the same Registry (it receives it through the pool-registry factory).
+ *
+ * Label cardinality is bounded: route/backend/listener come from the config; model names come from
+ * requests and pass through a LabelCap (the first 100 distinct values, the rest folded into `other`).
+ * Children are cached per label combination so the hot path does one Map lookup per metric family.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { FastHistogram, type HistogramChild } from './fast-histogram.js';
+import { LabelCap } from './label-cap.js';
+
+/** Seconds. Covers sub-millisecond proxy answers up to long generations. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+/** Seconds. */
+const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];
+
+export function createMetricsRegistry(opts: { defaultMetrics?: boolean } = {}): Registry {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false)
+    collectDefaultMetrics({ register: registry, prefix: 'infergate_process_' });
+  return registry;
+}
+
+/** One finished client request, as the metrics see it. */
+export interface RequestRecord {
+  /** Listener key (`namespace/gateway/listener`), '' when no listener matched. */
+  listener: string;
+  /** Route key (`HTTPRoute ns/name`), '' when no route matched. */
+  route: string;
+  /** Backend label (`InferencePool ns/name`, `Service ns/name:port`), '' when none was chosen. */
+  backend: string;
+  /** The request body's `model`, as the client sent it. */
+  model: string | undefined;
+  /** The model sent upstream (after an InferenceModel target draw / rewrite). */
+  targetModel: string | undefined;
+  /** HTTP status sent to the client (499: the client went away first). */
+  status: number;
+  durationSeconds: number;
+  ttftSeconds: number | undefined;
+  promptTokens: number | undefined;
+  completionTokens: number | undefined;
+}
+
+/** What happened to one upstream attempt (label `result` of infergate_upstream_attempts_total). */
+export type AttemptResult =
+  | 'response'
+  | 'connect_error'
+  | 'reset'
+  | 'timeout'
+  | 'status_503_retried'
+  | 'client_abort'
+  | 'error';
+
+export type MirrorResult = 'sent' | 'dropped' | 'completed' | 'failed';
+
+/** One primary-vs-mirror pair, both sides finished. */
+export interface MirrorPairRecord {
+  route: string;
+  mirror: string;
+  sameStatus: boolean;
+  primary: SideRecord;
+  mirrorSide: SideRecord;
+}
+
+export interface SideRecord {
+  latencySeconds: number;
+  ttftSeconds: number | undefined;
+  promptTokens: number | undefined;
+  completionTokens: number | undefined;
+}
+
+/**
+ * A count kept as a plain number on the hot path and handed to prom-client when Prometheus scrapes
+ * (the counter's `collect`): prom-client re-hashes and re-validates labels on every call.
+ */
+interface PendingCount {
+  readonly labels: Record<string, string>;
+  n: number;
+}
+
+function drain(counter: Counter<string>, entries: Iterable<PendingCount>): void {
+  for (const e of entries) {
+    if (e.n > 0) {
+      counter.inc(e.labels, e.n);
+      e.n = 0;
+    }
+  }
+}
+
+interface RequestChildren {
+  labels: Readonly<Record<string, string>>;
+  requestsByStatus: Map<number, PendingCount>;
+  duration: HistogramChild;
+  ttft: HistogramChild;
+  prompt: PendingCount;
+  completion: PendingCount;
+}
+
+export class GatewayMetrics {
+  readonly registry: Registry;
+  private readonly models = new LabelCap(100);
+  private readonly targetModels = new LabelCap(100);
+  private readonly endpoints = new LabelCap(1000);
+  private readonly children = new Map<string, RequestChildren>();
+  private inFlightNow = 0;
+  private readonly attemptCounts = new Map<string, PendingCount>();
+
+  private readonly duration: FastHistogram;
+  private readonly ttft: FastHistogram;
+  private readonly retries: Counter<string>;
+  private readonly ejections: Counter<string>;
+  private readonly reloads: Counter<string>;
+  private readonly generation: Gauge<string>;
+  private readonly mirrorRequests: Counter<string>;
+  private readonly mirrorStatus: Counter<string>;
+  private readonly mirrorLatency: FastHistogram;
+  private readonly mirrorTtft: FastHistogram;
+  private readonly mirrorTokens: Counter<string>;
+
+  constructor(registry: Registry) {
+    this.registry = registry;
+    const registers = [registry];
+    // Counters fed from pending counts at scrape time (their `collect`); the Registry holds them.
+    const children = this.children;
+    const attemptCounts = this.attemptCounts;
+    new Counter({
+      name: 'infergate_requests_total',
+      help: 'Client requests answered, by listener, route, backend, model, target model and HTTP status.',
+      labelNames: ['listener', 'route', 'backend', 'model', 'target_model', 'status'],
+      registers,
+      collect() {
+        for (const c of children.values()) drain(this, c.requestsByStatus.values());
+      },
+    });
+    const requestLabels = ['listener', 'route', 'backend', 'model', 'target_model'];
+    this.duration = new FastHistogram(
+      'infergate_request_duration_seconds',
+      'Time from request arrival to the last response byte sent to the client.',
+      requestLabels,
+      DURATION_BUCKETS,
+      registry,
+    );
+    this.ttft = new FastHistogram(
+      'infergate_time_to_first_token_seconds',
+      'Streamed requests: time from request arrival to the first chunk with non-empty choices.',
+      requestLabels,
+      TTFT_BUCKETS,
+      registry,
+    );
+    new Counter({
+      name: 'infergate_prompt_tokens_total',
+      help: 'Prompt (input) tokens reported by the model server usage (asm_llm_proxy_prompt_tokens).',
+      labelNames: ['model', 'target_model', 'backend'],
+      registers,
+      collect() {
+        for (const c of children.values()) drain(this, [c.prompt]);
+      },
+    });
+    new Counter({
+      name: 'infergate_completion_tokens_total',
+      help: 'Completion (output) tokens reported by the model server usage (asm_llm_proxy_completion_tokens).',
+      labelNames: ['model', 'target_model', 'backend'],
+      registers,
+      collect() {
+        for (const c of children.values()) drain(this, [c.completion]);
+      },
+    });
+    // Read at scrape time: no per-request cost.
+    const inFlight = () => this.inFlightNow;
+    new Gauge({
+      name: 'infergate_requests_in_flight',
+      help: 'Client requests being processed (streams included).',
+      registers,
+      collect() {
+        this.set(inFlight());
+      },
+    });
+    new Counter({
+      name: 'infergate_upstream_attempts_total',
+      help: 'Upstream attempts by backend, endpoint and result.',
+      labelNames: ['backend', 'endpoint', 'result'],
+      registers,
+      collect() {
+        drain(this, attemptCounts.values());
+      },
+    });
+    this.retries = new Counter({
+      name: 'infergate_upstream_retries_total',
+      help: 'Attempts made after a first attempt failed before any response byte was sent.',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.ejections = new Counter({
+      name: 'infergate_outlier_ejections_total',
+      help: 'Service endpoints ejected by passive outlier detection.',
+      labelNames: ['backend', 'endpoint'],
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'infergate_config_reloads_total',
+      help: 'Configuration reloads by result (success, failure).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.generation = new Gauge({
+      name: 'infergate_config_generation',
+      help: 'Generation number of the plan being served (1 = the first plan loaded).',
+      registers,
+    });
+    this.mirrorRequests = new Counter({
+      name: 'infergate_mirror_requests_total',
+      help: 'Mirrored copies by route, mirror backend and result (sent, dropped, completed, failed).',
+      labelNames: ['route', 'mirror', 'result'],
+      registers,
+    });
+    this.mirrorStatus = new Counter({
+      name: 'infergate_mirror_status_comparisons_total',
+      help: 'Finished primary/mirror pairs by whether both answered with the same HTTP status.',
+      labelNames: ['route', 'mirror', 'agreement'],
+      registers,
+    });
+    this.mirrorLatency = new FastHistogram(
+      'infergate_mirror_latency_seconds',
+      'Latency of finished primary/mirror pairs, by side (primary, mirror).',
+      ['route', 'mirror', 'side'],
+      DURATION_BUCKETS,
+      registry,
+    );
+    this.mirrorTtft = new FastHistogram(
+      'infergate_mirror_time_to_first_token_seconds',
+      'TTFT of finished streamed primary/mirror pairs, by side (primary, mirror).',
+      ['route', 'mirror', 'side'],
+      TTFT_BUCKETS,
+      registry,
+    );
+    this.mirrorTokens = new Counter({
+      name: 'infergate_mirror_tokens_total',
+      help: 'Tokens of finished primary/mirror pairs, by side and kind (prompt, completion).',
+      labelNames: ['route', 'mirror', 'side', 'kind'],
+      registers,
+    });
+  }
+
+  requestStarted(): void {
+    this.inFlightNow++;
+  }
+
+  requestFinished(r: RequestRecord): void {
+    this.inFlightNow--;
+    const model = this.models.value(r.model);
+    const target = this.targetModels.value(r.targetModel);
+    const c = this.childrenFor(r.listener, r.route, r.backend, model, target);
+    let byStatus = c.requestsByStatus.get(r.status);
+    if (byStatus === undefined) {
+      byStatus = { labels: { ...c.labels, status: String(r.status) }, n: 0 };
+      c.requestsByStatus.set(r.status, byStatus);
+    }
+    byStatus.n++;
+    c.duration.observe(r.durationSeconds);
+    if (r.ttftSeconds !== undefined) c.ttft.observe(r.ttftSeconds);
+    if (r.promptTokens) c.prompt.n += r.promptTokens;
+    if (r.completionTokens) c.completion.n += r.completionTokens;
+  }
+
+  attempt(backend: string, endpoint: string, result: AttemptResult): void {
+    const key = `${backend}\u0000${endpoint}\u0000${result}`;
+    let c = this.attemptCounts.get(key);
+    if (c === undefined) {
+      c = { labels: { backend, endpoint: this.endpoints.value(endpoint), result }, n: 0 };
+      this.attemptCounts.set(key, c);
+    }
+    c.n++;
+  }
+
+  retry(backend: string): void {
+    this.retries.inc({ backend });
+  }
+
+  ejection(backend: string, endpoint: string): void {
+    this.ejections.inc({ backend, endpoint: this.endpoints.value(endpoint) });
+  }
+
+  reload(ok: boolean, generation?: number): void {
+    this.reloads.inc({ result: ok ? 'success' : 'failure' });
+    if (generation !== undefined) this.generation.set(generation);
+  }
+
+  mirrorRequest(route: string, mirror: string, result: MirrorResult): void {
+    this.mirrorRequests.inc({ route, mirror, result });
+  }
+
+  mirrorPair(p: MirrorPairRecord): void {
+    const { route, mirror } = p;
+    this.mirrorStatus.inc({ route, mirror, agreement: p.sameStatus ? 'same' : 'different' });
+    this.side(route, mirror, 'primary', p.primary);
+    this.side(route, mirror, 'mirror', p.mirrorSide);
+  }
+
+  private side(route: string, mirror: string, side: string, s: SideRecord): void {
+    const key = `${route}\u0000${mirror}\u0000${side}`;
+    const labels = { route, mirror, side };
+    this.mirrorLatency.child(key, labels).observe(s.latencySeconds);
+    if (s.ttftSeconds !== undefined) this.mirrorTtft.child(key, labels).observe(s.ttftSeconds);
+    if (s.promptTokens) this.mirrorTokens.inc({ route, mirror, side, kind: 'prompt' }, s.promptTokens);
+    if (s.completionTokens) {
+      this.mirrorTokens.inc({ route, mirror, side, kind: 'completion' }, s.completionTokens);
+    }
+  }
+
+  private childrenFor(
+    listener: string,
+    route: string,
+    backend: string,
+    model: string,
+    target: string,
+  ): RequestChildren {
+    const key = `${listener}\u0000${route}\u0000${backend}\u0000${model}\u0000${target}`;
+    let c = this.children.get(key);
+    if (c === undefined) {
+      const l = { listener, route, backend, model, target_model: target };
+      const t = { model, target_model: target, backend };
+      c = {
+        labels: l,
+        requestsByStatus: new Map(),
+        duration: this.duration.child(key, l),
+        ttft: this.ttft.child(key, l),
+        prompt: { labels: t, n: 0 },
+        completion: { labels: t, n: 0 },
+      };
+      this.children.set(key, c);
+    }
+    return c;
+  }
+}

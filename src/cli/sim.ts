@@ -82,6 +82,9 @@ interface SimFlags {
   slowStart: number;
   slowStartMode: 'refuse' | 'unavailable';
   lagWarnMs?: number;
+  maxEmitLagMs?: number;
+  writeIntervalMs?: number;
+  maxWriteIntervalMs?: number;
   spinWait?: boolean;
   emitPods?: string;
   podLabels?: string;
@@ -127,7 +130,8 @@ export function simOptionsFromFlags(f: SimFlags): SimClusterOptions {
     slowStartSeconds: f.slowStart,
     slowStartMode: f.slowStartMode,
     lagWarnMs: f.lagWarnMs,
-    spinWait: f.spinWait ?? true, // the CLI owns its event loop: precise emission by default
+    maxEmitLagMs: f.maxEmitLagMs,
+    spinWait: f.spinWait,
   };
   // Drop unset keys so the replica defaults (often profile-dependent) apply.
   for (const k of Object.keys(shared) as (keyof SimReplicaOptions)[])
@@ -137,7 +141,15 @@ export function simOptionsFromFlags(f: SimFlags): SimClusterOptions {
         profile: f.replicaProfiles![i % f.replicaProfiles!.length]!,
       }))
     : undefined;
-  return { ...shared, replicas: f.replicas, host: f.host, port: f.port, perReplica };
+  return {
+    ...shared,
+    replicas: f.replicas,
+    host: f.host,
+    port: f.port,
+    perReplica,
+    writeIntervalMs: f.writeIntervalMs,
+    maxWriteIntervalMs: f.maxWriteIntervalMs,
+  };
 }
 
 export function registerSim(program: Command): void {
@@ -228,11 +240,25 @@ export function registerSim(program: Command): void {
     )
     .option(
       '--lag-warn-ms <ms>',
-      'warn when tokens are emitted later than max(this, 3 steps) (default 10)',
+      'warn when first tokens are written, or stalls add up to, more than this (wall ms, default 10)',
       numArg(0.001),
     )
-    .option('--spin-wait', 'poll when a token is due in under 1 ms of wall time (default on)')
-    .option('--no-spin-wait', 'wait for 1 ms timers instead: no polling CPU, up to ~1 ms later tokens')
+    .option(
+      '--max-emit-lag-ms <ms>',
+      'wall ms the engine may run ahead of the tokens written before its time is stretched (default 2)',
+      numArg(0.001),
+    )
+    .option(
+      '--write-interval-ms <ms>',
+      'fixed wall ms a token that is not a first or last one may wait to share a write (default: adaptive)',
+      numArg(0),
+    )
+    .option('--max-write-interval-ms <ms>', 'ceiling of the adaptive write interval (default 16)', numArg(0))
+    .option(
+      '--spin-wait',
+      'poll for first and last tokens due in under 1 ms of wall time (precise TTFT, busy core; default off)',
+    )
+    .option('--no-spin-wait', 'wait for 1 ms timers (default)')
     .option('--emit-pods <file>', 'write Kubernetes Pod manifests for the replicas (for infergate serve -f)')
     .option('--pod-labels <k=v,...>', 'labels of the emitted Pods (your pool/Service selector)')
     .option('--pod-name-prefix <prefix>', 'Pod names: <prefix>-<i>', 'sim')

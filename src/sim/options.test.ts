@@ -46,6 +46,7 @@ describe('resolveReplicaOptions', () => {
     [{ loraModules: [{ name: 'a', path: '/a' }] }, /needs --enable-lora/],
     [{ failureRate: 0.6, hangRate: 0.6 }, /must not exceed 1/],
     [{ timeScale: 0 }, /time-scale/],
+    [{ maxEmitLagMs: 0 }, /max-emit-lag-ms/],
     [{ enableChunkedPrefill: false, maxNumBatchedTokens: 100 }, /smaller than max-model-len/],
   ])('rejects %j', (opts, message) => {
     expect(() => resolveReplicaOptions(opts)).toThrow(SimConfigError);

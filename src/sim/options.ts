@@ -55,12 +55,17 @@ export interface SimReplicaOptions {
   slowStartSeconds: number;
   /** refuse: not listening until ready; unavailable: listening, 503 until ready. */
   slowStartMode: SlowStartMode;
-  /** Falling-behind warning threshold: emission error above max(this, 3 × step wall time). */
+  /** Falling-behind threshold for first tokens: written more than this many wall ms late. */
   lagWarnMs: number;
   /**
-   * Poll (setImmediate) for events due in under 1 ms of wall time instead of waiting for a 1 ms
-   * timer: precise emission at small time scales, at the cost of CPU while requests are in flight.
-   * Off by default in-process (a test's event loop is shared); `infergate sim` turns it on.
+   * How far (wall ms) the engine may run ahead of the tokens written; a process that wakes later
+   * stretches engine time instead (see EngineDriver). Default 2: above libuv's 1 ms timer grain.
+   */
+  maxEmitLagMs: number;
+  /**
+   * Poll (setImmediate) for a step that emits first or last tokens in under 1 ms of wall time
+   * instead of waiting for a 1 ms timer: more precise TTFT at small time scales, at the cost of a
+   * busy core while requests start and finish. Off by default (see docs/simulator.md).
    */
   spinWait: boolean;
 }
@@ -134,6 +139,7 @@ export function resolveReplicaOptions(o: Partial<SimReplicaOptions>): ResolvedRe
     slowStartSeconds: o.slowStartSeconds ?? 0,
     slowStartMode: o.slowStartMode ?? 'refuse',
     lagWarnMs: o.lagWarnMs ?? 10,
+    maxEmitLagMs: o.maxEmitLagMs ?? 2,
     spinWait: o.spinWait ?? false,
   };
   check(Number.isInteger(r.maxNumSeqs) && r.maxNumSeqs >= 1, 'max-num-seqs must be a positive integer');
@@ -187,6 +193,7 @@ export function resolveReplicaOptions(o: Partial<SimReplicaOptions>): ResolvedRe
   }
   check(r.slowStartSeconds >= 0 && Number.isFinite(r.slowStartSeconds), 'slow-start must be ≥ 0 seconds');
   check(r.lagWarnMs > 0, 'lag-warn-ms must be > 0');
+  check(r.maxEmitLagMs > 0 && Number.isFinite(r.maxEmitLagMs), 'max-emit-lag-ms must be > 0');
   return r;
 }
 

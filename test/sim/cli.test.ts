@@ -1,6 +1,6 @@
 /**
  * `infergate sim` as a real process: ready lines (the contract other rooms parse), consecutive and
- * OS-chosen ports, Pod manifests, clean exit on SIGTERM, flag errors.
+ * OS-chosen ports, Pod manifests, simulator-only flags, clean exit on SIGTERM, flag errors.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { type CliProcess, runCli, startCli } from '../helpers/cli.js';
-import { postJson } from './helpers.js';
+import { postJson, scrape } from './helpers.js';
 
 const READY = /^replica (\d+) ready (http:\/\/127\.0\.0\.1:(\d+)) model=(.+)$/;
 const started: CliProcess[] = [];
@@ -44,6 +44,10 @@ describe('infergate sim (CLI)', () => {
       pods,
       '--pod-labels',
       'app=qwq-32b,tier=gpu',
+      '--write-interval-ms',
+      '10000',
+      '--max-emit-lag-ms',
+      '3',
     ]);
     started.push(p);
     await p.waitForLine(/^sim ready 3 replicas$/);
@@ -77,6 +81,8 @@ describe('infergate sim (CLI)', () => {
       expect(res.status).toBe(200);
       await res.json();
     }
+    // The simulator-only flags reach every replica (one write pacer per process).
+    for (const m of lines) expect((await scrape(m[2]!)).value('sim_write_interval_seconds')).toBe(10);
     expect(await p.stop()).toBe(0);
   });
 

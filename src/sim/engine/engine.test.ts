@@ -13,12 +13,14 @@ class RecordingSink implements TokenSink {
   readonly texts: string[] = [];
   finish: FinishReason | null = null;
   flushes = 0;
-  onToken(_req: EngineRequest, text: string, finish: FinishReason | null): void {
+  onToken(_req: EngineRequest, text: string, finish: FinishReason | null): boolean {
     this.texts.push(text);
     if (finish) this.finish = finish;
+    return finish !== null;
   }
-  flush(): void {
+  flush(): number {
     this.flushes++;
+    return 1;
   }
 }
 
@@ -200,5 +202,67 @@ describe('Engine (discrete-event, engine time)', () => {
     expect(sink.finish).toBe('stop');
     expect(sink.texts.length).toBeGreaterThanOrEqual(10);
     expect(sink.texts.length).toBeLessThanOrEqual(30);
+  });
+});
+
+describe('Engine stretch (the process woke later than the driver’s lag bound)', () => {
+  // A 40-token prompt: prefill step = overhead 2 + weights 10 + 40 × 0.25 = 22 ms, after 18 ms of frontend.
+  const queued = NO_JITTER.frontendMs;
+  const prefillEnd = queued + 22;
+
+  it('a step due before the floor ends at the floor: the stall is counted and TTFT includes it', () => {
+    const { engine, metrics } = makeEngine();
+    const { r, sink } = makeReq(prompt(40), 3, 0);
+    engine.submit(r);
+    expect(engine.advance(queued)).toBeCloseTo(prefillEnd, 9);
+    const now = prefillEnd + 1000;
+    const floor = now - 5;
+    const next = engine.advance(now, floor);
+    expect(sink.texts).toHaveLength(1);
+    expect(engine.fidelity.stallMsTotal).toBeCloseTo(floor - prefillEnd, 9);
+    expect(metrics.ttft.sum * 1000).toBeCloseTo(floor, 9); // arrival at 0
+    expect(r.unflushedDueMs[0]).toBeCloseTo(floor, 9);
+    // The next step starts at the floor, not back at the planned end.
+    expect(next).toBeGreaterThan(now);
+    expect(next - floor).toBeLessThan(20);
+    engine.advance(1e9);
+    expect(sink.texts).toHaveLength(3);
+    expect(engine.fidelity.stallMsTotal).toBeCloseTo(floor - prefillEnd, 9); // no floor: no more stall
+    expect(metrics.e2e.sum * 1000).toBeGreaterThan(floor);
+  });
+
+  it('an idle engine with due work starts it no earlier than the floor', () => {
+    const { engine } = makeEngine();
+    const { r } = makeReq(prompt(40), 2, 0);
+    engine.submit(r);
+    expect(engine.advance(1000, 995)).toBeCloseTo(995 + 22, 9);
+    expect(engine.fidelity.stallMsTotal).toBeCloseTo(995 - queued, 9);
+  });
+
+  it('catching up without a floor never stalls', () => {
+    const { engine } = makeEngine();
+    const { r, sink } = makeReq(prompt(40), 20, 0);
+    engine.submit(r);
+    engine.advance(1e9);
+    expect(sink.texts).toHaveLength(20);
+    expect(engine.fidelity.stallMsTotal).toBe(0);
+    expect(engine.fidelity.plannedMsTotal).toBeGreaterThan(0);
+  });
+
+  it('flags steps that emit a first or a last token, and keeps unwritten tokens’ due times', () => {
+    const { engine } = makeEngine();
+    const { r } = makeReq(prompt(40), 4, 0);
+    engine.submit(r);
+    const urgent: boolean[] = [];
+    const ends: number[] = [];
+    for (let t = engine.advance(queued); t !== Number.POSITIVE_INFINITY; t = engine.advance(t)) {
+      urgent.push(engine.inFlightEmitsUrgent());
+      ends.push(t);
+    }
+    expect(urgent).toEqual([true, false, false, true]);
+    expect(r.unflushedCount).toBe(4);
+    expect(Array.from(r.unflushedDueMs.subarray(0, 4))).toEqual(ends);
+    expect(engine.touched).toEqual([r]); // once, however many tokens
+    expect(r.flushUrgent).toBe(true); // RecordingSink asks for a write on the last token
   });
 });

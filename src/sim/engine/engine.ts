@@ -1,9 +1,15 @@
 /**
  * One replica's engine as a discrete-event simulation in engine time (milliseconds, unscaled):
  * steps follow each other back to back while there is work; each step's batch comes from the
- * scheduler and its duration from the timing model. `advance(now)` completes every step that ends
- * by `now` (catching up in a loop when the process woke late), starts the next one, and returns
- * when something is next due. Tokens of a step become visible at the step's end.
+ * scheduler and its duration from the timing model. `advance(now, floor)` completes every step
+ * that ends by `now` (catching up in a loop when the process woke late), starts the next one, and
+ * returns when something is next due. Tokens of a step become visible at the step's end.
+ *
+ * Stretch: a step may not end (nor an idle engine start one) before `floor`, the earliest engine
+ * time whose tokens the driver can still write on time. When the process woke later than that, the
+ * step is taken to have lasted until `floor` — the simulated GPU stalled with the process — so
+ * every engine timestamp (TTFT, ITL, e2e, queue time) stays within the driver's lag bound of the
+ * moment its tokens reach the socket. The added time is counted as stall (`fidelity`).
  *
  * The engine knows nothing about wall time or sockets: EngineDriver maps time, TokenSinks write.
  */
@@ -39,12 +45,11 @@ export class Engine {
   readonly metrics: VllmMetrics;
   readonly fidelity: FidelityStats;
   readonly lora: LoraManager | null;
-  /** Requests whose sink received tokens since the last `takeTouched`. */
+  /**
+   * Requests whose sink received tokens since the driver last drained this list (each once:
+   * `pendingFlush` marks membership). Owned by the driver, which empties it after every advance.
+   */
   readonly touched: EngineRequest[] = [];
-  /** Steps completed since the last `takeCompletedSteps`: end time, tokens, first tokens. */
-  readonly doneEndMs: number[] = [];
-  readonly doneTokens: number[] = [];
-  readonly doneFirstTokens: number[] = [];
   /** Steps run since start. */
   steps = 0;
 
@@ -113,20 +118,42 @@ export class Engine {
   }
 
   /**
-   * Runs the simulation up to engine time `now`: completes due steps, starts the next. Returns the
-   * engine time of the next event (a step's end, or a queued request becoming visible), or
-   * Infinity when idle.
+   * Runs the simulation up to engine time `now`: completes due steps, starts the next. A step due
+   * before `floor` ends at `floor` instead, and an idle engine with due work starts no earlier
+   * than `floor` (stretch, see above); the default never stretches. Returns the engine time of the
+   * next event (a step's end, or a queued request becoming visible), or Infinity when idle.
    */
-  advance(now: number): number {
+  advance(now: number, floor = Number.NEGATIVE_INFINITY): number {
     for (;;) {
       if (this.inFlight) {
         if (this.stepEndMs > now) return this.stepEndMs;
+        if (this.stepEndMs < floor) {
+          this.fidelity.recordStall(floor - this.stepEndMs);
+          this.stepEndMs = floor;
+        }
         this.completeStep();
       }
       const start = this.nextStartMs();
       if (start > now) return start;
-      if (!this.startStep(start)) return Number.POSITIVE_INFINITY;
+      const late = floor - start; // > 0: work waited for the process, not for the engine
+      if (!this.startStep(late > 0 ? floor : start)) return Number.POSITIVE_INFINITY;
+      if (late > 0) this.fidelity.recordStall(late);
     }
+  }
+
+  /**
+   * True when the step in flight will emit a first token or a request's last token (predicted
+   * from lengths: a stop string can also end a request, unforeseen). For the driver's precise wait.
+   */
+  inFlightEmitsUrgent(): boolean {
+    if (!this.inFlight) return false;
+    const b = this.batch;
+    for (let i = 0; i < b.size; i++) {
+      const req = b.reqs[i]!;
+      if (req.numComputedTokens + b.tokens[i]! < req.numTokens) continue; // not its last prefill chunk
+      if (req.firstTokenMs < 0 || req.nextTokenIsLast) return true;
+    }
+    return false;
   }
 
   /** Engine time the next step can start, or Infinity without work. */
@@ -161,19 +188,16 @@ export class Engine {
     const end = this.stepEndMs;
     const b = this.batch;
     const m = this.metrics;
-    let tokens = 0;
-    let first = 0;
+    const touched = this.touched;
     for (let i = 0; i < b.size; i++) {
       const req = b.reqs[i]!;
       if (req.status !== 'running') continue; // aborted while the step ran
       req.numComputedTokens += b.tokens[i]!;
       this.kv.cacheComputed(req);
       if (req.numComputedTokens < req.numTokens) continue; // a prefill chunk, not the last one
-      const { text, finish } = req.sampleNext();
-      tokens++;
+      const finish = req.sampleNext();
       m.generationTokens++;
       if (req.firstTokenMs < 0) {
-        first++;
         req.firstTokenMs = end;
         m.promptTokens += req.promptLen;
         m.ttft.observe((end - req.arrivalMs) / 1000);
@@ -182,10 +206,11 @@ export class Engine {
       }
       if (req.firstTokenSinceScheduledMs < 0) req.firstTokenSinceScheduledMs = end;
       req.lastTokenMs = end;
-      req.sink.onToken(req, text, finish);
+      if (req.sink.onToken(req, req.lastText, finish)) req.flushUrgent = true;
+      req.addUnflushed(end);
       if (!req.pendingFlush) {
         req.pendingFlush = true;
-        this.touched.push(req);
+        touched.push(req);
       }
       if (finish) this.finish(req, finish, end);
     }
@@ -193,9 +218,6 @@ export class Engine {
     this.inFlight = false;
     this.lastEndMs = end;
     this.recordLoraInfo(end);
-    this.doneEndMs.push(end);
-    this.doneTokens.push(tokens);
-    this.doneFirstTokens.push(first);
   }
 
   private finish(req: EngineRequest, reason: FinishReason, end: number): void {
@@ -226,13 +248,6 @@ export class Engine {
       waiting = adapterList(this.scheduler.waiting.length, this.waitingAt);
     }
     this.metrics.setLoraInfo(running, waiting, this.unixSecondsAt(end));
-  }
-
-  /** Clears the bookkeeping of completed steps (after the driver measured their emission error). */
-  resetCompletedSteps(): void {
-    this.doneEndMs.length = 0;
-    this.doneTokens.length = 0;
-    this.doneFirstTokens.length = 0;
   }
 }
 

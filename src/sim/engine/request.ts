@@ -19,10 +19,14 @@ export const WORD_TOKEN_ID: Uint32Array = Uint32Array.from(WORD_TEXT, (t) => tok
 
 /** Receives a request's output as the engine produces it. */
 export interface TokenSink {
-  /** One generated token's text; `finish` is set on the last token. Called in engine-time order. */
-  onToken(req: EngineRequest, text: string, finish: FinishReason | null): void;
-  /** Called once after a batch of onToken calls (one engine wake-up): write what was buffered. */
-  flush(): void;
+  /**
+   * Buffers one generated token's text; `finish` is set on the last token. Called in engine-time
+   * order. Returns true when the buffered output must be written at once (a first token, the last
+   * one, an injected disconnect point); other tokens may wait for the driver's write interval.
+   */
+  onToken(req: EngineRequest, text: string, finish: FinishReason | null): boolean;
+  /** Writes what was buffered (at most one socket write). Returns the number of socket writes. */
+  flush(): number;
 }
 
 export interface EngineRequestInit {
@@ -88,8 +92,20 @@ export class EngineRequest implements KvSequence {
   firstTokenSinceScheduledMs = -1;
   lastTokenMs = -1;
   finishedMs = -1;
-  /** Set while the sink has unflushed output (the engine collects these once per wake). */
+  /** Set while the request is in the engine's `touched` list (collected once per wake-up). */
   pendingFlush = false;
+  /** The sink asked for an immediate write (see TokenSink.onToken). Cleared by the driver. */
+  flushUrgent = false;
+  /** Set while the request is in the driver's list of deferred writes. */
+  flushDeferred = false;
+  /**
+   * Engine times (ms) at which the unflushed tokens became visible (their steps' ends), oldest
+   * first: the driver measures each token's emission error when it writes them. Grows on demand.
+   */
+  unflushedDueMs: Float64Array = new Float64Array(4);
+  unflushedCount = 0;
+  /** Text of the token sampled last by `sampleNext` (a VOCABULARY word, or shorter at a stop string). */
+  lastText = '';
 
   private tokens: Uint32Array;
   private count: number;
@@ -147,11 +163,12 @@ export class EngineRequest implements KvSequence {
   }
 
   /**
-   * Samples the next token (after a step computed every pending token) and decides whether the
-   * request finishes: a stop string, the simulated EOS, max_tokens or max_model_len (`maxTokens`
-   * is already clamped to it). Returns the emitted text (shortened when a stop string matched).
+   * Samples the next token (after a step computed every pending token), leaves its text in
+   * `lastText` and decides whether the request finishes: a stop string, the simulated EOS,
+   * max_tokens or max_model_len (`maxTokens` is already clamped to it). Allocation-free unless a
+   * stop string is set.
    */
-  sampleNext(): { text: string; finish: FinishReason | null } {
+  sampleNext(): FinishReason | null {
     const word = Math.floor(this.rng.next() * WORD_TEXT.length);
     let text = WORD_TEXT[word]!;
     this.push(WORD_TOKEN_ID[word]!);
@@ -175,7 +192,24 @@ export class EngineRequest implements KvSequence {
       if (n >= this.naturalLength) finish = 'stop';
       else if (n >= this.maxTokens) finish = 'length';
     }
-    return { text, finish };
+    this.lastText = text;
+    return finish;
+  }
+
+  /** True when the next sampled token will end the request by length (EOS or max_tokens). */
+  get nextTokenIsLast(): boolean {
+    const n = this.count - this.promptLen + 1;
+    return n >= this.naturalLength || n >= this.maxTokens;
+  }
+
+  /** Records that a token became visible at engine time `dueMs` and is not written yet. */
+  addUnflushed(dueMs: number): void {
+    if (this.unflushedCount === this.unflushedDueMs.length) {
+      const next = new Float64Array(this.unflushedDueMs.length * 2);
+      next.set(this.unflushedDueMs);
+      this.unflushedDueMs = next;
+    }
+    this.unflushedDueMs[this.unflushedCount++] = dueMs;
   }
 
   private push(token: number): void {

@@ -6,7 +6,7 @@ import { EngineRequest, type TokenSink } from './request.js';
 import { Batch, Scheduler, type SchedulerConfig } from './scheduler.js';
 
 const BS = 16;
-const nullSink: TokenSink = { onToken() {}, flush() {} };
+const nullSink: TokenSink = { onToken: () => false, flush: () => 0 };
 
 let nextId = 0;
 function req(promptLen: number, opts: { lora?: LoraAdapter; tokenBase?: number; queuedMs?: number } = {}) {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { WritePacer } from '../engine/write-pacer.js';
 import { FidelityStats } from './fidelity.js';
 import { Histogram, quantileFromBuckets } from './histogram.js';
 import { goFloat } from './prom-format.js';
@@ -81,7 +82,8 @@ describe('VllmMetrics rendering', () => {
     m.setLoraInfo('sql-lora', '', 1_700_000_000);
     m.setLoraInfo('sql-lora', 'tweet', 1_700_000_001);
     const text =
-      m.render({ running: 3, waiting: 2, kvUsage: 0.25 }) + new FidelityStats().render(m.labelPairs, 0.01);
+      m.render({ running: 3, waiting: 2, kvUsage: 0.25 }) +
+      new FidelityStats().render(m.labelPairs, 0.01, new WritePacer(2.5));
     const fams = new Map(parseProm(text).map((f) => [f.name, f]));
     const expectTypes: [string, string][] = [
       ['vllm:num_requests_running', 'GAUGE'],
@@ -100,9 +102,18 @@ describe('VllmMetrics rendering', () => {
       ['vllm:cache_config_info', 'GAUGE'],
       ['sim_token_emit_error_seconds', 'HISTOGRAM'],
       ['sim_event_loop_lag_seconds', 'SUMMARY'],
+      ['sim_engine_busy_seconds_total', 'COUNTER'],
+      ['sim_engine_stall_seconds_total', 'COUNTER'],
+      ['sim_engine_stretch', 'GAUGE'],
+      ['sim_socket_writes_total', 'COUNTER'],
+      ['sim_process_cpu_seconds_total', 'COUNTER'],
+      ['sim_write_interval_seconds', 'GAUGE'],
+      ['sim_event_loop_utilization', 'GAUGE'],
     ];
     for (const [name, type] of expectTypes) expect(fams.get(name)?.type, name).toBe(type);
     expect(fams.has('vllm:gpu_cache_usage_perc')).toBe(false);
+    expect(fams.get('sim_write_interval_seconds')!.metrics[0]!.value).toBe('0.0025');
+    expect(fams.get('sim_engine_stretch')!.metrics[0]!.value).toBe('1.0');
     const running = fams.get('vllm:num_requests_running')!.metrics[0]!;
     expect(running.labels).toEqual({ model_name: 'qwq-32b', engine: '0' });
     expect(running.value).toBe('3.0');

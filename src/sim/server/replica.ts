@@ -12,6 +12,7 @@ import { EngineDriver } from '../engine/driver.js';
 import { Engine } from '../engine/engine.js';
 import { LoraError, LoraManager } from '../engine/lora.js';
 import { EngineRequest, type TokenSink } from '../engine/request.js';
+import { WritePacer } from '../engine/write-pacer.js';
 import { FidelityStats } from '../metrics/fidelity.js';
 import { VllmMetrics } from '../metrics/vllm-metrics.js';
 import type { ResolvedReplicaOptions } from '../options.js';
@@ -93,6 +94,7 @@ export class SimReplica {
   readonly fidelity = new FidelityStats();
   readonly lora: LoraManager | null;
   private readonly log: Logger;
+  private readonly pacer: WritePacer;
   private readonly served: ReadonlySet<string>;
   private readonly injector: FailureInjector;
   private readonly hanging = new Set<ServerResponse>();
@@ -103,10 +105,12 @@ export class SimReplica {
   private slowStartTimer: NodeJS.Timeout | null = null;
   private address: ReplicaAddress | null = null;
 
-  constructor(index: number, opts: ResolvedReplicaOptions, log: Logger) {
+  /** `pacer`: the process's write interval, shared by its replicas (default: 0, write every wake-up). */
+  constructor(index: number, opts: ResolvedReplicaOptions, log: Logger, pacer = new WritePacer(0)) {
     this.index = index;
     this.opts = opts;
     this.log = log;
+    this.pacer = pacer;
     this.served = new Set(opts.servedModelNames);
     this.lora = opts.enableLora
       ? new LoraManager({
@@ -147,7 +151,12 @@ export class SimReplica {
       this.metrics,
       this.fidelity,
     );
-    driver = new EngineDriver(this.engine, opts.timeScale, opts.spinWait);
+    driver = new EngineDriver(this.engine, {
+      timeScale: opts.timeScale,
+      maxEmitLagMs: opts.maxEmitLagMs,
+      spinWait: opts.spinWait,
+      pacer,
+    });
     this.driver = driver;
     this.injector = new FailureInjector(opts, (opts.seed ^ 0x5bd1e995) >>> 0);
   }
@@ -194,7 +203,7 @@ export class SimReplica {
     const e = this.engine;
     return (
       this.metrics.render({ running: e.numRunning, waiting: e.numWaiting, kvUsage: e.kvUsage() }) +
-      this.fidelity.render(this.metrics.labelPairs, this.opts.timeScale)
+      this.fidelity.render(this.metrics.labelPairs, this.opts.timeScale, this.pacer)
     );
   }
 

@@ -12,9 +12,11 @@
  *
  * Chunks are built from per-request string templates: generated text is VOCABULARY words (ASCII
  * letters and spaces), so it is embedded in JSON without escaping. Output buffered by `onToken` is
- * written once per engine wake-up by `flush`.
+ * written by `flush` in one socket write, when the engine driver decides (see EngineDriver):
+ * `onToken` says whether it must be at once (first token, last token, injected disconnect).
  */
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { EngineRequest, FinishReason, TokenSink } from '../engine/request.js';
 
 export interface SinkContext {
@@ -35,6 +37,10 @@ export interface SinkContext {
 }
 
 const SSE_DONE = 'data: [DONE]\n\n';
+/** The rest of a content chunk after its text (not the last token). */
+const CHAT_TOKEN_SUFFIX = '"},"logprobs":null,"finish_reason":null}]}\n\n';
+const COMPLETION_TOKEN_SUFFIX =
+  '","logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}\n\n';
 
 function usageJson(req: EngineRequest, details: boolean, nullDetails: boolean): string {
   const p = req.promptLen;
@@ -50,93 +56,168 @@ function finishJson(req: EngineRequest, finish: FinishReason): string {
   return `"finish_reason":"${finish}","stop_reason":${req.stopReason === null ? 'null' : JSON.stringify(req.stopReason)}`;
 }
 
+/** How a stream's chunks reach the client (decided once, when the headers are sent). */
+type StreamWriter = (res: ServerResponse, data: string, bytes: number) => void;
+
+/**
+ * Writes one HTTP/1.1 chunk straight to the socket: `<hex length>\r\n<data>\r\n` in a single
+ * write. ServerResponse.write would frame the same chunk as four corked writes flushed by a
+ * `writev` on the next tick; this path is one `write` of one string (measured: 1.4–1.8 µs of user
+ * CPU per write against 3.2 µs; the kernel's part, 5–7 µs, is the same).
+ * Valid only while ServerResponse has handed everything it buffered to this socket and frames
+ * the body as chunked; `res.end()` then writes the last chunk and the terminator as usual.
+ */
+function rawChunkWriter(socket: Socket, encoding: 'latin1' | 'utf8'): StreamWriter {
+  return (res, data, bytes) => {
+    if (!socket.destroyed) socket.write(`${bytes.toString(16)}\r\n${data}\r\n`, encoding);
+    else if (!res.destroyed) res.write(data);
+  };
+}
+
+const responseWriter: StreamWriter = (res, data) => {
+  if (!res.destroyed) res.write(data);
+};
+
+/** The cheapest correct writer for a response whose headers were just flushed. */
+function writerFor(res: ServerResponse, ascii: boolean): StreamWriter {
+  const socket = res.socket;
+  // Everything ServerResponse wrote is in the socket (nothing queued in the response itself, as
+  // with a pipelined request waiting for its turn) and the body is chunked (HTTP/1.1).
+  if (socket && res.chunkedEncoding && res.writableLength === socket.writableLength) {
+    return rawChunkWriter(socket, ascii ? 'latin1' : 'utf8');
+  }
+  return responseWriter;
+}
+
+const ASCII = /^[\x20-\x7e]*$/;
+
 abstract class StreamSink implements TokenSink {
+  /** Chunks buffered since the last write, and their length in bytes. */
   protected pending = '';
+  protected pendingBytes = 0;
   protected emitted = 0;
   protected done = false;
   private dropped = false;
+  private lastReq: EngineRequest | undefined;
   protected readonly ctx: SinkContext;
   /** `data: {"id":…,"model":…,"choices":[` — shared head of every chunk. */
   protected readonly head: string;
+  /** Bytes of `head` (the model name may be non-ASCII). */
+  protected readonly headBytes: number;
+  private readonly writer: StreamWriter;
 
   constructor(ctx: SinkContext, object: string) {
     this.ctx = ctx;
     this.head = `data: {"id":"${ctx.id}","object":"${object}","created":${ctx.created},"model":${JSON.stringify(ctx.model)},"choices":[`;
+    this.headBytes = Buffer.byteLength(this.head);
     ctx.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
     ctx.res.flushHeaders();
+    this.writer = writerFor(ctx.res, this.headBytes === this.head.length && ASCII.test(this.head));
   }
 
-  abstract onToken(req: EngineRequest, text: string, finish: FinishReason | null): void;
+  /** Buffers `text` (a VOCABULARY word: ASCII, no JSON escaping) as chunk(s); sets `done` on finish. */
+  protected abstract append(req: EngineRequest, text: string, finish: FinishReason | null): void;
 
-  flush(req?: EngineRequest): void {
-    if (this.dropped) return;
+  onToken(req: EngineRequest, text: string, finish: FinishReason | null): boolean {
+    this.lastReq = req;
+    this.append(req, text, finish);
+    this.emitted++;
+    const disconnect = this.ctx.disconnectAfter;
+    return this.emitted === 1 || finish !== null || (disconnect > 0 && this.emitted >= disconnect);
+  }
+
+  /** Appends a string whose byte length the caller knows. */
+  protected add(s: string, bytes: number): void {
+    this.pending += s;
+    this.pendingBytes += bytes;
+  }
+
+  /** Appends a string that may contain non-ASCII characters (usage, stop reasons: rare). */
+  protected addText(s: string): void {
+    this.pending += s;
+    this.pendingBytes += Buffer.byteLength(s);
+  }
+
+  flush(): number {
+    if (this.dropped) return 0;
     const res = this.ctx.res;
-    if (this.pending.length > 0 && !res.destroyed) res.write(this.pending);
-    this.pending = '';
+    let writes = 0;
     if (this.done) {
-      if (!res.writableEnded && !res.destroyed) res.end();
-    } else if (this.ctx.disconnectAfter > 0 && this.emitted >= this.ctx.disconnectAfter && req) {
+      if (!res.writableEnded && !res.destroyed) {
+        res.end(this.pending);
+        writes = 1;
+      }
+    } else if (this.pendingBytes > 0) {
+      this.writer(res, this.pending, this.pendingBytes);
+      writes = 1;
+    }
+    this.pending = '';
+    this.pendingBytes = 0;
+    const req = this.lastReq;
+    if (!this.done && this.ctx.disconnectAfter > 0 && this.emitted >= this.ctx.disconnectAfter && req) {
       this.dropped = true;
       res.destroy();
       this.ctx.onInjectedDisconnect(req);
     }
+    return writes;
   }
 }
 
 export class ChatStreamSink extends StreamSink {
-  private lastReq: EngineRequest | undefined;
+  /** head + the role chunk, and the two halves of a content chunk around its text. */
+  private readonly roleChunk: string;
+  private readonly roleChunkBytes: number;
+  private readonly tokenPrefix: string;
+  private readonly tokenPrefixBytes: number;
 
   constructor(ctx: SinkContext) {
     super(ctx, 'chat.completion.chunk');
+    this.roleChunk = `${this.head}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`;
+    this.roleChunkBytes = this.headBytes + (this.roleChunk.length - this.head.length);
+    this.tokenPrefix = `${this.head}{"index":0,"delta":{"content":"`;
+    this.tokenPrefixBytes = this.headBytes + (this.tokenPrefix.length - this.head.length);
   }
 
-  onToken(req: EngineRequest, text: string, finish: FinishReason | null): void {
-    this.lastReq = req;
-    if (this.emitted === 0) {
-      this.pending += `${this.head}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`;
+  protected append(req: EngineRequest, text: string, finish: FinishReason | null): void {
+    if (this.emitted === 0) this.add(this.roleChunk, this.roleChunkBytes);
+    this.add(this.tokenPrefix, this.tokenPrefixBytes);
+    if (finish === null) {
+      this.add(text, text.length);
+      this.add(CHAT_TOKEN_SUFFIX, CHAT_TOKEN_SUFFIX.length);
+      return;
     }
-    this.emitted++;
-    this.pending += `${this.head}{"index":0,"delta":{"content":"${text}"},"logprobs":null,${
-      finish ? finishJson(req, finish) : '"finish_reason":null'
-    }}]}\n\n`;
-    if (finish) {
-      if (this.ctx.includeUsage) {
-        this.pending += `${this.head}],"usage":${usageJson(req, this.ctx.promptTokensDetails, false)}}\n\n`;
-      }
-      this.pending += SSE_DONE;
-      this.done = true;
+    this.addText(`${text}"},"logprobs":null,${finishJson(req, finish)}}]}\n\n`);
+    if (this.ctx.includeUsage) {
+      this.addText(`${this.head}],"usage":${usageJson(req, this.ctx.promptTokensDetails, false)}}\n\n`);
     }
-  }
-
-  override flush(): void {
-    super.flush(this.lastReq);
+    this.add(SSE_DONE, SSE_DONE.length);
+    this.done = true;
   }
 }
 
 export class CompletionStreamSink extends StreamSink {
-  private lastReq: EngineRequest | undefined;
+  private readonly tokenPrefix: string;
+  private readonly tokenPrefixBytes: number;
 
   constructor(ctx: SinkContext) {
     super(ctx, 'text_completion');
+    this.tokenPrefix = `${this.head}{"index":0,"text":"`;
+    this.tokenPrefixBytes = this.headBytes + (this.tokenPrefix.length - this.head.length);
   }
 
-  onToken(req: EngineRequest, text: string, finish: FinishReason | null): void {
-    this.lastReq = req;
-    this.emitted++;
-    this.pending += `${this.head}{"index":0,"text":"${text}","logprobs":null,${
-      finish ? finishJson(req, finish) : '"finish_reason":null,"stop_reason":null'
-    }}],"usage":null}\n\n`;
-    if (finish) {
-      if (this.ctx.includeUsage) {
-        this.pending += `${this.head}],"usage":${usageJson(req, this.ctx.promptTokensDetails, true)}}\n\n`;
-      }
-      this.pending += SSE_DONE;
-      this.done = true;
+  protected append(req: EngineRequest, text: string, finish: FinishReason | null): void {
+    this.add(this.tokenPrefix, this.tokenPrefixBytes);
+    if (finish === null) {
+      this.add(text, text.length);
+      this.add(COMPLETION_TOKEN_SUFFIX, COMPLETION_TOKEN_SUFFIX.length);
+      return;
     }
-  }
-
-  override flush(): void {
-    super.flush(this.lastReq);
+    this.addText(`${text}","logprobs":null,${finishJson(req, finish)}}],"usage":null}\n\n`);
+    if (this.ctx.includeUsage) {
+      this.addText(`${this.head}],"usage":${usageJson(req, this.ctx.promptTokensDetails, true)}}\n\n`);
+    }
+    this.add(SSE_DONE, SSE_DONE.length);
+    this.done = true;
   }
 }
 
@@ -155,11 +236,11 @@ export class JsonResponseSink implements TokenSink {
     this.kind = kind;
   }
 
-  onToken(req: EngineRequest, text: string, finish: FinishReason | null): void {
+  onToken(req: EngineRequest, text: string, finish: FinishReason | null): boolean {
     this.lastReq = req;
     this.text += text;
     this.emitted++;
-    if (!finish) return;
+    if (!finish) return this.ctx.disconnectAfter > 0 && this.emitted >= this.ctx.disconnectAfter;
     const c = this.ctx;
     const usage = usageJson(req, c.promptTokensDetails, true);
     const model = JSON.stringify(c.model);
@@ -167,21 +248,27 @@ export class JsonResponseSink implements TokenSink {
       this.kind === 'chat'
         ? `{"id":"${c.id}","object":"chat.completion","created":${c.created},"model":${model},"choices":[{"index":0,"message":{"role":"assistant","reasoning_content":null,"content":"${this.text}","tool_calls":[]},"logprobs":null,${finishJson(req, finish)}}],"usage":${usage},"prompt_logprobs":null,"kv_transfer_params":null}`
         : `{"id":"${c.id}","object":"text_completion","created":${c.created},"model":${model},"choices":[{"index":0,"text":"${this.text}","logprobs":null,${finishJson(req, finish)},"prompt_logprobs":null}],"usage":${usage},"kv_transfer_params":null}`;
+    return true;
   }
 
-  flush(): void {
-    if (this.dropped) return;
+  flush(): number {
+    if (this.dropped) return 0;
     const res = this.ctx.res;
     if (this.body !== null) {
+      let writes = 0;
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(this.body);
+        writes = 1;
       }
       this.body = null;
-    } else if (this.ctx.disconnectAfter > 0 && this.emitted >= this.ctx.disconnectAfter && this.lastReq) {
+      return writes;
+    }
+    if (this.ctx.disconnectAfter > 0 && this.emitted >= this.ctx.disconnectAfter && this.lastReq) {
       this.dropped = true;
       res.destroy();
       this.ctx.onInjectedDisconnect(this.lastReq);
     }
+    return 0;
   }
 }

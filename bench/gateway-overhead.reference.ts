@@ -1,36 +1,73 @@
 /**
- * The reference point of bench/gateway-overhead.ts: the smallest Node.js proxy hop (node:http server,
- * one undici Pool, body read then forwarded, response streamed back; no routing, metrics, logs or
- * header handling). It shows what one extra Node.js process on the path costs on this machine, so the
- * gateway's own overhead can be told apart from the cost of the hop itself.
+ * The reference point of bench/gateway-overhead.ts: the smallest Node.js proxy hop built from the same
+ * parts as the gateway (a node:http server, one undici Pool driven through its dispatch API), with no
+ * routing, header handling, metrics, logs, timeouts or error answers. It shows what one extra Node.js
+ * process on the path costs on this machine, so the gateway's own work can be told apart from the
+ * cost of the hop itself.
  * Usage: tsx bench/gateway-overhead.reference.ts <upstream origin>; prints `reference ready <url>`.
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 
 const upstream = new Pool(process.argv[2] ?? '', { connections: null, pipelining: 1 });
+const UPSTREAM_HEADERS = ['content-type', 'application/json'];
 
-const server = createServer({ noDelay: true }, async (req, res) => {
-  try {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const r = await upstream.request({
-      method: (req.method ?? 'GET') as 'POST',
-      path: req.url ?? '/',
-      headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
-      body: Buffer.concat(chunks),
-    });
-    const length = r.headers['content-length'];
-    res.writeHead(r.statusCode, {
-      'content-type': String(r.headers['content-type'] ?? 'application/json'),
-      ...(length !== undefined ? { 'content-length': String(length) } : {}),
-    });
-    for await (const c of r.body) res.write(c);
-    res.end();
-  } catch {
-    res.destroy();
+/** One proxied exchange: the request body is collected, sent upstream, the answer relayed. */
+class Hop implements Dispatcher.DispatchHandler {
+  private chunks: Buffer[] = [];
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    req.on('data', this.onBodyChunk);
+    req.once('end', this.onBodyEnd);
   }
+
+  private readonly onBodyChunk = (c: Buffer): void => {
+    this.chunks.push(c);
+  };
+
+  private readonly onBodyEnd = (): void => {
+    const c = this.chunks;
+    upstream.dispatch(
+      {
+        method: (this.req.method ?? 'GET') as Dispatcher.HttpMethod,
+        path: this.req.url ?? '/',
+        headers: UPSTREAM_HEADERS,
+        body: c.length === 1 ? c[0]! : Buffer.concat(c),
+      },
+      this,
+    );
+  };
+
+  onRequestStart(): void {}
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    const out: string[] = [];
+    const type = headers['content-type'];
+    const length = headers['content-length'];
+    if (typeof type === 'string') out.push('content-type', type);
+    if (typeof length === 'string') out.push('content-length', length);
+    this.res.writeHead(status, out);
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.res.write(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+  }
+
+  onResponseError(): void {
+    this.res.destroy();
+  }
+}
+
+const server = createServer({ noDelay: true }, (req, res) => {
+  new Hop(req, res);
 });
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => {

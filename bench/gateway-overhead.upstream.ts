@@ -1,7 +1,9 @@
 /**
  * The minimal fast upstream of bench/gateway-overhead.ts: node:http answering every request with a
- * small OpenAI-style chat completion (246 bytes of JSON, with usage) after reading the body.
- * Prints `upstream ready http://127.0.0.1:<port>` and runs until SIGTERM / SIGINT.
+ * small OpenAI-style chat completion (246 bytes of JSON, with usage) after reading the body, and
+ * `GET /metrics` with an idle vLLM-style page so that the scheduler of the InferencePool arm sees a
+ * healthy, empty model server. Prints `upstream ready http://127.0.0.1:<port>` and runs until
+ * SIGTERM / SIGINT.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +17,25 @@ const BODY = JSON.stringify({
   usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 },
 });
 const HEADERS = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) };
+const METRICS = [
+  '# TYPE vllm:num_requests_running gauge',
+  'vllm:num_requests_running{model_name="bench-model"} 0',
+  '# TYPE vllm:num_requests_waiting gauge',
+  'vllm:num_requests_waiting{model_name="bench-model"} 0',
+  '# TYPE vllm:kv_cache_usage_perc gauge',
+  'vllm:kv_cache_usage_perc{model_name="bench-model"} 0',
+  '',
+].join('\n');
+const METRICS_HEADERS = { 'content-type': 'text/plain; version=0.0.4', 'content-length': METRICS.length };
 
 const server = createServer({ noDelay: true }, (req, res) => {
   req.resume();
   req.on('end', () => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      res.writeHead(200, METRICS_HEADERS);
+      res.end(METRICS);
+      return;
+    }
     res.writeHead(200, HEADERS);
     res.end(BODY);
   });

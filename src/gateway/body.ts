@@ -34,30 +34,35 @@ class BodyReader {
   readonly promise: Promise<Buffer>;
   private resolve!: (b: Buffer) => void;
   private reject!: (e: Error) => void;
-  /** Preallocated when Content-Length is known (no concatenation). */
-  private readonly into: Buffer | undefined;
+  /** The body while it is a single chunk (the common case: kept as is, no copy). */
+  private first: Buffer | undefined;
+  /** Content-Length known, several chunks: assembled here (allocated once, no concatenation). */
+  private into: Buffer | undefined;
+  /** Chunked encoding, several chunks. */
   private chunks: Buffer[] | undefined;
   private size = 0;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly limit: number,
-    expected: number,
+    /** Content-Length, or -1 when the body is chunked. */
+    private readonly expected: number,
   ) {
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    if (expected > 0) this.into = Buffer.allocUnsafe(expected);
-    else this.chunks = [];
     req.on('data', this.onData);
-    req.once('end', this.onEnd);
-    req.once('error', this.onError);
+    req.on('end', this.onEnd);
+    req.on('error', this.onError);
   }
 
+  // Node's HTTP parser hands every body chunk in a buffer of its own, so a chunk can be kept.
   private readonly onData = (c: Buffer): void => {
-    const next = this.size + c.length;
-    if (next > this.limit || (this.into !== undefined && next > this.into.length)) {
+    if (c.length === 0) return;
+    const size = this.size;
+    const next = size + c.length;
+    if (next > this.limit || (this.expected >= 0 && next > this.expected)) {
       this.stop();
       this.reject(
         next > this.limit
@@ -66,19 +71,34 @@ class BodyReader {
       );
       return;
     }
-    if (this.into !== undefined) c.copy(this.into, this.size);
-    else this.chunks!.push(c);
     this.size = next;
+    if (size === 0) {
+      this.first = c;
+      return;
+    }
+    if (this.expected > 0) {
+      if (this.into === undefined) {
+        this.into = Buffer.allocUnsafe(this.expected);
+        this.first!.copy(this.into, 0);
+        this.first = undefined;
+      }
+      c.copy(this.into, size);
+    } else {
+      if (this.chunks === undefined) {
+        this.chunks = [this.first!];
+        this.first = undefined;
+      }
+      this.chunks.push(c);
+    }
   };
 
   private readonly onEnd = (): void => {
     this.stop();
-    if (this.into !== undefined) {
+    if (this.first !== undefined) this.resolve(this.first);
+    else if (this.into !== undefined) {
       this.resolve(this.size === this.into.length ? this.into : this.into.subarray(0, this.size));
-    } else {
-      const c = this.chunks!;
-      this.resolve(c.length === 1 ? c[0]! : Buffer.concat(c, this.size));
-    }
+    } else if (this.chunks !== undefined) this.resolve(Buffer.concat(this.chunks, this.size));
+    else this.resolve(EMPTY);
   };
 
   private readonly onError = (err: Error): void => {

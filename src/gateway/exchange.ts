@@ -101,7 +101,7 @@ export class Exchange {
     const given = req.headers[REQUEST_ID];
     this.id = typeof given === 'string' && given.length > 0 && given.length <= 256 ? given : randomUUID();
     req.on('error', noop); // a client abort mid-upload must not crash the process
-    res.once('close', this.onResponseClose);
+    res.on('close', this.onResponseClose);
   }
 
   /** Runs the exchange to its end; never throws. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { usageOf } from './sse.js';
 import { usageFromJsonBody } from './usage.js';
 
 const b = (s: string) => Buffer.from(s);
@@ -27,4 +28,24 @@ describe('usageFromJsonBody', () => {
       expect(usageFromJsonBody(b(text))).toBeUndefined();
     },
   );
+
+  // The in-place scan must agree with parsing the whole answer.
+  it.each([
+    '{"usage":{"prompt_tokens":5,"completion_tokens":6,"details":{"prompt_tokens":99,"completion_tokens":98}}}',
+    '{"usage":{"details":{"prompt_tokens":99},"completion_tokens":6}}',
+    '{"usage":{"prompt_tokens":5.5,"completion_tokens":6}}',
+    '{"usage":{"prompt_tokens":-1,"completion_tokens":6}}',
+    '{"usage":{"prompt_tokens":1e3,"completion_tokens":6}}',
+    '{"usage":{"prompt_tokens":null,"completion_tokens":6}}',
+    '{"usage":{"prompt_tokens":"5","completion_tokens":6}}',
+    '{"usage":{"prompt\\u005ftokens":7,"completion_tokens":6}}',
+    '{"usage":{"note":"prompt_tokens","completion_tokens":6}}',
+    '{"usage":{"prompt_tokens":1,"prompt_tokens":2,"completion_tokens":3}}',
+    '{"usage":{"total_tokens":3}}',
+    '{"usage":{}}',
+    '{"usage":{ "prompt_tokens" : 12 , "completion_tokens" : 0 }}',
+    '{"usage":{"prompt_tokens":1234567890123456789,"completion_tokens":1}}',
+  ])('agrees with a full parse: %s', (text) => {
+    expect(usageFromJsonBody(b(text))).toEqual(usageOf(JSON.parse(text)));
+  });
 });

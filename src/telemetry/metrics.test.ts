@@ -66,6 +66,39 @@ describe('GatewayMetrics', () => {
     expect(models.size).toBe(101);
     expect(sumSamples(f, 'infergate_requests_total', { model: 'other' })).toBe(5);
   });
+
+  it('counts every request when more raw model names arrive than its lookup maps remember', async () => {
+    const m = new GatewayMetrics(createMetricsRegistry({ defaultMetrics: false }));
+    // Two passes over 600 distinct names: the second pass hits the remembered and the forgotten ones.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < 600; i++) {
+        m.requestStarted();
+        m.requestFinished({ ...base, model: `user-model-${i}`, targetModel: `user-model-${i}` });
+      }
+    }
+    m.requestStarted();
+    m.requestFinished({ ...base, model: 'user-model-3', targetModel: 'user-model-3', status: 429 });
+    const f = await scrape(m);
+    expect(sumSamples(f, 'infergate_requests_total')).toBe(1201);
+    expect(sumSamples(f, 'infergate_requests_total', { model: 'user-model-3', status: '200' })).toBe(2);
+    expect(sumSamples(f, 'infergate_requests_total', { model: 'user-model-3', status: '429' })).toBe(1);
+    expect(sumSamples(f, 'infergate_requests_total', { model: 'other', target_model: 'other' })).toBe(1000);
+    expect(sumSamples(f, 'infergate_request_duration_seconds_count')).toBe(1201);
+    expect(sumSamples(f, 'infergate_prompt_tokens_total')).toBe(12010);
+  });
+
+  it('counts upstream attempts per backend, endpoint and result', async () => {
+    const m = new GatewayMetrics(createMetricsRegistry({ defaultMetrics: false }));
+    m.attempt('Service default/a:80', '10.0.0.1:8000', 'response');
+    m.attempt('Service default/a:80', '10.0.0.1:8000', 'connect_error');
+    m.attempt('Service default/a:80', '10.0.0.2:8000', 'response');
+    m.attempt('Service default/b:80', '10.0.0.1:8000', 'response');
+    const f = await scrape(m);
+    const n = (labels: Record<string, string>) => sumSamples(f, 'infergate_upstream_attempts_total', labels);
+    expect(n({ backend: 'Service default/a:80' })).toBe(3);
+    expect(n({ endpoint: '10.0.0.1:8000', result: 'response' })).toBe(2);
+    expect(n({ result: 'connect_error' })).toBe(1);
+  });
 });
 
 describe('FastHistogram exposition', () => {

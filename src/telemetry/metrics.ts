@@ -103,9 +103,13 @@ export class GatewayMetrics {
   private readonly models = new LabelCap(100);
   private readonly targetModels = new LabelCap(100);
   private readonly endpoints = new LabelCap(1000);
-  private readonly children = new Map<string, RequestChildren>();
+  /** listener → route → backend → model → target model → children (raw values as keys). */
+  private readonly children = new Map<string, Nested<Nested<Nested<Nested<RequestChildren>>>>>();
+  /** The same children by their label values (after the caps): what the counters drain. */
+  private readonly childrenByLabels = new Map<string, RequestChildren>();
   private inFlightNow = 0;
-  private readonly attemptCounts = new Map<string, PendingCount>();
+  /** backend → endpoint → result → count. */
+  private readonly attemptCounts = new Map<string, Nested<Map<AttemptResult, PendingCount>>>();
 
   private readonly duration: FastHistogram;
   private readonly ttft: FastHistogram;
@@ -123,7 +127,7 @@ export class GatewayMetrics {
     this.registry = registry;
     const registers = [registry];
     // Counters fed from pending counts at scrape time (their `collect`); the Registry holds them.
-    const children = this.children;
+    const children = this.childrenByLabels;
     const attemptCounts = this.attemptCounts;
     new Counter({
       name: 'infergate_requests_total',
@@ -183,7 +187,9 @@ export class GatewayMetrics {
       labelNames: ['backend', 'endpoint', 'result'],
       registers,
       collect() {
-        drain(this, attemptCounts.values());
+        for (const byEndpoint of attemptCounts.values()) {
+          for (const byResult of byEndpoint.values()) drain(this, byResult.values());
+        }
       },
     });
     this.retries = new Counter({
@@ -249,9 +255,7 @@ export class GatewayMetrics {
 
   requestFinished(r: RequestRecord): void {
     this.inFlightNow--;
-    const model = this.models.value(r.model);
-    const target = this.targetModels.value(r.targetModel);
-    const c = this.childrenFor(r.listener, r.route, r.backend, model, target);
+    const c = this.childrenFor(r);
     let byStatus = c.requestsByStatus.get(r.status);
     if (byStatus === undefined) {
       byStatus = { labels: { ...c.labels, status: String(r.status) }, n: 0 };
@@ -265,11 +269,20 @@ export class GatewayMetrics {
   }
 
   attempt(backend: string, endpoint: string, result: AttemptResult): void {
-    const key = `${backend}\u0000${endpoint}\u0000${result}`;
-    let c = this.attemptCounts.get(key);
+    let byEndpoint = this.attemptCounts.get(backend);
+    if (byEndpoint === undefined) {
+      byEndpoint = new Map();
+      this.attemptCounts.set(backend, byEndpoint);
+    }
+    let byResult = byEndpoint.get(endpoint);
+    if (byResult === undefined) {
+      byResult = new Map();
+      byEndpoint.set(endpoint, byResult);
+    }
+    let c = byResult.get(result);
     if (c === undefined) {
       c = { labels: { backend, endpoint: this.endpoints.value(endpoint), result }, n: 0 };
-      this.attemptCounts.set(key, c);
+      byResult.set(result, c);
     }
     c.n++;
   }
@@ -309,15 +322,42 @@ export class GatewayMetrics {
     }
   }
 
-  private childrenFor(
+  /**
+   * The children of a request's label set, found through nested maps keyed by the label values as
+   * they are (no key string is built per request). Model names pass the label caps only when a
+   * combination is seen for the first time.
+   */
+  private childrenFor(r: RequestRecord): RequestChildren {
+    // listener, route and backend come from the configuration: bounded.
+    const byModel = nested(nested(nested(this.children, r.listener), r.route), r.backend);
+    // Model names come from requests: the lookup maps remember at most MAX_RAW_NAMES of them.
+    const modelKey = r.model ?? '';
+    let byTarget = byModel.get(modelKey);
+    if (byTarget === undefined) {
+      byTarget = new Map();
+      if (byModel.size < MAX_RAW_NAMES) byModel.set(modelKey, byTarget);
+    }
+    const targetKey = r.targetModel ?? '';
+    let c = byTarget.get(targetKey);
+    if (c === undefined) {
+      c = this.childrenForLabels(r.listener, r.route, r.backend, r.model, r.targetModel);
+      if (byTarget.size < MAX_RAW_NAMES) byTarget.set(targetKey, c);
+    }
+    return c;
+  }
+
+  /** First sight of a raw (model, target) pair: its label values after the caps, and their children. */
+  private childrenForLabels(
     listener: string,
     route: string,
     backend: string,
-    model: string,
-    target: string,
+    rawModel: string | undefined,
+    rawTarget: string | undefined,
   ): RequestChildren {
+    const model = this.models.value(rawModel);
+    const target = this.targetModels.value(rawTarget);
     const key = `${listener}\u0000${route}\u0000${backend}\u0000${model}\u0000${target}`;
-    let c = this.children.get(key);
+    let c = this.childrenByLabels.get(key);
     if (c === undefined) {
       const l = { listener, route, backend, model, target_model: target };
       const t = { model, target_model: target, backend };
@@ -329,8 +369,22 @@ export class GatewayMetrics {
         prompt: { labels: t, n: 0 },
         completion: { labels: t, n: 0 },
       };
-      this.children.set(key, c);
+      this.childrenByLabels.set(key, c);
     }
     return c;
   }
+}
+
+/** Raw model names remembered per lookup map; rarer names beyond it are resolved through their labels. */
+const MAX_RAW_NAMES = 256;
+
+type Nested<V> = Map<string, V>;
+
+function nested<V>(m: Map<string, Map<string, V>>, k: string): Map<string, V> {
+  let inner = m.get(k);
+  if (inner === undefined) {
+    inner = new Map();
+    m.set(k, inner);
+  }
+  return inner;
 }

@@ -9,7 +9,8 @@ import { request } from 'undici';
 import type { RequestRecord } from './client.js';
 import { TargetClient } from './client.js';
 import { BenchError } from './errors.js';
-import { type LoopLag, LoopLagMonitor, lagWarnings } from './loop-lag.js';
+import { type IdealPrefixResult, idealPrefixCache, type SentRequest } from './ideal-prefix.js';
+import { assessLag, type LoopLag, LoopLagMonitor } from './loop-lag.js';
 import {
   type BenchOptions,
   DEFAULT_GRACE_S,
@@ -28,14 +29,17 @@ import {
   type TimelineSample,
 } from './replica-metrics.js';
 import { type LoadPlan, type RunTiming, runIndexed, runSessions } from './runner.js';
-import { breakdown, calculateMetrics, type GroupStats, type ServingMetrics } from './stats.js';
+import { breakdown, calculateMetrics, type GroupStats, percentile, type ServingMetrics } from './stats.js';
 import { RequestFactory } from './workload/encode.js';
 import { SplitPicker } from './workload/mix.js';
 import { MultiRoundWorkload } from './workload/multi-round.js';
 import { RandomWorkload } from './workload/random.js';
 import { SharedPrefixWorkload } from './workload/shared-prefix.js';
 import { ShareGptWorkload } from './workload/sharegpt.js';
-import type { IndexedWorkload } from './workload/types.js';
+import type { BenchRequest, IndexedWorkload } from './workload/types.js';
+
+/** vLLM's (and the simulator's) KV block size, when the replicas do not say theirs. */
+const DEFAULT_BLOCK_SIZE = 16;
 
 export interface TargetResult {
   name: string;
@@ -51,12 +55,60 @@ export interface TargetResult {
   unsent: number;
   /** In-flight requests aborted at the end of the grace period or by Ctrl-C. */
   aborted: number;
+  /**
+   * Prefix-cache hit rate from the requests' own usage: Σ cached_tokens / Σ prompt tokens of the
+   * successful requests that report cached_tokens (each request once, at its first scheduling — unlike
+   * the replicas' counters, which count a preempted request's lookup again). Null when none does.
+   */
+  requestCache: RequestCacheResult | null;
+  /**
+   * The best hit rate any placement could reach on the stream this run sent (ideal-prefix.ts);
+   * null unless asked for (RunTargetContext.idealPrefix) or not computable (a model mix).
+   */
+  idealPrefixCache: IdealPrefixResult | null;
   /** Per-slice figures when a model or objective mix was used. */
   byModel: Record<string, GroupStats> | undefined;
   byObjective: Record<string, GroupStats> | undefined;
   /** Every request as measured (wall ms); the JSON report keeps them only with saveDetailed. */
   records: RequestRecord[];
+  /**
+   * CPU seconds per process over the run, when known (scenarios: the simulator, the gateway and
+   * this generator), to show who had the cores.
+   */
+  processCpuS?: Record<string, number> | undefined;
+  /** Conditions that may have distorted the figures (generator lag, simulators falling behind …). */
   warnings: string[];
+  /** Limits of resolution that leave the figures standing (ITL percentiles at small time scales). */
+  notes: string[];
+}
+
+export interface RequestCacheResult {
+  /** 0–1. */
+  hitRate: number;
+  cachedTokens: number;
+  promptTokens: number;
+  requests: number;
+}
+
+/**
+ * The requests' own cached_tokens, summed (see TargetResult.requestCache). vLLM (and the simulator)
+ * with prompt-tokens details on omits the field when nothing was cached, so once any request
+ * reports it, a request without it counts as 0; when none does, the server does not report it.
+ */
+export function requestCacheOf(records: readonly RequestRecord[]): RequestCacheResult | null {
+  if (!records.some((r) => r.success && r.cachedTokens !== undefined)) return null;
+  let cached = 0;
+  let prompt = 0;
+  let requests = 0;
+  for (const r of records) {
+    if (!r.success) continue;
+    cached += r.cachedTokens ?? 0;
+    prompt += r.promptTokens;
+    requests++;
+  }
+  return requests > 0 && prompt > 0
+    ? { hitRate: cached / prompt, cachedTokens: cached, promptTokens: prompt, requests }
+    : null;
 }
 
 export interface BenchReport {
@@ -65,6 +117,8 @@ export interface BenchReport {
   /** The workload's defining parameters. */
   workload: Record<string, unknown>;
   targets: TargetResult[];
+  /** What a scenario started and compared (scenarios/run.ts), written as the JSON's `scenario`. */
+  scenario?: Record<string, unknown> | undefined;
 }
 
 /** The workload and request encoder an options object describes. */
@@ -140,6 +194,11 @@ export interface RunTargetContext {
   workload: BuiltWorkload;
   /** Where progress goes (stderr by default). */
   progressStream?: ProgressStream | undefined;
+  /**
+   * Keep every request body and answer and compute the ideal prefix-cache hit rate of the stream
+   * (costs memory for the bodies and, after the run, a replay; not for LoRA / model mixes).
+   */
+  idealPrefix?: boolean | undefined;
 }
 
 /** Runs the workload against one target and computes its figures. */
@@ -167,13 +226,19 @@ export async function runTarget(
     { label: target.name, total: plan.count, durationMs: plan.durationMs },
     recorder,
   );
+  const sent: SentRequest[] | undefined = ctx.idealPrefix && !opts.modelMix ? [] : undefined;
+  const capture = sent
+    ? (req: BenchRequest, record: RequestRecord): void => {
+        sent.push({ sentAt: record.startMs, index: req.index, body: req.body, output: record.text });
+      }
+    : undefined;
   const lag = new LoopLagMonitor();
   const before = scrapeUrls.length > 0 ? await scrapeAll(scrapeUrls) : [];
   lag.start();
   progress.start();
   let timing: RunTiming;
   try {
-    const run = { client, recorder, signal: opts.signal };
+    const run = { client, recorder, signal: opts.signal, capture };
     // The sampler's clock is the run's; both start together.
     const started = performance.now();
     sampler.start(started);
@@ -198,11 +263,11 @@ export async function runTarget(
   const records = recorder.records.sort((a, b) => a.index - b.index);
   const metricOpts = { slo: opts.goodput, percentiles: opts.tablePercentiles, timeScale: opts.timeScale };
   const metrics = calculateMetrics(records, recorder.itls, timing.endedAt - timing.startedAt, metricOpts);
-  const warnings = lagWarnings(
-    loopLag,
-    metrics.ttft.median * opts.timeScale,
-    metrics.itl.median * opts.timeScale,
-  );
+  const { warnings, notes } = assessLag(loopLag, {
+    ttftMs: metrics.ttft.median * opts.timeScale,
+    decodeSpanMs: medianDecodeSpanMs(records),
+    itlMs: metrics.itl.median * opts.timeScale,
+  });
   if (metrics.completed === 0 && records.length > 0) {
     warnings.unshift(
       `every request failed (${JSON.stringify(metrics.errors)}): check --url, --endpoint and --model`,
@@ -214,6 +279,8 @@ export async function runTarget(
     );
   warnings.push(...simulatorWarnings(after, sampler.samples, opts.timeScale));
   const prefixCache = scrapeUrls.length > 0 ? prefixCacheDelta(before, after) : null;
+  const blockSize = after.find((s) => s.blockSize !== undefined)?.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const idealPrefix = sent ? idealPrefixCache(opts.endpoint, sent, blockSize) : null;
   for (const r of prefixCache?.replicas ?? []) {
     if (r.error) warnings.push(`could not read ${r.url}: ${r.error}`);
   }
@@ -227,12 +294,26 @@ export async function runTarget(
     generator: { lag: loopLag, connections },
     unsent: timing.unsent,
     aborted: timing.aborted,
+    requestCache: requestCacheOf(records),
+    idealPrefixCache: idealPrefix,
     byModel: opts.modelMix ? breakdown(records, (r) => r.model, metricOpts) : undefined,
     byObjective: opts.objectiveMix ? breakdown(records, (r) => r.objective, metricOpts) : undefined,
     records,
     warnings,
+    notes,
   };
 }
+
+/** Median of E2E − TTFT (wall ms) over successful requests with more than one token; 0 if none. */
+function medianDecodeSpanMs(records: readonly RequestRecord[]): number {
+  const spans: number[] = [];
+  for (const r of records) if (r.success && r.outputTokens > 1) spans.push(r.latencyMs - r.ttftMs);
+  spans.sort((a, b) => a - b);
+  return spans.length > 0 ? percentile(spans, 50) : 0;
+}
+
+/** How the warning about simulators that fell behind (sim_falling_behind) starts. */
+export const SIM_BEHIND_WARNING = 'simulated replica(s)';
 
 /** Warnings from infergate simulators among the scraped replicas (time scale, falling behind). */
 export function simulatorWarnings(
@@ -255,7 +336,7 @@ export function simulatorWarnings(
   }
   if (behind.size > 0) {
     out.push(
-      `simulated replica(s) ${[...behind].map((r) => `r${r}`).join(', ')} fell behind their own schedule during the run (sim_falling_behind): their latencies are overstated; use a larger time scale or a quieter machine`,
+      `${SIM_BEHIND_WARNING} ${[...behind].map((r) => `r${r}`).join(', ')} fell behind their own schedule during the run (sim_falling_behind): their latencies are overstated; use a larger time scale or a quieter machine`,
     );
   }
   return out;

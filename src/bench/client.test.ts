@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chunkHasChoices } from '../openai/sse.js';
-import { scanChoices } from './client.js';
+import { scanChoices, scanChunkText } from './client.js';
 
 describe('scanChoices (token-chunk recognition without JSON.parse)', () => {
   it.each([
@@ -18,5 +18,20 @@ describe('scanChoices (token-chunk recognition without JSON.parse)', () => {
     expect(scanChoices(data)).toBe(want);
     // Whenever the scan decides, it agrees with parsing.
     if (want !== -1) expect(chunkHasChoices(JSON.parse(data))).toBe(want === 1);
+  });
+});
+
+describe('scanChunkText (answer text without JSON.parse)', () => {
+  it.each([
+    { data: '{"id":"c","choices":[{"index":0,"text":" the","logprobs":null}]}', want: ' the' },
+    { data: '{"id":"c","choices":[{"index":0,"delta":{"content":" of"}}]}', want: ' of' },
+    { data: '{"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}', want: '' },
+    // Escapes, or no text at all: undefined, and the caller parses.
+    { data: '{"id":"c","choices":[{"index":0,"text":"a\\"b"}]}', want: undefined },
+    { data: '{"id":"c","choices":[{"index":0,"delta":{"role":"assistant"}}]}', want: undefined },
+    // A reasoning_content key is not the content key.
+    { data: '{"choices":[{"delta":{"reasoning_content":"x"}}]}', want: undefined },
+  ])('$data → $want', ({ data, want }) => {
+    expect(scanChunkText(data)).toBe(want);
   });
 });

@@ -30,6 +30,12 @@ export interface RequestRecord extends RequestOutcome {
   group: string | undefined;
   /** The answer's text, only when asked for (multi-round conversations need it). */
   text: string;
+  /**
+   * Prompt tokens the server found in its prefix cache when it first scheduled the request
+   * (`usage.prompt_tokens_details.cached_tokens`: vLLM with --enable-prompt-tokens-details, the
+   * simulator likewise); undefined when the server does not say.
+   */
+  cachedTokens: number | undefined;
 }
 
 /** Where successful requests' inter-token gaps (ms) are pooled. */
@@ -81,6 +87,28 @@ interface ChoiceDelta {
   choices?: { text?: unknown; delta?: { content?: unknown; role?: unknown } }[];
 }
 
+const TEXT_KEY = '"text":"';
+const CONTENT_KEY = '"content":"';
+
+/**
+ * A token chunk's text without JSON.parse: the string after `"text":"` (completions) or
+ * `"content":"` (chat). Undefined when neither key is there or the string has escapes: the caller
+ * then parses. (Inside a JSON string a quote is escaped, so these keys cannot match string content.)
+ */
+export function scanChunkText(data: string): string | undefined {
+  let start = data.indexOf(TEXT_KEY);
+  if (start >= 0) start += TEXT_KEY.length;
+  else {
+    start = data.indexOf(CONTENT_KEY);
+    if (start < 0) return undefined;
+    start += CONTENT_KEY.length;
+  }
+  const end = data.indexOf('"', start);
+  if (end < 0) return undefined;
+  const text = data.slice(start, end);
+  return text.indexOf('\\') < 0 ? text : undefined;
+}
+
 /** The text a token chunk carries (chat `delta.content` or completions `text`). */
 function chunkText(chunk: ChoiceDelta): string {
   const choice = chunk.choices?.[0];
@@ -99,6 +127,7 @@ class StreamState {
   roleOnlyFirst = false;
   usagePrompt: number | undefined;
   usageCompletion: number | undefined;
+  usageCached: number | undefined;
   streamError = false;
   text = '';
   readonly gaps: number[] = [];
@@ -123,7 +152,9 @@ class StreamState {
         if (this.collectText) this.text += text;
       } else {
         this.gaps.push(now - this.lastTokenAt);
-        if (this.collectText) this.text += chunkText((parsed ?? safeParse(data)) as ChoiceDelta);
+        if (this.collectText) {
+          this.text += scanChunkText(data) ?? chunkText((parsed ?? safeParse(data)) as ChoiceDelta);
+        }
       }
       this.lastTokenAt = now;
       this.tokenChunks++;
@@ -134,11 +165,20 @@ class StreamState {
     if (usage) {
       this.usagePrompt = usage.promptTokens;
       this.usageCompletion = usage.completionTokens;
+      this.usageCached = cachedTokensOf(parsed);
     }
     if (parsed === undefined || (typeof parsed === 'object' && parsed !== null && 'error' in parsed)) {
       this.streamError = true;
     }
   };
+}
+
+/** `usage.prompt_tokens_details.cached_tokens` of a parsed usage chunk, if present. */
+function cachedTokensOf(chunk: unknown): number | undefined {
+  const details = (chunk as { usage?: { prompt_tokens_details?: { cached_tokens?: unknown } | null } }).usage
+    ?.prompt_tokens_details;
+  const cached = details?.cached_tokens;
+  return typeof cached === 'number' ? cached : undefined;
 }
 
 function safeParse(data: string): unknown {
@@ -249,6 +289,7 @@ export class TargetClient {
       latencyMs: state.lastTokenAt - sentAt,
       promptTokens: state.usagePrompt ?? req.promptTokens,
       outputTokens: state.usageCompletion ?? Math.max(0, fallbackOutput),
+      cachedTokens: state.usageCached,
       model: req.model,
       objective: req.objective,
       group: req.group,

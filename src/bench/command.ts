@@ -37,6 +37,8 @@ export async function benchCommand(flags: BenchFlags, io: CommandIo, version: st
     }
     const stop = new AbortController();
     let interrupts = 0;
+    // Ctrl-C or SIGTERM: stop sending, report what finished, stop any simulator / gateway children
+    // (scenarios). A second signal exits at once; the children are then killed by an exit hook.
     const onSigint = (): void => {
       interrupts++;
       if (interrupts > 1) process.exit(130);
@@ -46,11 +48,12 @@ export async function benchCommand(flags: BenchFlags, io: CommandIo, version: st
       stop.abort();
     };
     process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
     try {
       if (flags.scenario !== undefined) {
         const scenario = scenarioByName(flags.scenario);
         if (flags.dryRun) {
-          io.stdout.write(describeScenarioPlan(scenario, flags.quick === true));
+          io.stdout.write(describeScenarioPlan(scenario, flags.quick === true, flags));
           return 0;
         }
         return await runScenario(scenario, {
@@ -76,6 +79,7 @@ export async function benchCommand(flags: BenchFlags, io: CommandIo, version: st
       return report.targets.every((t) => t.metrics.completed > 0) ? 0 : 1;
     } finally {
       process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
     }
   } catch (err) {
     if (err instanceof BenchError) {

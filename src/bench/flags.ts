@@ -72,6 +72,8 @@ export interface BenchFlags {
   json?: string;
   html?: string;
   scenario?: string;
+  /** Scenario targets to run, each NAME or NAME=POLICY (serve --scheduler / --service-lb). */
+  strategy?: string;
   quick?: boolean;
   dryRun?: boolean;
   listScenarios?: boolean;

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { BenchReport } from './bench.js';
 import type { BenchOptions } from './options.js';
 import { reportHtml } from './report/html.js';
-import { reportJson } from './report/json.js';
+import { reportJson, stringifyReport } from './report/json.js';
 import { comparisonTable, extrasTable, servingTable } from './report/table.js';
 
 export interface CommandIo {
@@ -28,7 +28,7 @@ export function writeReports(
   referenceText?: string,
 ): void {
   if (outputs.json) {
-    writeFile(outputs.json, `${JSON.stringify(reportJson(report, version), null, 2)}\n`);
+    writeFile(outputs.json, `${stringifyReport(reportJson(report, version))}\n`);
     io.stderr.write(`wrote ${outputs.json}\n`);
   }
   if (outputs.html) {

@@ -32,6 +32,7 @@ function fmtSeconds(ms: number): string {
 export class ProgressReporter {
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
+  private lastLine = '';
   private readonly bar: boolean;
   private readonly enabled: boolean;
 
@@ -84,8 +85,10 @@ export class ProgressReporter {
     if (this.bar) {
       const width = this.stream.columns ?? 120;
       this.stream.write(`\r${text.slice(0, width - 1).padEnd(width - 1)}${final ? '\n' : ''}`);
-    } else {
+    } else if (text !== this.lastLine) {
+      // The final line repeats the last periodic one when nothing moved since: print it once.
       this.stream.write(`${text}\n`);
+      this.lastLine = text;
     }
   }
 }

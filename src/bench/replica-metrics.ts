@@ -31,6 +31,8 @@ export interface ReplicaSnapshot {
   waiting?: number | undefined;
   /** 0–1 (V1 kv_cache_usage_perc, V0 gpu_cache_usage_perc). */
   kvUsage?: number | undefined;
+  /** Tokens per KV block (`vllm:cache_config_info{block_size}`). */
+  blockSize?: number | undefined;
   /** infergate's simulator only: its --time-scale. */
   simTimeScale?: number | undefined;
   /** infergate's simulator only: 1 while it emits tokens later than scheduled. */
@@ -86,6 +88,17 @@ function maxSample(
   return max;
 }
 
+/** A numeric label of an info metric's first series (`vllm:cache_config_info{block_size="16"}`). */
+function labelNumber(
+  families: ReturnType<typeof parsePrometheusText>['families'],
+  name: string,
+  label: string,
+): number | undefined {
+  const raw = families.get(name)?.samples[0]?.labels[label];
+  const v = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isFinite(v) ? v : undefined;
+}
+
 /** Reads the figures the benchmark uses from one /metrics text. */
 export function readSnapshot(url: string, text: string): ReplicaSnapshot {
   const { families } = parsePrometheusText(text);
@@ -99,6 +112,7 @@ export function readSnapshot(url: string, text: string): ReplicaSnapshot {
     waiting: sumSamples(families, 'vllm:num_requests_waiting'),
     kvUsage:
       sumSamples(families, 'vllm:kv_cache_usage_perc') ?? sumSamples(families, 'vllm:gpu_cache_usage_perc'),
+    blockSize: labelNumber(families, 'vllm:cache_config_info', 'block_size'),
     simTimeScale: maxSample(families, 'sim_time_scale'),
     simFallingBehind: maxSample(families, 'sim_falling_behind'),
   };

@@ -14,12 +14,12 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { randExp } from '../util/rng.js';
-import type { TargetClient } from './client.js';
+import type { RequestRecord, TargetClient } from './client.js';
 import type { RunRecorder } from './recorder.js';
 import type { RequestFactory } from './workload/encode.js';
 import type { Conversation, MultiRoundWorkload } from './workload/multi-round.js';
 import { streamRng } from './workload/text.js';
-import type { IndexedWorkload } from './workload/types.js';
+import type { BenchRequest, IndexedWorkload } from './workload/types.js';
 
 export interface LoadPlan {
   /** Requests per wall second; Infinity = closed loop / all at once. */
@@ -47,11 +47,16 @@ export interface RunTiming {
   aborted: number;
 }
 
+/** Sees every request with its outcome (and its answer text) once it settles. */
+export type RequestCapture = (req: BenchRequest, record: RequestRecord) => void;
+
 interface RunContext {
   client: TargetClient;
   recorder: RunRecorder;
   /** External stop (Ctrl-C): stop sending and abort in-flight requests. */
   signal?: AbortSignal | undefined;
+  /** When set, answer texts are collected (record.text) and every settled request is handed over. */
+  capture?: RequestCapture | undefined;
 }
 
 /** FIFO of request indices waiting for a free slot (ring buffer: no Array.shift). */
@@ -180,11 +185,13 @@ export async function runIndexed(
       .send(req, {
         signal: life.abort.signal,
         timeoutMs: plan.requestTimeoutMs,
-        collectText: false,
+        collectText: ctx.capture !== undefined,
         itl: recorder,
         runStart: startedAt,
       })
       .then((record) => {
+        ctx.capture?.(req, record);
+        record.text = '';
         recorder.onSettled(record);
         onSlotFree();
         life.check();
@@ -292,6 +299,7 @@ export async function runSessions(
       })
       .then((record) => {
         conv.answer(record.success ? record.text : '');
+        ctx.capture?.(req, record);
         record.text = ''; // the conversation keeps it; the report does not need it
         recorder.onSettled(record);
         if (conv.remaining > 0 && !life.stopped) {

@@ -108,12 +108,23 @@ export function registerBench(program: Command): void {
     .option('--save-detailed', 'keep per-request records in the JSON')
     .option('--progress <mode>', 'auto (default: bar on a terminal) | bar | lines | none');
 
-  cmd.optionsGroup('Scenarios (start simulators and the gateway, compare with a document):');
+  cmd.optionsGroup(
+    'Scenarios (start simulators and the gateway; compare with a document or issue 5’s goals):',
+  );
   cmd
-    .option('--scenario <name>', 'seed-002 | seed-003 | seed-004')
-    .option('--quick', 'the scenario’s short form')
+    .option('--scenario <name>', 'seed-002 | seed-003 | seed-004 | quality-002 | quality-003')
+    .option('--quick', 'the scenario’s short form (under a minute; indicative numbers)')
+    .option(
+      '--strategy <targets>',
+      'run only these targets, e.g. standard,inference; NAME=PROFILE sets a pool target’s scheduler (default, prefix-cache …) or a Service target’s balancing',
+    )
     .option('--dry-run', 'print what the scenario would start and send, start nothing')
     .option('--list-scenarios', 'list the scenarios');
+  cmd.addHelpText(
+    'after',
+    '\nWith --scenario, only --quick, --strategy, --time-scale, --seed, --num-prompts, --duration/--time,\n' +
+      '--json, --html, --progress and --save-detailed apply: the scenario defines the rest.',
+  );
 
   cmd.addHelpText(
     'after',

@@ -24,6 +24,7 @@ interface ServeFlags {
   adminPort: string;
   serviceLb: string;
   scheduler: string;
+  scrapeInterval: string;
   maxBodySize: string;
   requestTimeout?: string;
   idleTimeout: string;
@@ -67,6 +68,11 @@ export function registerServe(program: Command): void {
       'InferencePool endpoint picking: config (each pool’s own picker config, the default), default, ' +
         'prefix-cache, round-robin, least-request, or interim (the gateway’s own least-request router)',
       'config',
+    )
+    .option(
+      '--scrape-interval <duration>',
+      'mean time between two /metrics scrapes of one pool endpoint (simulators at a time scale: scale it too)',
+      '50ms',
     )
     .option('--max-body-size <size>', 'largest request body read (413 beyond), e.g. 32MiB', '32MiB')
     .option(
@@ -159,14 +165,22 @@ function gatewayOptions(flags: ServeFlags, logger: GatewayOptions['logger']): Ga
     mirrorFollowsClientAbort: flags.mirrorFollowClientAbort === true,
     seed,
     accessLog: flags.accessLog !== undefined ? { kind: 'file', path: flags.accessLog } : { kind: 'stderr' },
-    poolRegistryFactory: poolRegistryFactory(flags.scheduler, seed),
+    poolRegistryFactory: poolRegistryFactory(
+      flags.scheduler,
+      seed,
+      positiveDuration('--scrape-interval', flags.scrapeInterval),
+    ),
     debugHeaders: flags.debugHeaders === true,
   };
 }
 
 const SCHEDULERS = ['config', 'default', 'prefix-cache', 'round-robin', 'least-request', 'interim'];
 
-function poolRegistryFactory(name: string, seed: number | undefined): PoolRouterRegistryFactory {
+function poolRegistryFactory(
+  name: string,
+  seed: number | undefined,
+  scrapeIntervalMs: number,
+): PoolRouterRegistryFactory {
   if (!SCHEDULERS.includes(name)) {
     throw new FlagError(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got "${name}")`);
   }
@@ -176,6 +190,7 @@ function poolRegistryFactory(name: string, seed: number | undefined): PoolRouter
       ...o,
       rng: seed !== undefined ? new SeededRng(seed).fork('scheduler') : undefined,
       strategy: name === 'config' ? undefined : name,
+      scrapeIntervalMs,
     });
 }
 
@@ -191,6 +206,13 @@ function duration(flag: string, text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined)
     throw new FlagError(`${flag} must be a duration such as 500ms, 30s, 5m (got "${text}")`);
+  return ms;
+}
+
+function positiveDuration(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || !(ms > 0))
+    throw new FlagError(`${flag} must be a positive duration such as 50ms or 0.5s (got "${text}")`);
   return ms;
 }
 

@@ -131,14 +131,41 @@ describe('infergate bench', () => {
     const r = await runCli(['bench', '--scenario', 'seed-002', '--quick', '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('seed-002 (quick)');
-    expect(r.stdout).toContain('--replicas 5 --profile qwq-32b-4xa10-tp4');
+    expect(r.stdout).toContain('--replicas 5 --host 127.0.0.1 --port 0 --profile qwq-32b-4xa10-tp4');
+    expect(r.stdout).toContain('--no-spin-wait');
     expect(r.stdout).toContain('"rangeMode":"legacy"');
     expect(r.stdout).toMatch(/standard\s+port 8080/);
+    expect(r.stdout).toMatch(/round-robin\s+port 8080/);
     expect(r.stdout).toMatch(/inference\s+port 8081/);
+    expect(r.stdout).toContain('--service-lb round-robin');
+    // --strategy keeps the named targets, in the scenario's order, and sets a pool target's profile.
+    const some = await runCli([
+      'bench',
+      '--scenario',
+      'quality-003',
+      '--dry-run',
+      '--strategy',
+      'infergate=prefix-cache,least-request',
+    ]);
+    expect(some.code).toBe(0);
+    expect(some.stdout).toMatch(/least-request\s+port 8080[\s\S]*infergate\s+port 8081/);
+    expect(some.stdout).toContain('--scheduler prefix-cache');
+    expect(some.stdout).not.toMatch(/round-robin\s+port/);
     const list = await runCli(['bench', '--list-scenarios']);
     expect(list.stdout).toMatch(/^seed-003\s/m);
     const bad = await runCli(['bench', '--scenario', 'seed-999']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--scenario must be one of seed-002, seed-003, seed-004');
+  });
+
+  it.each([
+    { args: ['--random-input-len', '5'], says: '--random-input-len does not apply with --scenario' },
+    { args: ['--strategy', 'nobody'], says: '--strategy names "nobody", which is not a target of seed-002' },
+    { args: ['--strategy', 'inference=fastest'], says: 'the scheduler must be one of config, default' },
+    { args: ['--strategy', 'standard=magic'], says: 'a Service route balances by least-request' },
+  ])('a scenario refuses what it defines itself: $says', async ({ args, says }) => {
+    const r = await runCli(['bench', '--scenario', 'seed-002', '--dry-run', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(says);
   });
 });

@@ -63,12 +63,22 @@ export function figureRows(opts: FigureRowOptions): FigureRow[] {
       rows.push({ key: `${m}.${k}`, label: `${k.toUpperCase()} ${n} (ms)`, decimals: 2, better: 'lower' });
     }
   }
-  rows.push({
-    key: 'prefix_cache_hit_rate',
-    label: 'Prefix cache hit rate (%)',
-    decimals: 2,
-    better: 'higher',
-  });
+  rows.push(
+    { key: 'prefix_cache_hit_rate', label: 'Prefix cache hit rate (%)', decimals: 2, better: 'higher' },
+    {
+      key: 'request_cache_hit_rate',
+      label: 'Cached prompt tokens, first lookup (%)',
+      decimals: 2,
+      better: 'higher',
+    },
+    {
+      key: 'prefix_cache_ideal_hit_rate',
+      label: 'Ideal prefix cache hit rate (%)',
+      decimals: 2,
+      better: 'none',
+    },
+    { key: 'prefix_cache_vs_ideal', label: 'Hit rate / ideal', decimals: 2, better: 'higher' },
+  );
   return rows;
 }
 
@@ -83,6 +93,7 @@ function addDistribution(out: FigureValues, name: string, d: Distribution): void
 
 export function figureValues(r: TargetResult): FigureValues {
   const m = r.metrics;
+  const ideal = r.idealPrefixCache?.hitRate;
   const out: FigureValues = {
     completed: m.completed,
     failed: m.failed,
@@ -95,6 +106,11 @@ export function figureValues(r: TargetResult): FigureValues {
     output_token_throughput: m.outputTokenThroughput,
     total_token_throughput: m.totalTokenThroughput,
     prefix_cache_hit_rate: r.prefixCache?.hitRate == null ? null : r.prefixCache.hitRate * 100,
+    request_cache_hit_rate: r.requestCache ? r.requestCache.hitRate * 100 : null,
+    prefix_cache_ideal_hit_rate: ideal == null ? null : ideal * 100,
+    // Against the ideal, the requests' own first-lookup rate when the server reports it: the
+    // replicas' counters also count lookups repeated after preemption.
+    prefix_cache_vs_ideal: ratio(r.requestCache?.hitRate ?? r.prefixCache?.hitRate, ideal),
   };
   addDistribution(out, 'ttft', m.ttft);
   addDistribution(out, 'tpot', m.tpot);

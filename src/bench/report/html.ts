@@ -24,6 +24,8 @@ pre{background:#f9fafb;border:1px solid #e5e7eb;padding:8px 12px;border-radius:6
 `;
 
 const MAX_SCATTER_POINTS = 1500;
+/** Points per replica line (the sampler may take thousands on a long run; the page stays small). */
+const MAX_LINE_POINTS = 200;
 
 function colour(i: number): string {
   return PALETTE[i % PALETTE.length]!;
@@ -143,10 +145,13 @@ function replicaTimeline(t: TargetResult, scale: number, what: 'queue' | 'kv'): 
   const series: Series[] = [];
   t.scrapeUrls.forEach((url, r) => {
     const pts = (pick: (s: TargetResult['timeline'][number]) => number | undefined): [number, number][] =>
-      t.timeline.flatMap((s) => {
-        const v = pick(s);
-        return v === undefined ? [] : [[s.tMs / scale / 1000, v] as [number, number]];
-      });
+      downsample(
+        t.timeline.flatMap((s) => {
+          const v = pick(s);
+          return v === undefined ? [] : [[s.tMs / scale / 1000, v] as [number, number]];
+        }),
+        MAX_LINE_POINTS,
+      );
     if (what === 'queue') {
       series.push({
         name: replicaLabel(url, r),
@@ -206,6 +211,7 @@ function groupTable(
 export function reportHtml(report: BenchReport, version: string, references?: string): string {
   const scale = report.options.timeScale;
   const warnings = report.targets.flatMap((t) => t.warnings.map((w) => `${t.name}: ${w}`));
+  const notes = report.targets.flatMap((t) => t.notes.map((n) => `${t.name}: ${n}`));
   const charts: string[] = [
     ttftCdf(report, scale),
     overTime(report, scale, 'ttft'),
@@ -232,6 +238,7 @@ export function reportHtml(report: BenchReport, version: string, references?: st
 <p class="meta">${escapeXml(report.startedAt)} · ${targetsList}</p>
 ${scaleNote}
 ${warnings.map((w) => `<div class="warn">${escapeXml(w)}</div>`).join('\n')}
+${notes.map((n) => `<p class="meta">Note — ${escapeXml(n)}</p>`).join('\n')}
 <h2>Figures</h2>
 ${figuresTable(report)}
 ${references ? `<h2>Reference</h2><pre>${escapeXml(references)}</pre>` : ''}

@@ -6,8 +6,41 @@
 import type { BenchReport, TargetResult } from '../bench.js';
 import type { Distribution } from '../stats.js';
 import { figureRows, figureValues, ratio } from './figures.js';
+import { downsample } from './svg.js';
 
 export const JSON_SCHEMA_VERSION = 1;
+
+/** Replica samples kept per target (evenly spaced, first and last included): enough to draw. */
+export const MAX_TIMELINE_SAMPLES = 300;
+
+/** `v` rounded to `decimals` places (timeline samples: their precision is the sampler's, not more). */
+function round(v: number, decimals: number): number {
+  const f = 10 ** decimals;
+  return Math.round(v * f) / f;
+}
+
+/**
+ * The report as text: indented like JSON.stringify(…, null, 2), but an array of plain values
+ * (numbers, strings, null) stays on one line, so timelines take a line per sample, not per number.
+ */
+export function stringifyReport(value: unknown, indent = ''): string {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    if (value.every((v) => v === null || typeof v !== 'object')) {
+      return `[${value.map((v) => JSON.stringify(v ?? null)).join(', ')}]`;
+    }
+    const inner = `${indent}  `;
+    return `[\n${value.map((v) => `${inner}${stringifyReport(v ?? null, inner)}`).join(',\n')}\n${indent}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return '{}';
+    const inner = `${indent}  `;
+    const body = entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${stringifyReport(v, inner)}`);
+    return `{\n${body.join(',\n')}\n${indent}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
 
 function dist(d: Distribution): Record<string, number> {
   return {
@@ -71,6 +104,27 @@ function targetJson(r: TargetResult, timeScale: number, detailed: boolean): Reco
           })),
         }
       : null,
+    request_cache: r.requestCache
+      ? {
+          hit_rate: r.requestCache.hitRate,
+          cached_tokens: r.requestCache.cachedTokens,
+          prompt_tokens: r.requestCache.promptTokens,
+          requests: r.requestCache.requests,
+        }
+      : null,
+    prefix_cache_ideal: r.idealPrefixCache
+      ? {
+          hit_rate: r.idealPrefixCache.hitRate,
+          block_size: r.idealPrefixCache.blockSize,
+          requests: r.idealPrefixCache.requests,
+          query_tokens: r.idealPrefixCache.queryTokens,
+          hit_tokens: r.idealPrefixCache.hitTokens,
+          achieved_over_ideal: ratio(
+            r.requestCache?.hitRate ?? r.prefixCache?.hitRate,
+            r.idealPrefixCache.hitRate,
+          ),
+        }
+      : null,
     errors: m.errors,
     unsent: r.unsent,
     aborted: r.aborted,
@@ -80,9 +134,13 @@ function targetJson(r: TargetResult, timeScale: number, detailed: boolean): Reco
         p99: r.generator.lag.p99Ms,
         max: r.generator.lag.maxMs,
       },
+      event_loop_utilization: r.generator.lag.utilization,
+      cpu_percent: r.generator.lag.cpuPercent,
       connections: r.generator.connections,
     },
+    ...(r.processCpuS ? { process_cpu_s: r.processCpuS } : {}),
     warnings: r.warnings,
+    notes: r.notes,
   };
   const byModel = groups(r.byModel);
   if (byModel) out.by_model = byModel;
@@ -91,11 +149,11 @@ function targetJson(r: TargetResult, timeScale: number, detailed: boolean): Reco
   if (r.timeline.length > 0) {
     out.timeline = {
       replicas: r.scrapeUrls,
-      samples: r.timeline.map((s) => ({
-        t_s: toTarget(s.tMs) / 1000,
+      samples: downsample(r.timeline, MAX_TIMELINE_SAMPLES).map((s) => ({
+        t_s: round(toTarget(s.tMs) / 1000, 3),
         running: s.running,
         waiting: s.waiting,
-        kv_usage: s.kvUsage,
+        kv_usage: s.kvUsage.map((v) => (v === undefined ? v : round(v, 4))),
         request_success: s.requestSuccess,
       })),
     };
@@ -163,6 +221,7 @@ export function reportJson(report: BenchReport, version: string): Record<string,
         : null,
       targets: o.targets.map((t) => ({ name: t.name, url: t.url })),
     },
+    ...(report.scenario ? { scenario: report.scenario } : {}),
     baseline: baseline?.name ?? null,
     targets: report.targets.map((t) => targetJson(t, o.timeScale, o.saveDetailed)),
     ratios,

@@ -102,13 +102,16 @@ function result(name: string, metrics: ServingMetrics, hitRate: number | null): 
     },
     timeline: [],
     scrapeUrls: ['u'],
-    generator: { lag: { p50Ms: 0.1, p99Ms: 0.5, maxMs: 2 }, connections: 4 },
+    generator: { lag: { p50Ms: 0.1, p99Ms: 0.5, maxMs: 2, utilization: 0.1, cpuPercent: 5 }, connections: 4 },
     unsent: 0,
     aborted: 2,
+    requestCache: null,
+    idealPrefixCache: null,
     byModel: undefined,
     byObjective: undefined,
     records: [],
     warnings: ['something to say'],
+    notes: [],
   };
 }
 

@@ -89,10 +89,28 @@ export function extrasTable(r: TargetResult): string {
     const reqs = r.prefixCache.replicas.map((x) => (x.requests === null ? '?' : String(x.requests)));
     out.push(line('Requests per replica:', reqs.join(' / ')));
   }
+  if (r.requestCache) {
+    out.push(line('Cached prompt tokens, 1st lookup (%):', (r.requestCache.hitRate * 100).toFixed(2)));
+  }
+  const ideal = r.idealPrefixCache?.hitRate;
+  if (ideal != null) {
+    const achieved = r.requestCache?.hitRate ?? r.prefixCache?.hitRate;
+    const share =
+      achieved != null && ideal > 0 ? ` (achieved ${((achieved / ideal) * 100).toFixed(1)} %)` : '';
+    out.push(line('Ideal prefix cache hit rate (%):', `${(ideal * 100).toFixed(2)}${share}`));
+  }
   const lag = r.generator.lag;
   out.push(line('Generator loop lag p99/max (ms):', `${lag.p99Ms.toFixed(2)} / ${lag.maxMs.toFixed(2)}`));
+  out.push(
+    line('Generator busy / CPU (%):', `${(lag.utilization * 100).toFixed(0)} / ${lag.cpuPercent.toFixed(0)}`),
+  );
+  if (r.processCpuS) {
+    const parts = Object.entries(r.processCpuS).map(([k, v]) => `${k} ${v.toFixed(1)}`);
+    out.push(line('CPU seconds per process:', parts.join(', ')));
+  }
   out.push('='.repeat(WIDTH));
   for (const w of r.warnings) out.push(`WARNING: ${w}`);
+  for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n');
 }
 

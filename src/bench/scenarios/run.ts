@@ -1,31 +1,244 @@
 /**
- * Runs a scenario: for each target, start the simulator (fresh KV caches), start the gateway on
- * the document's manifests plus the simulator's Pods, run the document's workload through the
- * target's listener, stop both; then print our figures beside the document's and write the reports.
+ * Runs a scenario: for each target, start the simulator (fresh KV caches) and the gateway on the
+ * scenario's manifests plus the simulator's Pods, run the workload through the target's listener,
+ * stop both; then print our figures beside the document's (or against the issue's goals) and write
+ * the reports. Children are stopped on success, on failure and on Ctrl-C; their logs go to a
+ * temporary folder that is removed after a clean run and kept (and printed) otherwise.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchReport, buildWorkload, runTarget, type TargetResult } from '../bench.js';
-import { BenchError } from '../errors.js';
+import { loadPlan } from '../../config/index.js';
+import type { ServiceLbPolicy } from '../../config/plan.js';
+import { validatePickerConfig } from '../../scheduling/index.js';
+import { BUILT_IN_PICKER_CONFIGS } from '../../scheduling/profiles.js';
+import {
+  type BenchReport,
+  type BuiltWorkload,
+  buildWorkload,
+  runTarget,
+  SIM_BEHIND_WARNING,
+  type TargetResult,
+} from '../bench.js';
+import { BenchError, badOption } from '../errors.js';
 import { type BenchFlags, optionsFromFlags } from '../flags.js';
 import type { BenchOptions } from '../options.js';
 import { type CommandIo, writeReports } from '../output.js';
+import { type FigureValues, figureValues, ratio } from '../report/figures.js';
 import { comparisonTable, extrasTable, servingTable } from '../report/table.js';
 import { ChildCli } from './processes.js';
-import type { ScenarioDefinition, ScenarioRun, ScenarioTarget } from './types.js';
+import type { ScenarioDefinition, ScenarioGoal, ScenarioRun, ScenarioTarget } from './types.js';
 
 /** The repository (or installed package) root: examples/ lives there. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/**
+ * The gateway scrapes every replica every 50 ms of real time. A simulator at time scale s runs 1/s
+ * faster, so the scrape interval is scaled the same way — 50 ms × s — floored at MIN: below that,
+ * scraping five replicas costs the shared cores more than the finer view is worth.
+ */
+export const REAL_SCRAPE_INTERVAL_MS = 50;
+export const MIN_SCRAPE_INTERVAL_MS = 5;
+
+export function scaledScrapeIntervalMs(timeScale: number): number {
+  return Math.max(MIN_SCRAPE_INTERVAL_MS, Math.round(REAL_SCRAPE_INTERVAL_MS * timeScale * 100) / 100);
+}
+
+/** How long a child may take to print its ready lines (tsx compiles on a cold start). */
+const READY_TIMEOUT_MS = 60_000;
+
 export interface ScenarioRunOptions {
   quick: boolean;
-  /** The command line's own flags: outputs (--json, --html), --progress, --seed override. */
+  /** The command line's own flags: outputs, progress and the overrides planScenario accepts. */
   flags: BenchFlags;
   io: CommandIo;
   version: string;
   signal?: AbortSignal | undefined;
+  /** Manifests added to every target's gateway (e.g. an EndpointPickerConfig to try). */
+  extraManifests?: readonly string[] | undefined;
+}
+
+/** A scenario with the command line's overrides applied: what will be started and sent. */
+export interface ScenarioPlan {
+  def: ScenarioDefinition;
+  quick: boolean;
+  run: ScenarioRun;
+  /** The targets to run, in order (the first is the baseline), `--strategy` applied. */
+  targets: ScenarioTarget[];
+  options: Omit<BenchOptions, 'targets'>;
+  scrapeIntervalMs: number;
+  /** Absolute paths of manifests added to every target's gateway. */
+  extraManifests: readonly string[];
+}
+
+/** Flags that make sense with --scenario; the scenario defines everything else. */
+const SCENARIO_FLAGS: ReadonlySet<string> = new Set([
+  'scenario',
+  'quick',
+  'dryRun',
+  'listScenarios',
+  'strategy',
+  'timeScale',
+  'seed',
+  'numPrompts',
+  'duration',
+  'time',
+  'json',
+  'html',
+  'progress',
+  'saveDetailed',
+]);
+
+const SERVICE_LB: readonly ServiceLbPolicy[] = ['least-request', 'round-robin', 'random'];
+const SCHEDULERS: readonly string[] = ['config', ...BUILT_IN_PICKER_CONFIGS.keys(), 'interim'];
+
+function kebab(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** `--strategy a,b=prefix-cache`: the targets to run, each optionally with its policy. */
+function selectTargets(def: ScenarioDefinition, spec: string | undefined): ScenarioTarget[] {
+  if (spec === undefined) return [...def.targets];
+  const names = def.targets.map((t) => t.name);
+  const chosen = new Map<string, string | undefined>();
+  for (const item of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? item : item.slice(0, eq);
+    if (!names.includes(name))
+      throw badOption(
+        '--strategy',
+        `names "${name}", which is not a target of ${def.name} (${names.join(', ')})`,
+      );
+    chosen.set(name, eq < 0 ? undefined : item.slice(eq + 1));
+  }
+  if (chosen.size === 0)
+    throw badOption('--strategy', `must name targets of ${def.name}: ${names.join(', ')}`);
+  const out: ScenarioTarget[] = [];
+  for (const t of def.targets) {
+    if (!chosen.has(t.name)) continue;
+    const policy = chosen.get(t.name);
+    if (policy === undefined) out.push(t);
+    else if (t.scheduler !== undefined) {
+      if (!SCHEDULERS.includes(policy))
+        throw badOption(
+          '--strategy',
+          `${t.name}=${policy}: the scheduler must be one of ${SCHEDULERS.join(', ')}`,
+        );
+      out.push({ ...t, scheduler: policy, description: `${t.description} — scheduler ${policy}` });
+    } else {
+      if (!SERVICE_LB.includes(policy as ServiceLbPolicy))
+        throw badOption(
+          '--strategy',
+          `${t.name}=${policy}: a Service route balances by ${SERVICE_LB.join(', ')}`,
+        );
+      out.push({ ...t, serviceLb: policy as ServiceLbPolicy, description: `${t.description} — ${policy}` });
+    }
+  }
+  return out;
+}
+
+/** Applies the command line's overrides to a scenario; throws BAD_OPTION for flags it defines itself. */
+export function planScenario(
+  def: ScenarioDefinition,
+  quick: boolean,
+  flags: BenchFlags,
+  extraManifests: readonly string[] = [],
+): ScenarioPlan {
+  for (const [key, value] of Object.entries(flags)) {
+    // commander sets ignoreEos=true unless --no-ignore-eos is given.
+    if (value === undefined || (key === 'ignoreEos' && value === true)) continue;
+    if (!SCENARIO_FLAGS.has(key)) {
+      throw badOption(
+        kebab(key),
+        'does not apply with --scenario (the scenario defines its workload and targets)',
+      );
+    }
+  }
+  const base = quick ? def.quick : def.full;
+  const bench: BenchFlags = { ...base.bench };
+  if (flags.numPrompts !== undefined) bench.numPrompts = flags.numPrompts;
+  if (flags.duration !== undefined || flags.time !== undefined) {
+    delete bench.duration;
+    delete bench.time;
+    if (flags.duration !== undefined) bench.duration = flags.duration;
+    if (flags.time !== undefined) bench.time = flags.time;
+  }
+  if (flags.seed !== undefined) bench.seed = flags.seed;
+  const timeScaleFlag = flags.timeScale ?? String(base.sim.timeScale);
+  const { options } = optionsFromFlags({
+    ...bench,
+    // A placeholder target for validation; the real one is the gateway's listener.
+    url: 'http://127.0.0.1:1',
+    timeScale: timeScaleFlag,
+    progress: flags.progress,
+    saveDetailed: flags.saveDetailed,
+  });
+  const { targets: _unused, model, ...rest } = options;
+  const run: ScenarioRun = { ...base, bench, sim: { ...base.sim, timeScale: options.timeScale } };
+  return {
+    def,
+    quick,
+    run,
+    targets: selectTargets(def, flags.strategy),
+    options: { ...rest, model: model ?? base.sim.servedModelName },
+    scrapeIntervalMs: scaledScrapeIntervalMs(options.timeScale),
+    extraManifests: extraManifests.map((m) => resolve(m)),
+  };
+}
+
+/** `infergate sim` arguments. */
+export function simArgs(run: ScenarioRun, podsFile: string): string[] {
+  const s = run.sim;
+  return [
+    'sim',
+    '--replicas',
+    String(s.replicas),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--profile',
+    s.profile,
+    '--time-scale',
+    String(s.timeScale),
+    '--seed',
+    String(s.seed),
+    '--served-model-name',
+    s.servedModelName,
+    s.spinWait ? '--spin-wait' : '--no-spin-wait',
+    // usage.prompt_tokens_details.cached_tokens: each request's own first-lookup hit.
+    '--enable-prompt-tokens-details',
+    '--emit-pods',
+    podsFile,
+    '--pod-labels',
+    s.podLabels,
+    ...s.extraArgs,
+  ];
+}
+
+/** `infergate serve` flags besides the manifests and the port map. */
+export function serveFlags(plan: ScenarioPlan, target: ScenarioTarget): string[] {
+  return [
+    '--host',
+    '127.0.0.1',
+    '--admin-port',
+    '0',
+    '--no-watch',
+    '--drain-timeout',
+    '1s',
+    '--seed',
+    String(plan.run.sim.seed),
+    '--scrape-interval',
+    `${plan.scrapeIntervalMs}ms`,
+    '--service-lb',
+    target.serviceLb ?? 'least-request',
+    '--scheduler',
+    target.scheduler ?? 'config',
+  ];
 }
 
 function manifestsOf(def: ScenarioDefinition, target: ScenarioTarget): string[] {
@@ -37,147 +250,386 @@ function manifestsOf(def: ScenarioDefinition, target: ScenarioTarget): string[] 
   return files;
 }
 
-function simArgs(run: ScenarioRun, podsFile: string): string[] {
-  const s = run.sim;
-  return [
-    'sim',
-    '--replicas',
-    String(s.replicas),
-    '--port',
-    '0',
-    '--profile',
-    s.profile,
-    '--time-scale',
-    String(s.timeScale),
-    '--seed',
-    String(s.seed),
-    '--served-model-name',
-    s.servedModelName,
-    '--emit-pods',
-    podsFile,
-    '--pod-labels',
-    s.podLabels,
-    ...s.extraArgs,
-  ];
+/**
+ * `--port-map` sending every listener the manifests declare to an OS-chosen port (a declared port
+ * left alone might be taken, or privileged), after checking that the target's listener exists.
+ */
+async function portMapFor(files: readonly string[], target: ScenarioTarget): Promise<string> {
+  const loaded = await loadPlan(files, { validatePickerConfig });
+  if (!loaded.plan) {
+    const first = loaded.diagnostics.find((d) => d.severity === 'error');
+    throw new BenchError(
+      'SCENARIO_FAILED',
+      `the scenario's manifests do not load: ${first?.message ?? 'error'}`,
+    );
+  }
+  const listeners = loaded.plan.listeners;
+  if (!listeners.some((l) => l.key === target.listener)) {
+    throw new BenchError(
+      'SCENARIO_FAILED',
+      `target ${target.name}: no listener ${target.listener} (have ${listeners.map((l) => l.key).join(', ')})`,
+    );
+  }
+  return [...new Set(listeners.map((l) => l.port))].map((p) => `${p}=0`).join(',');
 }
 
-/** Starts sim + gateway for one target, runs it, stops both. */
+/** Lines of the simulator's log that say it fell behind its schedule. */
+function fallingBehindLines(logFile: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').filter((l) => l.includes('falling behind'));
+}
+
+/**
+ * The worst numbers the simulator's "falling behind" log lines carry (JSON fields such as
+ * `stretch`, `eventLoopLagP99Ms`, `cpuPercent`; whichever are present), for the warning.
+ */
+export function behindSummary(lines: readonly string[]): string {
+  const worst = new Map<string, number>();
+  for (const l of lines) {
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(l) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    for (const key of BEHIND_FIELDS) {
+      const v = o[key];
+      if (typeof v === 'number' && Number.isFinite(v)) worst.set(key, Math.max(worst.get(key) ?? v, v));
+    }
+  }
+  const parts: string[] = [];
+  const stretch = worst.get('stretch');
+  if (stretch !== undefined) parts.push(`engine time stretched up to ${stretch}×`);
+  const late = worst.get('maxFirstTokenErrorMs');
+  if (late !== undefined) parts.push(`first tokens up to ${late} ms late (wall)`);
+  const lag = worst.get('eventLoopLagP99Ms');
+  if (lag !== undefined) parts.push(`its event-loop lag p99 up to ${lag} ms (wall)`);
+  const cpu = worst.get('cpuPercent');
+  if (cpu !== undefined) parts.push(`its CPU ≤ ${cpu} %`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+const BEHIND_FIELDS = ['stretch', 'maxFirstTokenErrorMs', 'eventLoopLagP99Ms', 'cpuPercent'] as const;
+
+/** Starts sim + gateway for one target, runs the workload through it, stops both. */
 async function runOneTarget(
-  def: ScenarioDefinition,
-  run: ScenarioRun,
+  plan: ScenarioPlan,
   target: ScenarioTarget,
-  options: Omit<BenchOptions, 'targets'>,
+  workload: BuiltWorkload,
+  dir: string,
   opts: ScenarioRunOptions,
 ): Promise<TargetResult> {
-  const dir = mkdtempSync(join(tmpdir(), `infergate-${def.name}-`));
-  const podsFile = join(dir, 'pods.yaml');
+  const def = plan.def;
+  const podsFile = join(dir, `${target.name}.pods.yaml`);
   const overlayFiles = def.overlays.map((o) => {
     const f = join(dir, o.name);
     writeFileSync(f, o.yaml);
     return f;
   });
-  const manifests = manifestsOf(def, target);
+  const manifests = [...manifestsOf(def, target), ...overlayFiles, ...plan.extraManifests];
+  const portMap = await portMapFor(manifests, target);
+  const simLog = join(dir, `${target.name}.sim.log`);
   let sim: ChildCli | undefined;
   let gateway: ChildCli | undefined;
+  let result: TargetResult;
   try {
-    opts.io.stderr.write(`${def.name} ${target.name}: starting ${run.sim.replicas} simulated replicas\n`);
-    sim = new ChildCli('infergate sim', simArgs(run, podsFile));
-    await sim.waitForLine(/^sim ready \d+ replicas/);
+    const s = plan.run.sim;
+    opts.io.stderr.write(
+      `${def.name} ${target.name}: starting ${s.replicas} simulated replicas and the gateway\n`,
+    );
+    sim = new ChildCli('infergate sim', simArgs(plan.run, podsFile), simLog);
+    await sim.waitForLine(/^sim ready \d+ replicas/, READY_TIMEOUT_MS, opts.signal);
     const replicaUrls = sim
       .lines()
       .map((l) => l.match(/^replica \d+ ready (\S+)/)?.[1])
       .filter((u): u is string => u !== undefined);
-    const ports = [...new Set(def.targets.map((t) => t.declaredPort))].map((p) => `${p}=0`).join(',');
-    const files = [...manifests, ...overlayFiles, podsFile].flatMap((f) => ['-f', f]);
-    gateway = new ChildCli('infergate serve', [
-      'serve',
-      ...files,
-      '--port-map',
-      ports,
-      '--admin-port',
-      '0',
-      '--no-watch',
-    ]);
-    const escaped = target.listener.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const listener = await gateway.waitForLine(new RegExp(`^listener ${escaped} ready (\\S+)`));
-    await gateway.waitForLine(/^admin ready /);
-    const workload = buildWorkload({ ...options, targets: [] });
-    return await runTarget(
-      { ...options, targets: [] },
-      { name: target.name, url: listener[1]!, scrapeUrls: replicaUrls, headers: target.headers },
-      { workload, progressStream: opts.io.stderr },
+    const files = [...manifests, podsFile].flatMap((f) => ['-f', f]);
+    gateway = new ChildCli(
+      'infergate serve',
+      [
+        'serve',
+        ...files,
+        '--port-map',
+        portMap,
+        ...serveFlags(plan, target),
+        '--access-log',
+        join(dir, `${target.name}.access.log`),
+      ],
+      join(dir, `${target.name}.serve.log`),
     );
+    const escaped = target.listener.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const listener = await gateway.waitForLine(
+      new RegExp(`^listener ${escaped} ready (\\S+)`),
+      READY_TIMEOUT_MS,
+      opts.signal,
+    );
+    await gateway.waitForLine(/^admin ready /, READY_TIMEOUT_MS, opts.signal);
+    // Start-up (tsx compiling, manifests loading) is not part of the run.
+    const simCpuAtStart = sim.cpuSeconds() ?? 0;
+    const gatewayCpuAtStart = gateway.cpuSeconds() ?? 0;
+    result = await runTarget(
+      { ...plan.options, targets: [] },
+      { name: target.name, url: listener[1]!, scrapeUrls: replicaUrls, headers: target.headers },
+      { workload, progressStream: opts.io.stderr, idealPrefix: true },
+    );
+    const simCpu = sim.cpuSeconds();
+    const gatewayCpu = gateway.cpuSeconds();
+    if (simCpu !== undefined && gatewayCpu !== undefined) {
+      const wallS = result.metrics.durationS * plan.options.timeScale;
+      const cs = (v: number): number => Math.round(v * 100) / 100;
+      result.processCpuS = {
+        sim: cs(simCpu - simCpuAtStart),
+        gateway: cs(gatewayCpu - gatewayCpuAtStart),
+        generator: cs((result.generator.lag.cpuPercent / 100) * wallS),
+        wall: cs(wallS),
+      };
+    }
+    if (!sim.running) result.warnings.push('the simulator exited during the run (see its log)');
+    if (!gateway.running) result.warnings.push('the gateway exited during the run (see its log)');
   } finally {
     await gateway?.stop();
     await sim?.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
+  // Read once the simulator has stopped: its log is complete.
+  const behind = fallingBehindLines(simLog);
+  if (behind.length > 0) {
+    // The log says more than the sampled sim_falling_behind flag: one warning, with its numbers.
+    result.warnings = result.warnings.filter((w) => !w.startsWith(SIM_BEHIND_WARNING));
+    result.warnings.push(
+      `the simulator logged ${behind.length} "falling behind" warning(s)${behindSummary(behind)}: its latencies are overstated; use a larger time scale or a quieter machine`,
+    );
+  }
+  return result;
 }
 
-/** The bench options of a scenario run (targets are added per run). */
-export function scenarioOptions(
-  def: ScenarioDefinition,
-  quick: boolean,
-  flags: BenchFlags,
-): Omit<BenchOptions, 'targets'> {
-  const run = quick ? def.quick : def.full;
-  const { options } = optionsFromFlags({
-    ...run.bench,
-    // A placeholder target for validation; the real one is the gateway's listener.
-    url: 'http://127.0.0.1:1',
-    timeScale: String(run.sim.timeScale),
-    progress: flags.progress,
-    saveDetailed: flags.saveDetailed,
-    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-  });
-  const { targets: _unused, model, ...rest } = options;
-  return { ...rest, model: model ?? run.sim.servedModelName };
+/** Goal verdicts per non-baseline target. */
+export interface GoalCheck {
+  goal: ScenarioGoal;
+  target: string;
+  /** The ratio checked (null when a figure is missing). */
+  value: number | null;
+  met: boolean;
 }
 
+/** Issue-5 style goals: ratios against the baseline, or the hit rate against the ideal bound. */
+export function checkGoals(goals: readonly ScenarioGoal[], results: readonly TargetResult[]): GoalCheck[] {
+  const [base, ...others] = results;
+  if (!base) return [];
+  const baseValues = figureValues(base);
+  const out: GoalCheck[] = [];
+  for (const r of others) {
+    const v = figureValues(r);
+    for (const goal of goals) {
+      const value =
+        goal.key === 'prefix_cache_vs_ideal'
+          ? (v[goal.key] ?? null)
+          : ratio(v[goal.key], baseValues[goal.key]);
+      const slack = goal.tolerance ?? 0;
+      const met =
+        value !== null &&
+        (goal.kind === 'at-most' ? value <= goal.value * (1 + slack) : value >= goal.value * (1 - slack));
+      out.push({ goal, target: r.name, value, met });
+    }
+  }
+  return out;
+}
+
+function goalsTable(checks: readonly GoalCheck[], baseline: string): string {
+  if (checks.length === 0) return '';
+  const targets = [...new Set(checks.map((c) => c.target))];
+  const goals = [...new Set(checks.map((c) => c.goal))];
+  const head = ['goal', ...targets];
+  const rows = goals.map((g) => [
+    `${g.label} ${g.kind === 'at-most' ? '≤' : '≥'} ${g.value}${g.key === 'prefix_cache_vs_ideal' ? '' : '×'}${g.tolerance ? ` (±${g.tolerance * 100} %)` : ''}`,
+    ...targets.map((t) => {
+      const c = checks.find((x) => x.goal === g && x.target === t);
+      if (!c) return '-';
+      return `${c.value === null ? '-' : `${c.value.toFixed(2)}${g.key === 'prefix_cache_vs_ideal' ? '' : 'x'}`} ${c.met ? 'met' : 'MISSED'}`;
+    }),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const render = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]!) : c.padStart(widths[i]!))).join('  ');
+  return [`Goals (ratios against ${baseline}):`, render(head), ...rows.map(render)].join('\n');
+}
+
+/** Text of the document columns for the comparison table. */
+function documentColumns(plan: ScenarioPlan): { name: string; values: FigureValues }[] | undefined {
+  const numbers = plan.def.documentNumbers;
+  if (!numbers) return undefined;
+  const cols: { name: string; values: FigureValues }[] = [];
+  for (const t of plan.targets) {
+    const column = t.documentColumn;
+    const values = column ? numbers[column] : undefined;
+    if (column && values) cols.push({ name: `doc ${column}`, values });
+  }
+  return cols.length > 0 ? cols : undefined;
+}
+
+/** The scenario block of the JSON report. */
+function scenarioJson(
+  plan: ScenarioPlan,
+  checks: readonly GoalCheck[],
+  logDir: string | undefined,
+): Record<string, unknown> {
+  const def = plan.def;
+  return {
+    name: def.name,
+    title: def.title,
+    quick: plan.quick,
+    document: def.document,
+    time_scale: plan.run.sim.timeScale,
+    gateway_scrape_interval_ms: plan.scrapeIntervalMs,
+    sim_args: simArgs(plan.run, '<pods.yaml>'),
+    targets: plan.targets.map((t) => ({
+      name: t.name,
+      description: t.description,
+      listener: t.listener,
+      declared_port: t.declaredPort,
+      manifests: t.manifests ?? def.manifests,
+      serve_args: serveFlags(plan, t),
+      ...(t.headers ? { headers: t.headers } : {}),
+      document_column: t.documentColumn ?? null,
+    })),
+    overlays: def.overlays.map((o) => o.name),
+    extra_manifests: plan.extraManifests,
+    document_numbers: def.documentNumbers ?? null,
+    document_says: def.documentSays,
+    goals: checks.map((c) => ({
+      target: c.target,
+      key: c.goal.key,
+      kind: c.goal.kind,
+      value: c.goal.value,
+      measured: c.value,
+      met: c.met,
+    })),
+    deviations: plan.run.deviations,
+    notes: def.notes,
+    ...(logDir ? { log_dir: logDir } : {}),
+  };
+}
+
+function header(plan: ScenarioPlan): string {
+  const def = plan.def;
+  const lines = [
+    `${def.name}${plan.quick ? ' (quick)' : ''}: ${def.title}`,
+    `  targets: ${plan.targets.map((t) => t.name).join(', ')} (baseline ${plan.targets[0]?.name}); time scale ${plan.run.sim.timeScale}, gateway scrape interval ${plan.scrapeIntervalMs} ms wall`,
+  ];
+  if (plan.quick)
+    lines.push(
+      '  note: quick form — fewer requests, numbers are indicative; run without --quick for the figures',
+    );
+  for (const d of plan.run.deviations) lines.push(`  note: ${d}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** What a scenario run produced (bench/quality.ts reads the report and the goal checks). */
+export interface ScenarioOutcome {
+  /** 0: every target served requests; 1: a target served none; 130: interrupted. */
+  code: number;
+  plan: ScenarioPlan;
+  /** Undefined when no target finished. */
+  report: BenchReport | undefined;
+  checks: GoalCheck[];
+}
+
+/** Runs a scenario for the CLI: prints, writes the reports, returns the exit code. */
 export async function runScenario(def: ScenarioDefinition, opts: ScenarioRunOptions): Promise<number> {
-  const run = opts.quick ? def.quick : def.full;
-  const options = { ...scenarioOptions(def, opts.quick, opts.flags), signal: opts.signal };
+  return (await executeScenario(def, opts)).code;
+}
+
+/**
+ * Runs a scenario: every target in turn on fresh children, tables on stdout, reports written.
+ * Throws SCENARIO_FAILED when a child does not start (after stopping everything and printing
+ * where the logs are).
+ */
+export async function executeScenario(
+  def: ScenarioDefinition,
+  opts: ScenarioRunOptions,
+): Promise<ScenarioOutcome> {
+  const plan = planScenario(def, opts.quick, opts.flags, opts.extraManifests);
   const io = opts.io;
-  io.stderr.write(`${def.name}${opts.quick ? ' (quick)' : ''}: ${def.title}\n`);
-  for (const d of run.deviations) io.stderr.write(`  note: ${d}\n`);
-  const startedAt = new Date().toISOString();
-  const results: TargetResult[] = [];
+  const options = { ...plan.options, signal: opts.signal };
   const tableOpts = {
     percentileMetrics: options.percentileMetrics,
     percentiles: options.tablePercentiles,
     goodput: false,
   };
-  for (const target of def.targets) {
+  io.stderr.write(header(plan));
+  const dir = mkdtempSync(join(tmpdir(), `infergate-${def.name}-`));
+  const startedAt = new Date().toISOString();
+  const workload = buildWorkload({ ...options, targets: [] });
+  const results: TargetResult[] = [];
+  let failure: unknown;
+  for (const target of plan.targets) {
     if (opts.signal?.aborted) break;
-    const r = await runOneTarget(def, run, target, options, opts);
-    results.push(r);
+    try {
+      const result = await runOneTarget({ ...plan, options }, target, workload, dir, opts);
+      results.push(result);
+      io.stdout.write(
+        `\nTarget ${result.name}: ${target.description}\n${servingTable(result.metrics, tableOpts)}\n${extrasTable(result)}\n`,
+      );
+    } catch (err) {
+      failure = err;
+      break;
+    }
+  }
+  const interrupted = opts.signal?.aborted === true;
+  const troubled = failure !== undefined || interrupted || results.some((r) => r.warnings.length > 0);
+  const logDir = troubled ? dir : undefined;
+  const checks = checkGoals(def.goals ?? [], results);
+  let report: BenchReport | undefined;
+  if (results.length > 0) {
+    const title = `${def.name}${plan.quick ? ' (quick)' : ''}`;
+    const references = documentColumns(plan);
+    const table = comparisonTable(results, {
+      ...tableOpts,
+      title,
+      references,
+      referenceTitle: `document ${def.document.file}`,
+    });
+    io.stdout.write(`\n${table}\n`);
     io.stdout.write(
-      `\nTarget ${r.name}: ${target.description}\n${servingTable(r.metrics, tableOpts)}\n${extrasTable(r)}\n`,
+      `${def.documentNumbers ? 'The document' : 'The source'} (${def.document.file}): ${def.documentSays}\n`,
+    );
+    const goals = goalsTable(checks, results[0]!.name);
+    if (goals) io.stdout.write(`\n${goals}\n`);
+    io.stdout.write(`\n${checksSummary(results)}\n`);
+    if (plan.quick)
+      io.stdout.write('Quick form: fewer requests than the full run; the numbers are indicative.\n');
+    report = {
+      startedAt,
+      options: { ...options, targets: results.map((r) => ({ name: r.name, url: r.url })) },
+      workload: { scenario: def.name, quick: plan.quick, ...workload.describe() },
+      targets: results,
+      scenario: scenarioJson(plan, checks, logDir),
+    };
+    writeReports(
+      report,
+      io,
+      { json: opts.flags.json, html: opts.flags.html },
+      opts.version,
+      `${table}\n\n${def.documentSays}\n\n${[...plan.run.deviations, ...def.notes].join('\n')}`,
     );
   }
-  const report: BenchReport = {
-    startedAt,
-    options: { ...options, targets: results.map((r) => ({ name: r.name, url: r.url })) },
-    workload: {
-      scenario: def.name,
-      quick: opts.quick,
-      ...buildWorkload({ ...options, targets: [] }).describe(),
-    },
-    targets: results,
-  };
-  const references = def.documentNumbers
-    ? def.targets.map((t) => ({ name: `doc ${t.name}`, values: def.documentNumbers?.[t.name] ?? {} }))
-    : undefined;
-  io.stdout.write(
-    `\n${comparisonTable(results, { ...tableOpts, title: `${def.name}${opts.quick ? ' (quick)' : ''}`, references, referenceTitle: `document ${def.document.file}` })}\n`,
-  );
-  io.stdout.write(`The document: ${def.documentSays}\n`);
-  writeReports(
-    report,
-    io,
-    { json: opts.flags.json, html: opts.flags.html },
-    opts.version,
-    `${def.documentSays}\n\n${def.notes.join('\n')}`,
-  );
-  return results.length === def.targets.length && results.every((r) => r.metrics.completed > 0) ? 0 : 1;
+  if (logDir) io.stderr.write(`logs of the simulator and the gateway: ${logDir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
+  // An interrupt while a child was starting surfaces as an error: it is the interrupt that counts.
+  if (failure !== undefined && !interrupted) throw failure;
+  const complete = results.length === plan.targets.length && results.every((r) => r.metrics.completed > 0);
+  return { code: interrupted ? 130 : complete ? 0 : 1, plan, report, checks };
+}
+
+/** One line on whether the run's own measurements can be trusted. */
+function checksSummary(results: readonly TargetResult[]): string {
+  const lag = results.map((r) => `${r.name} ${r.generator.lag.p99Ms.toFixed(2)} ms`).join(', ');
+  const warned = results.filter((r) => r.warnings.length > 0).map((r) => r.name);
+  return warned.length === 0
+    ? `Checks: no warnings — load generator event-loop lag p99 ${lag}; the simulators kept to their schedule.`
+    : `Checks: WARNINGS for ${warned.join(', ')} (see each target above) — load generator event-loop lag p99 ${lag}.`;
 }

@@ -20,6 +20,21 @@ const DOCUMENT_WORKLOAD = {
   servedModelName: 'qwq-32b',
 } as const;
 
+const SIM = {
+  replicas: 5,
+  profile: 'qwq-32b-4xa10-tp4',
+  seed: 2,
+  podLabels: 'app=qwq-32b',
+  servedModelName: 'qwq-32b',
+  spinWait: false,
+  extraArgs: ['--max-model-len', '8192'],
+} as const;
+
+const FULL_SCALE = 0.1;
+const FULL_PROMPTS = '600';
+const QUICK_SCALE = 0.08;
+const QUICK_PROMPTS = '400';
+
 export const SEED_002: ScenarioDefinition = {
   name: 'seed-002',
   title: 'QwQ-32B on 5 replicas: standard routing (8080) vs inference-aware routing (8081)',
@@ -62,51 +77,48 @@ export const SEED_002: ScenarioDefinition = {
       name: 'standard',
       listener: 'default/inference-gateway/http',
       declaredPort: 8080,
-      description: 'HTTPRoute → Service (least-request over the pods, as Envoy Gateway)',
+      serviceLb: 'least-request',
+      documentColumn: 'standard',
+      description: 'HTTPRoute → Service, least-request over the pods (Envoy Gateway’s default)',
+    },
+    {
+      name: 'round-robin',
+      listener: 'default/inference-gateway/http',
+      declaredPort: 8080,
+      serviceLb: 'round-robin',
+      description: 'the same Service route, round-robin (a second plain baseline)',
     },
     {
       name: 'inference',
       listener: 'default/inference-gateway/llm-gw',
       declaredPort: 8081,
-      description: 'InferencePool reasoning-pool (endpoint picking on live metrics and prefix cache)',
+      scheduler: 'config',
+      documentColumn: 'inference',
+      description:
+        'InferencePool reasoning-pool: infergate’s scheduler (default profile: load + prefix cache)',
     },
   ],
   full: {
-    sim: {
-      replicas: 5,
-      profile: 'qwq-32b-4xa10-tp4',
-      timeScale: 0.02,
-      seed: 2,
-      podLabels: 'app=qwq-32b',
-      servedModelName: 'qwq-32b',
-      extraArgs: ['--max-model-len', '8192'],
-    },
-    bench: { ...DOCUMENT_WORKLOAD, numPrompts: '3000', maxConcurrency: '60', seed: '0' },
+    sim: { ...SIM, timeScale: FULL_SCALE },
+    bench: { ...DOCUMENT_WORKLOAD, numPrompts: FULL_PROMPTS, maxConcurrency: '60', seed: '0' },
     deviations: [
-      'the replicas are simulated (profile qwq-32b-4xa10-tp4) at time scale 0.02; figures are in simulated time',
+      `${FULL_PROMPTS} prompts instead of 3000 (10 rounds of the 60-way concurrency instead of 50), the document's lengths: about 2 minutes per target; --num-prompts 3000 runs the document's size (about 5 × longer)`,
+      `the replicas are simulated (profile qwq-32b-4xa10-tp4) at time scale ${FULL_SCALE}; figures are in simulated time`,
     ],
   },
   quick: {
-    sim: {
-      replicas: 5,
-      profile: 'qwq-32b-4xa10-tp4',
-      timeScale: 0.02,
-      seed: 2,
-      podLabels: 'app=qwq-32b',
-      servedModelName: 'qwq-32b',
-      extraArgs: ['--max-model-len', '8192'],
-    },
+    sim: { ...SIM, timeScale: QUICK_SCALE },
     bench: {
       ...DOCUMENT_WORKLOAD,
-      // Outputs ÷10 keep the prefill-heavy shape (and the 60-way queueing) in a few seconds of wall time.
+      // Outputs ÷10 keep the prefill-heavy shape and the 60-way queueing in a few seconds of wall time.
       randomOutputLen: '300',
-      numPrompts: '240',
+      numPrompts: QUICK_PROMPTS,
       maxConcurrency: '60',
       seed: '0',
     },
     deviations: [
-      'quick: 240 prompts instead of 3000 and outputs ÷10 (U[60, 300] tokens): TTFT and queueing compare, absolute throughput does not',
-      'the replicas are simulated (profile qwq-32b-4xa10-tp4) at time scale 0.02; figures are in simulated time',
+      `quick: ${QUICK_PROMPTS} prompts instead of 3000 and outputs ÷10 (U[60, 300] tokens): TTFT and queueing compare, absolute throughput does not`,
+      `the replicas are simulated (profile qwq-32b-4xa10-tp4) at time scale ${QUICK_SCALE}; figures are in simulated time`,
     ],
   },
   documentNumbers: {

@@ -31,6 +31,7 @@ const SIM = {
   seed: 3,
   podLabels: 'app=qwen',
   servedModelName: '/model/qwen',
+  spinWait: false,
   extraArgs: [
     '--enable-prefix-caching',
     '--enable-lora',
@@ -43,6 +44,10 @@ const SIM = {
     'travel-helper-v2=/models/Qwen-TravelHelper-Lora-v2',
   ],
 } as const;
+
+const FULL_SCALE = 0.1;
+const QUICK_SCALE = 0.05;
+const QUICK_TIME = '300';
 
 export const SEED_003: ScenarioDefinition = {
   name: 'seed-003',
@@ -62,28 +67,40 @@ export const SEED_003: ScenarioDefinition = {
       name: 'standard',
       listener: 'default/qwen-inference-gateway/http',
       declaredPort: 8080,
-      description: 'HTTPRoute qwen-backend-no-inference → Service qwen (least-request)',
+      serviceLb: 'least-request',
+      documentColumn: 'standard',
+      description: 'HTTPRoute qwen-backend-no-inference → Service qwen, least-request (as the document says)',
+    },
+    {
+      name: 'round-robin',
+      listener: 'default/qwen-inference-gateway/http',
+      declaredPort: 8080,
+      serviceLb: 'round-robin',
+      description: 'the same Service route, round-robin (a second plain baseline)',
     },
     {
       name: 'inference',
       listener: 'default/qwen-inference-gateway/llm-gw',
       declaredPort: 8081,
-      description: 'HTTPRoute qwen-backend → InferencePool vllm-qwen-pool (routing-strategy PREFIX_CACHE)',
+      scheduler: 'config',
+      documentColumn: 'inference',
+      description:
+        'HTTPRoute qwen-backend → InferencePool vllm-qwen-pool (routing-strategy PREFIX_CACHE: the prefix-cache profile)',
     },
   ],
   full: {
-    sim: { ...SIM, timeScale: 0.1 },
+    sim: { ...SIM, timeScale: FULL_SCALE },
     bench: { ...DOCUMENT_WORKLOAD, time: '600' },
     deviations: [
-      'the replicas are simulated (profile qwen2.5-7b-l20) at time scale 0.1 (10 min of simulated time per target in 1 min); figures are in simulated time',
+      `the replicas are simulated (profile qwen2.5-7b-l20) at time scale ${FULL_SCALE} (the document's 600 s per target in ${600 * FULL_SCALE} s); figures are in simulated time`,
       'questions follow the built-in ShareGPT length distribution (no ShareGPT file is downloaded)',
     ],
   },
   quick: {
-    sim: { ...SIM, timeScale: 0.02 },
-    bench: { ...DOCUMENT_WORKLOAD, time: '600' },
+    sim: { ...SIM, timeScale: QUICK_SCALE },
+    bench: { ...DOCUMENT_WORKLOAD, time: QUICK_TIME },
     deviations: [
-      'quick: the same 600 s of simulated time at time scale 0.02 (12 s of wall time per target)',
+      `quick: ${QUICK_TIME} s of simulated time per target instead of 600, at time scale ${QUICK_SCALE} (${Number(QUICK_TIME) * QUICK_SCALE} s of wall time per target)`,
       'questions follow the built-in ShareGPT length distribution (no ShareGPT file is downloaded)',
     ],
   },

@@ -47,7 +47,12 @@ const WORKLOAD = {
   seed: '0',
 } as const;
 
+/** Poisson arrivals per second: about 80 % of what the three replicas serve with this mix. */
+const RATE = '4';
+const SCALE = 0.2;
+
 const COMMON = ['examples/seeds/004-vllm-service-ack.yaml', 'examples/seeds/004-gateway.yaml'];
+const STANDARD_MANIFESTS = [...COMMON, 'examples/seeds/004-virtualservice.yaml'];
 
 export const SEED_004: ScenarioDefinition = {
   name: 'seed-004',
@@ -64,8 +69,18 @@ export const SEED_004: ScenarioDefinition = {
       name: 'standard',
       listener: 'default/llm-inference-gateway/http-service',
       declaredPort: 8080,
-      manifests: [...COMMON, 'examples/seeds/004-virtualservice.yaml'],
-      description: 'Istio VirtualService llm-vs → Service vllm-llama2-7b-pool (round-robin, as Istio)',
+      manifests: STANDARD_MANIFESTS,
+      serviceLb: 'least-request',
+      description:
+        'Istio VirtualService llm-vs → Service vllm-llama2-7b-pool, least-request (Istio’s default since 1.14)',
+    },
+    {
+      name: 'round-robin',
+      listener: 'default/llm-inference-gateway/http-service',
+      declaredPort: 8080,
+      manifests: STANDARD_MANIFESTS,
+      serviceLb: 'round-robin',
+      description: 'the same VirtualService, round-robin (Istio’s default before 1.14)',
     },
     {
       name: 'inference',
@@ -78,41 +93,44 @@ export const SEED_004: ScenarioDefinition = {
         'examples/seeds/004-llmroute.yaml',
       ],
       headers: { host: 'test.com' },
+      scheduler: 'config',
       description:
-        'LLMRoute test-llm-route (host test.com) → InferencePool vllm-llama2-7b-pool (LoRA-affinity endpoint picking)',
+        'LLMRoute test-llm-route (host test.com) → InferencePool vllm-llama2-7b-pool (load, KV and LoRA-affinity endpoint picking)',
     },
   ],
   full: {
     sim: {
       replicas: 3,
       profile: 'llama2-7b-a10',
-      timeScale: 0.05,
+      timeScale: SCALE,
       seed: 4,
       podLabels: 'app=vllm-llama2-7b-pool',
       servedModelName: '/model/llama2',
+      spinWait: false,
       extraArgs: SIM_LORA_ARGS,
     },
-    bench: { ...WORKLOAD, numPrompts: '2000', requestRate: '8' },
+    bench: { ...WORKLOAD, numPrompts: '1200', requestRate: RATE },
     deviations: [
       'the document gives no workload (llmperf) and no numbers: a LoRA mix is used, half to its InferenceModel tweet-summary',
-      'the replicas are simulated (profile llama2-7b-a10) at time scale 0.05',
+      `the replicas are simulated (profile llama2-7b-a10) at time scale ${SCALE}; figures are in simulated time`,
     ],
   },
   quick: {
     sim: {
       replicas: 3,
       profile: 'llama2-7b-a10',
-      timeScale: 0.05,
+      timeScale: SCALE,
       seed: 4,
       podLabels: 'app=vllm-llama2-7b-pool',
       servedModelName: '/model/llama2',
+      spinWait: false,
       extraArgs: SIM_LORA_ARGS,
     },
-    bench: { ...WORKLOAD, numPrompts: '300', requestRate: '8' },
+    bench: { ...WORKLOAD, numPrompts: '240', requestRate: RATE },
     deviations: [
-      'quick: 300 requests',
+      'quick: 240 requests instead of 1200',
       'the document gives no workload (llmperf) and no numbers: a LoRA mix is used, half to its InferenceModel tweet-summary',
-      'the replicas are simulated (profile llama2-7b-a10) at time scale 0.05',
+      `the replicas are simulated (profile llama2-7b-a10) at time scale ${SCALE}; figures are in simulated time`,
     ],
   },
   documentNumbers: undefined,

@@ -790,8 +790,9 @@ function sweepMarkdown(rows: LoadResult[]): string[] {
 
 function markdown(res: Awaited<ReturnType<typeof run>>): string {
   const lines: string[] = [
-    `Measured ${res.generatedAt} on ${res.machine.cpus} × ${res.machine.cpuModel}, Node ${res.machine.node} — ` +
-      '**measured on a shared machine, to be rerun** on a quiet one (`npx tsx bench/sim-fidelity.ts`).',
+    `Measured ${res.generatedAt} on ${res.machine.cpus} × ${res.machine.cpuModel}, Node ${res.machine.node}, ` +
+      `load average at start ${res.machine.loadAverage.join(' / ')} (anything else running raises every error; ` +
+      'rerun with `npx tsx bench/sim-fidelity.ts`).',
     '',
   ];
   if (res.load) lines.push(...loadMarkdown(res.load));
@@ -829,6 +830,7 @@ interface RunOptions {
 }
 
 async function run(opts: RunOptions) {
+  const loadAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
   const base: LoadOptions = {
     profile: opts.profile,
     replicas: 5,
@@ -865,9 +867,8 @@ async function run(opts: RunOptions) {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
       node: process.version,
-      shared: true,
+      loadAverage: loadAtStart,
     },
-    note: 'measured on a shared machine, to be rerun',
     load,
     sweep,
     calibration,

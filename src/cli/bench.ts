@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { benchCommand } from '../bench/command.js';
 import type { BenchFlags } from '../bench/flags.js';
+import { SCENARIOS } from '../bench/scenarios/index.js';
+import { collect } from './flags.js';
 import { VERSION } from './version.js';
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** `infergate bench`: the load generator (flags named like vLLM's benchmark where it has them). */
 export function registerBench(program: Command): void {
   const cmd = program
     .command('bench')
-    .summary('benchmark OpenAI-compatible endpoints (vLLM-style tables, JSON, HTML)')
+    .summary('benchmark OpenAI-compatible endpoints or run a scenario')
     .description(
       'Send a seeded workload to one or more OpenAI-compatible endpoints (streaming, with usage) and ' +
         "report TTFT, TPOT, ITL, E2E latency, throughput and goodput as vLLM's benchmark does, plus the " +
@@ -112,7 +112,7 @@ export function registerBench(program: Command): void {
     'Scenarios (start simulators and the gateway; compare with a document or issue 5’s goals):',
   );
   cmd
-    .option('--scenario <name>', 'seed-002 | seed-003 | seed-004 | quality-002 | quality-003')
+    .option('--scenario <name>', SCENARIOS.map((s) => s.name).join(' | '))
     .option('--quick', 'the scenario’s short form (under a minute; indicative numbers)')
     .option(
       '--strategy <targets>',

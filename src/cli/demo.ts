@@ -18,6 +18,7 @@ interface DemoFlags {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
+    .summary('try the gateway on simulated replicas, no cluster needed')
     .description(
       'Start simulated vLLM replicas and the gateway with a configuration modelled on the documents: a ' +
         'standard port (Service) and an inference port (InferencePool), a model with a canary split, and a ' +
@@ -29,6 +30,14 @@ export function registerDemo(program: Command): void {
     .option('--port <port>', 'standard (Service) port; a free one is chosen if busy', '8080')
     .option('--inference-port <port>', 'inference (InferencePool) port; a free one is chosen if busy', '8081')
     .option('--admin-port <port>', 'admin port; a free one is chosen if busy', '9090')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  infergate demo                          real-time replicas on 8080 (Service) and 8081 (InferencePool)\n' +
+        '  infergate demo --time-scale 0.1         ten times faster simulated hardware\n' +
+        '  infergate demo --replicas 5 --port 18080 --inference-port 18081 --admin-port 19090\n' +
+        '\nDocs: README.md (quick start), docs/gateway.md',
+    )
     .action(async (flags: DemoFlags) => {
       const replicas = Number(flags.replicas);
       const timeScale = Number(flags.timeScale);

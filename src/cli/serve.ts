@@ -15,9 +15,10 @@ import { validatePickerConfig } from '../scheduling/index.js';
 import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
+import { collect } from './flags.js';
 
 interface ServeFlags {
-  file: string[];
+  file?: string[];
   host: string;
   portMap?: string;
   portOffset: string;
@@ -25,6 +26,8 @@ interface ServeFlags {
   serviceLb: string;
   scheduler: string;
   scrapeInterval: string;
+  flowControl?: boolean;
+  queueTimeout: string;
   maxBodySize: string;
   requestTimeout?: string;
   idleTimeout: string;
@@ -47,17 +50,29 @@ class FlagError extends Error {}
 
 /** `infergate serve`: the gateway. Flags map onto GatewayOptions (src/gateway/options.ts). */
 export function registerServe(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
+    .summary('run the gateway for your manifests')
     .description(
       'Run the gateway for Gateway / HTTPRoute / InferencePool / InferenceModel manifests: one listener ' +
         'per Gateway listener, an admin port with /metrics, /healthz, /readyz, /admin/mirrors, /admin/plan.',
-    )
-    .option('-f, --file <path>', 'manifest file or folder; repeatable; - reads stdin (required)', collect, [])
+    );
+
+  cmd.optionsGroup('Manifests:');
+  cmd
+    .option('-f, --file <path>', 'manifest file or folder; repeatable; - reads stdin (required)', collect)
+    .option('--strict', 'unresolved references are errors instead of warnings')
+    .option('--no-watch', 'do not reload when the manifest files change (SIGHUP still reloads)');
+
+  cmd.optionsGroup('Listeners:');
+  cmd
     .option('--host <address>', 'bind address of listeners and the admin port', '0.0.0.0')
     .option('--port-map <map>', 'declared=actual listener ports, e.g. 80=8080,8081=0 (0: any free port)')
     .option('--port-offset <n>', 'add N to every declared port not in --port-map (80 → 80+N)', '0')
-    .option('--admin-port <port>', 'admin port (0: any free port; -1: none)', '9090')
+    .option('--admin-port <port>', 'admin port (0: any free port; -1: none)', '9090');
+
+  cmd.optionsGroup('Balancing:');
+  cmd
     .option(
       '--service-lb <policy>',
       'Service balancing: least-request | round-robin | random',
@@ -65,7 +80,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--scheduler <name>',
-      'InferencePool endpoint picking: config (each pool’s own picker config, the default), default, ' +
+      'InferencePool endpoint picking: config (each pool’s own picker config), default, ' +
         'prefix-cache, round-robin, least-request, or interim (the gateway’s own least-request router)',
       'config',
     )
@@ -74,6 +89,20 @@ export function registerServe(program: Command): void {
       'mean time between two /metrics scrapes of one pool endpoint (simulators at a time scale: scale it too)',
       '50ms',
     )
+    .option('--seed <n>', 'seed for weighted draws and balancing (repeatable runs)')
+    .option(
+      '--flow-control',
+      'while every endpoint of a pool is saturated, hold non-sheddable requests in a gateway queue ' +
+        '(default: pass them to the model servers; sheddable ones are refused either way)',
+    )
+    .option(
+      '--queue-timeout <duration>',
+      'with --flow-control, longest wait in the gateway queue (then 429)',
+      '30s',
+    );
+
+  cmd.optionsGroup('Limits and timeouts:');
+  cmd
     .option('--max-body-size <size>', 'largest request body read (413 beyond), e.g. 32MiB', '32MiB')
     .option(
       '--request-timeout <duration>',
@@ -85,21 +114,32 @@ export function registerServe(program: Command): void {
       '--max-attempts <n>',
       'upstream attempts per request (retries only before any response byte)',
       '3',
-    )
+    );
+
+  cmd.optionsGroup('Mirroring:');
+  cmd
     .option('--mirror-concurrency <n>', 'mirror copies in flight per mirror backend; more are dropped', '64')
     .option('--mirror-timeout <duration>', 'a mirror copy is abandoned after this long (0: never)', '5m')
-    .option('--mirror-follow-client-abort', 'abort mirror copies when the primary’s client disconnects')
-    .option('--no-watch', 'do not reload when the manifest files change (SIGHUP still reloads)')
+    .option('--mirror-follow-client-abort', 'abort mirror copies when the primary’s client disconnects');
+
+  cmd.optionsGroup('Logs and debugging:');
+  cmd
     .option('--access-log <file>', 'write the JSON access log to FILE instead of stderr')
-    .option('--strict', 'unresolved references are errors instead of warnings')
-    .option('--seed <n>', 'seed for weighted draws and balancing (repeatable runs)')
-    .option('--debug-headers', 'add x-infergate-endpoint to every response')
+    .option('--debug-headers', 'add x-infergate-endpoint to every response');
+
+  cmd
     .addHelpText(
       'after',
       '\nPorts: a Gateway listener declared on port 80 is privileged on most machines; serve it on 8080 with\n' +
         '  --port-map 80=8080   or   --port-offset 8000\n' +
         'stdout gets one line per listener, `listener <ns>/<gateway>/<listener> ready http://host:port`, and\n' +
-        '`admin ready http://host:port`; logs and the access log go to stderr. See docs/gateway.md.',
+        '`admin ready http://host:port`; logs and the access log go to stderr.\n' +
+        '\nExamples:\n' +
+        '  infergate serve -f manifests/ --port-offset 8000\n' +
+        '  infergate serve -f gateway.yaml -f pool.yaml --port-map 80=8080,8081=8081 --admin-port 0\n' +
+        '  infergate sim --replicas 3 --port 0 --emit-pods pods.yaml --pod-labels app=vllm &\n' +
+        '  infergate serve -f manifests/ -f pods.yaml --port-offset 8000   # the simulators as the pool\n' +
+        '\nDocs: docs/gateway.md, docs/configuration.md (manifests), docs/scheduling.md (--scheduler)',
     )
     .action(async (flags: ServeFlags) => {
       let code: number;
@@ -115,11 +155,11 @@ export function registerServe(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<number> {
-  if (flags.file.length === 0)
+  const sources = flags.file ?? [];
+  if (sources.length === 0)
     throw new FlagError('give the manifests with -f FILE|DIR (repeatable; - reads stdin)');
   const logger = createLogger('serve');
   const gateway = gatewayOptions(flags, logger);
-  const sources = flags.file;
   const fromStdin = sources.includes('-');
   return runServe({
     load: () => loadPlan(sources, { strict: flags.strict === true, validatePickerConfig }),
@@ -165,11 +205,11 @@ function gatewayOptions(flags: ServeFlags, logger: GatewayOptions['logger']): Ga
     mirrorFollowsClientAbort: flags.mirrorFollowClientAbort === true,
     seed,
     accessLog: flags.accessLog !== undefined ? { kind: 'file', path: flags.accessLog } : { kind: 'stderr' },
-    poolRegistryFactory: poolRegistryFactory(
-      flags.scheduler,
-      seed,
-      positiveDuration('--scrape-interval', flags.scrapeInterval),
-    ),
+    poolRegistryFactory: poolRegistryFactory(flags.scheduler, seed, {
+      scrapeIntervalMs: positiveDuration('--scrape-interval', flags.scrapeInterval),
+      flowControl: flags.flowControl === true,
+      queueTimeoutMs: positiveDuration('--queue-timeout', flags.queueTimeout),
+    }),
     debugHeaders: flags.debugHeaders === true,
   };
 }
@@ -179,7 +219,7 @@ const SCHEDULERS = ['config', 'default', 'prefix-cache', 'round-robin', 'least-r
 function poolRegistryFactory(
   name: string,
   seed: number | undefined,
-  scrapeIntervalMs: number,
+  tuning: { scrapeIntervalMs: number; flowControl: boolean; queueTimeoutMs: number },
 ): PoolRouterRegistryFactory {
   if (!SCHEDULERS.includes(name)) {
     throw new FlagError(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got "${name}")`);
@@ -190,7 +230,7 @@ function poolRegistryFactory(
       ...o,
       rng: seed !== undefined ? new SeededRng(seed).fork('scheduler') : undefined,
       strategy: name === 'config' ? undefined : name,
-      scrapeIntervalMs,
+      ...tuning,
     });
 }
 
@@ -214,8 +254,4 @@ function positiveDuration(flag: string, text: string): number {
   if (ms === undefined || !(ms > 0))
     throw new FlagError(`${flag} must be a positive duration such as 50ms or 0.5s (got "${text}")`);
   return ms;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

@@ -153,12 +153,16 @@ export function simOptionsFromFlags(f: SimFlags): SimClusterOptions {
 }
 
 export function registerSim(program: Command): void {
-  program
+  const cmd = program
     .command('sim')
+    .summary('run simulated vLLM replicas')
     .description(
       'Run simulated vLLM replicas: the OpenAI API, vLLM metrics, continuous batching, a paged KV cache ' +
         'with prefix caching, LoRA adapters and failure injection, with timing presets for real hardware.',
-    )
+    );
+
+  cmd.optionsGroup('Replicas:');
+  cmd
     .option('--replicas <n>', 'number of independent replicas', intArg(1, 1024), 1)
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option(
@@ -167,21 +171,46 @@ export function registerSim(program: Command): void {
       intArg(0, 65535),
       8000,
     )
-    .option('--profile <name>', `timing preset: ${profileNames().join(' | ')} (default ${DEFAULT_PROFILE})`)
+    .option('--profile <name>', `timing preset: ${profileNames().join(' | ')} (default: ${DEFAULT_PROFILE})`)
     .option('--replica-profiles <list>', 'comma-separated profiles by replica index (cycled)', listArg)
+    .option('--seed <n>', 'seed (replica i uses seed+i): tokens, jitter, failures', intArg(0, 2 ** 32 - 1), 0)
+    .option(
+      '--time-scale <f>',
+      'wall seconds per engine second; 0.01 runs 100× faster',
+      numArg(1e-6, 1e6),
+      1,
+    );
+
+  cmd.optionsGroup('Model and API (vLLM spelling):');
+  cmd
     .option('--model <path>', 'model path (default: the profile’s, as in the documents)')
     .option(
       '--served-model-name <names...>',
       'names the API accepts; the first labels metrics (default: --model)',
     )
-    .option('--max-num-seqs <n>', 'max running requests per step (vLLM default 256)', intArg(1))
     .option('--max-model-len <n>', 'context length (default: the profile’s)', intArg(2))
+    .addOption(new Option('--metrics-version <v>', 'vLLM metric names').choices(['v0', 'v1']).default('v1'))
+    .option('--enable-prompt-tokens-details', 'report usage.prompt_tokens_details.cached_tokens')
+    .option(
+      '--natural-output-len <n>',
+      'mean tokens before the simulated EOS, 0 = never (default: 256)',
+      numArg(0),
+    )
+    .option(
+      '--natural-output-range <r>',
+      'EOS point uniform in len × [1−r, 1+r] (default: 0.5)',
+      numArg(0, 0.99),
+    );
+
+  cmd.optionsGroup('Engine (vLLM spelling):');
+  cmd
+    .option('--max-num-seqs <n>', 'max running requests per step (default: 256)', intArg(1))
     .option(
       '--max-num-batched-tokens <n>',
-      'token budget per step (default 2048 with chunked prefill)',
+      'token budget per step (default: 2048 with chunked prefill)',
       intArg(1),
     )
-    .option('--block-size <n>', 'tokens per KV block (default 16)', intArg(1, 256))
+    .option('--block-size <n>', 'tokens per KV block (default: 16)', intArg(1, 256))
     .option('--num-gpu-blocks <n>', 'KV cache blocks (default: derived from the profile’s memory)', intArg(1))
     .option('--kv-cache-blocks <n>', 'alias of --num-gpu-blocks', intArg(1))
     .addOption(
@@ -191,35 +220,27 @@ export function registerSim(program: Command): void {
     )
     .option(
       '--gpu-memory-utilization <f>',
-      'fraction of GPU memory for weights + KV (default 0.9)',
+      'fraction of GPU memory for weights + KV (default: 0.9)',
       numArg(0.01, 1),
     )
-    .option('--enable-prefix-caching', 'automatic prefix caching (default on)')
+    .option('--enable-prefix-caching', 'automatic prefix caching (default: on)')
     .option('--no-enable-prefix-caching', 'disable prefix caching')
-    .option('--enable-chunked-prefill', 'chunked prefill (default on, as in vLLM V1)')
-    .option('--no-enable-chunked-prefill', 'disable chunked prefill')
+    .option('--enable-chunked-prefill', 'chunked prefill (default: on, as in vLLM V1)')
+    .option('--no-enable-chunked-prefill', 'disable chunked prefill');
+
+  cmd.optionsGroup('LoRA:');
+  cmd
     .option('--enable-lora', 'serve LoRA adapters and the load/unload endpoints')
-    .option('--max-loras <n>', 'distinct adapters per batch (default 1)', intArg(1))
+    .option('--max-loras <n>', 'distinct adapters per batch (default: 1)', intArg(1))
     .option('--max-cpu-loras <n>', 'adapters kept loaded in CPU memory (default: --max-loras)', intArg(1))
-    .option('--lora-modules <specs...>', 'adapters as name=path (or JSON {"name","path"})')
-    .option('--enable-prompt-tokens-details', 'report usage.prompt_tokens_details.cached_tokens')
-    .option('--seed <n>', 'seed (replica i uses seed+i): tokens, jitter, failures', intArg(0, 2 ** 32 - 1), 0)
-    .option('--time-scale <f>', 'wall seconds per engine second; 0.01 runs 100× faster', numArg(1e-6, 1e6), 1)
-    .addOption(new Option('--metrics-version <v>', 'vLLM metric names').choices(['v0', 'v1']).default('v1'))
-    .option(
-      '--natural-output-len <n>',
-      'mean tokens before the simulated EOS, 0 = never (default 256)',
-      numArg(0),
-    )
-    .option(
-      '--natural-output-range <r>',
-      'EOS point uniform in len × [1−r, 1+r] (default 0.5)',
-      numArg(0, 0.99),
-    )
+    .option('--lora-modules <specs...>', 'adapters as name=path (or JSON {"name","path"})');
+
+  cmd.optionsGroup('Failure injection:');
+  cmd
     .option('--failure-rate <p>', 'fraction of requests answered with an error', numArg(0, 1), 0)
     .option(
       '--failure-types <list>',
-      `error kinds: ${FAILURE_TYPES.join(', ')} (default server-error,unavailable)`,
+      `error kinds: ${FAILURE_TYPES.join(', ')} (default: server-error,unavailable)`,
       listArg,
     )
     .option('--hang-rate <p>', 'fraction of requests accepted and never answered', numArg(0, 1), 0)
@@ -237,15 +258,18 @@ export function registerSim(program: Command): void {
       )
         .choices(['refuse', 'unavailable'])
         .default('refuse'),
-    )
+    );
+
+  cmd.optionsGroup('Timing fidelity (wall clock):');
+  cmd
     .option(
       '--lag-warn-ms <ms>',
-      'warn when first tokens are written, or stalls add up to, more than this (wall ms, default 10)',
+      'warn when first tokens are written, or stalls add up to, more than this (default: 10)',
       numArg(0.001),
     )
     .option(
       '--max-emit-lag-ms <ms>',
-      'wall ms the engine may run ahead of the tokens written before its time is stretched (default 2)',
+      'wall ms the engine may run ahead of the tokens written before its time is stretched (default: 2)',
       numArg(0.001),
     )
     .option(
@@ -253,13 +277,16 @@ export function registerSim(program: Command): void {
       'fixed wall ms a token that is not a first or last one may wait to share a write (default: adaptive)',
       numArg(0),
     )
-    .option('--max-write-interval-ms <ms>', 'ceiling of the adaptive write interval (default 16)', numArg(0))
+    .option('--max-write-interval-ms <ms>', 'ceiling of the adaptive write interval (default: 16)', numArg(0))
     .option(
       '--spin-wait',
-      'poll for first and last tokens due in under 1 ms of wall time (precise TTFT, busy core; default off)',
+      'poll for first and last tokens due in under 1 ms of wall time (precise TTFT, busy core; default: off)',
     )
-    .option('--no-spin-wait', 'wait for 1 ms timers (default)')
-    .option('--emit-pods <file>', 'write Kubernetes Pod manifests for the replicas (for infergate serve -f)')
+    .option('--no-spin-wait', 'wait for 1 ms timers (default)');
+
+  cmd.optionsGroup('Pod manifests (for infergate serve -f):');
+  cmd
+    .option('--emit-pods <file>', 'write Kubernetes Pod manifests for the replicas')
     .option('--pod-labels <k=v,...>', 'labels of the emitted Pods (your pool/Service selector)')
     .option('--pod-name-prefix <prefix>', 'Pod names: <prefix>-<i>', 'sim')
     .option('--pod-namespace <ns>', 'namespace of the emitted Pods', 'default')
@@ -268,6 +295,19 @@ export function registerSim(program: Command): void {
       'containerPort the manifests target (mapped to each replica by hostPort)',
       intArg(1, 65535),
       8000,
+    );
+
+  cmd
+    .addHelpText(
+      'after',
+      '\nstdout gets `replica <i> ready http://host:port model=<name>` per replica, then `sim ready <N> replicas`;\n' +
+        'logs go to stderr. SIGINT / SIGTERM stop every replica.\n' +
+        '\nExamples:\n' +
+        '  infergate sim --replicas 3 --port 8000 --profile llama2-7b-a10\n' +
+        '  infergate sim --replicas 5 --port 0 --time-scale 0.1 --emit-pods pods.yaml --pod-labels app=vllm\n' +
+        '  infergate sim --enable-lora --lora-modules travel=/adapters/travel --max-loras 2\n' +
+        '  infergate sim --failure-rate 0.05 --failure-types unavailable,rate-limit --slow-start 5\n' +
+        '\nDocs: docs/simulator.md',
     )
     .action(async (flags: SimFlags) => {
       await runSim(flags);

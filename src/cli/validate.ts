@@ -13,14 +13,11 @@ import {
   planToJSON,
 } from '../config/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
+import { collect } from './flags.js';
 
 export interface ValidateDeps {
   /** Plugin type / parameter checks for EndpointPickerConfigs (the scheduling room's validator). */
   validatePickerConfig?: PickerConfigValidator;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 export function registerValidate(program: Command, deps: ValidateDeps = { validatePickerConfig }): void {

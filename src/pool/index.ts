@@ -1,7 +1,8 @@
 /** The pool room's public surface: the registry the gateway constructs, and the contract types. */
+
+export { findModelValues, rewriteModel } from '../openai/model-rewrite.js';
 export { AdmissionQueue } from './admission.js';
 export { CHARS_PER_TOKEN, EndpointState, type MetricsFreshness } from './endpoint-state.js';
-export { findModelValues, rewriteModel } from './model-rewrite.js';
 export {
   OBJECTIVE_HEADER,
   type ObjectiveChoice,

@@ -180,8 +180,19 @@ describe('admission', () => {
     );
   });
 
-  it('others wait in the queue, by priority, until capacity frees', async () => {
-    const { router, scrape } = setup({ endpoints: [address(1)], models });
+  it('without flow control (the default), non-sheddable requests go to the servers at once', async () => {
+    const { router, scrape } = setup({ endpoints: [address(1), address(2)], models });
+    scrape(1, saturated);
+    scrape(2, saturated);
+    for (const model of ['chat', 'std']) {
+      const d = await router.route(request({ model }), signal());
+      expect(d.endpoints[0]!.id).toMatch(/^10\.0\.0\.[12]:8000$/);
+    }
+    expect(router.queueSize).toBe(0);
+  });
+
+  it('with flow control, others wait in the queue, by priority, until capacity frees', async () => {
+    const { router, scrape } = setup({ endpoints: [address(1)], models }, { flowControl: true });
     scrape(1, saturated);
     const order: string[] = [];
     const std = router.route(request({ model: 'std' }), signal()).then(() => order.push('std'));
@@ -196,7 +207,7 @@ describe('admission', () => {
   });
 
   it('a completion wakes the queue too (the server may have room again)', async () => {
-    const { router, scrape, reg } = setup({ endpoints: [address(1)] });
+    const { router, scrape, reg } = setup({ endpoints: [address(1)] }, { flowControl: true });
     const first = await router.route(request({ model: 'm' }), signal());
     first.onDispatch(first.endpoints[0]!);
     scrape(1, saturated);
@@ -212,7 +223,7 @@ describe('admission', () => {
   it('the queue deadline answers 429 QUEUE_TIMEOUT; a full queue answers 429 at once', async () => {
     const { router, scrape, promRegistry } = setup(
       { endpoints: [address(1)] },
-      { queueTimeoutMs: 30, queueSize: 1 },
+      { queueTimeoutMs: 30, queueSize: 1, flowControl: true },
     );
     scrape(1, saturated);
     const first = router.route(request(), signal()).catch(code);
@@ -224,7 +235,7 @@ describe('admission', () => {
   });
 
   it('a client abort leaves the queue', async () => {
-    const { router, scrape } = setup({ endpoints: [address(1)] });
+    const { router, scrape } = setup({ endpoints: [address(1)] }, { flowControl: true });
     scrape(1, saturated);
     const ac = new AbortController();
     const p = router.route(request(), ac.signal).catch((e: unknown) => e);
@@ -267,7 +278,7 @@ describe('reloads', () => {
   });
 
   it('a removed pool fails its waiters and disappears', async () => {
-    const { reg, router, scrape, pool: p } = setup({ endpoints: [address(1)] });
+    const { reg, router, scrape, pool: p } = setup({ endpoints: [address(1)] }, { flowControl: true });
     scrape(1, saturated);
     const waiting = router.route(request(), signal()).catch(code);
     await new Promise((r) => setTimeout(r, 5));

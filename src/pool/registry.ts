@@ -32,7 +32,14 @@ export interface SchedulerRegistryOptions {
   scrape?: boolean;
   /** Consecutive failed scrapes (no HTTP answer) that take an endpoint out of rotation (default 3). */
   unhealthyAfter?: number;
-  /** Requests that may wait per pool while every endpoint is saturated (default 1000). */
+  /**
+   * Flow control: while every endpoint of a pool is saturated, hold non-sheddable requests in the
+   * pool's gateway queue (priority, then arrival) instead of passing them to the model servers'
+   * own queues. Default false, as the reference (its flow control is opt-in): holding at the gateway
+   * on a KV-cache threshold idles capacity the servers would have used (docs/results.md).
+   */
+  flowControl?: boolean;
+  /** Requests that may wait per pool while every endpoint is saturated, with flowControl (default 1000). */
   queueSize?: number;
   /** How long one may wait, ms (default 30,000), then 429 QUEUE_TIMEOUT. */
   queueTimeoutMs?: number;
@@ -113,6 +120,7 @@ class PoolRegistry implements SchedulerRegistry {
       rng: this.rng,
       metrics: this.metrics,
       saturation: { ...DEFAULT_SATURATION, ...opts.saturation },
+      flowControl: opts.flowControl ?? false,
       queueSize: opts.queueSize ?? 1000,
       queueTimeoutMs: opts.queueTimeoutMs ?? 30_000,
       fallbacks: opts.fallbacks ?? 2,

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import type { Criticality, PickerConfigPlan, PoolPlan } from '../config/plan.js';
 import { GatewayError } from '../openai/errors.js';
+import { rewriteModel } from '../openai/model-rewrite.js';
 import { buildScheduler } from '../scheduling/framework/config.js';
 import { SchedulingContext } from '../scheduling/framework/context.js';
 import type { Scheduler } from '../scheduling/framework/scheduler.js';
@@ -20,7 +21,6 @@ import { allSaturated, type SaturationConfig } from '../scheduling/saturation.js
 import type { Rng } from '../util/rng.js';
 import { AdmissionQueue } from './admission.js';
 import type { EndpointState } from './endpoint-state.js';
-import { rewriteModel } from './model-rewrite.js';
 import { type ObjectiveChoice, PoolObjectives, type UnknownModelPolicy } from './objectives.js';
 import type { PoolTelemetrySource, SchedulerMetrics } from './telemetry.js';
 import type { Endpoint, InferenceRequest, PoolRouter, RequestOutcome, RoutingDecision } from './types.js';
@@ -31,6 +31,11 @@ export interface PoolRouterOptions {
   readonly metrics: SchedulerMetrics;
   /** Saturation thresholds when the pool's profile has no saturation-filter. */
   readonly saturation: SaturationConfig;
+  /**
+   * True: while every endpoint is saturated, non-sheddable requests wait in the pool's gateway queue
+   * (flow control). False (the reference's default): they go to the model servers, which queue them.
+   */
+  readonly flowControl: boolean;
   readonly queueSize: number;
   readonly queueTimeoutMs: number;
   readonly fallbacks: number;
@@ -126,14 +131,14 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     if (candidates.length === 0) throw noEndpoint(this.key);
 
     const saturated = allSaturated(candidates, performance.now(), this.saturation);
-    if (saturated || this.queue.size > 0) {
-      if (saturated && choice.priority < 0) {
-        this.opts.metrics.shed.inc({ pool: this.key, reason: 'saturated' });
-        throw new GatewayError(
-          'POOL_SATURATED',
-          'Every endpoint of the pool is saturated; sheddable request dropped.',
-        );
-      }
+    if (saturated && choice.priority < 0) {
+      this.opts.metrics.shed.inc({ pool: this.key, reason: 'saturated' });
+      throw new GatewayError(
+        'POOL_SATURATED',
+        'Every endpoint of the pool is saturated; sheddable request dropped.',
+      );
+    }
+    if (this.opts.flowControl && (saturated || this.queue.size > 0)) {
       const queuedAt = performance.now();
       const waiting = this.queue.wait(choice.priority, this.opts.queueTimeoutMs, signal);
       this.wake();

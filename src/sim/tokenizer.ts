@@ -9,6 +9,8 @@
  * - whitespace joins the piece that follows it; trailing whitespace is one piece.
  * A token id is the 32-bit FNV-1a hash of its piece, so equal text gives equal ids.
  */
+import { hashString32 } from '../util/rng.js';
+
 const PIECE = /\s*(?:[A-Za-z]{1,6}|[^\sA-Za-z])|\s+$/gu;
 
 export function tokenize(text: string): number[] {
@@ -19,7 +21,7 @@ export function tokenize(text: string): number[] {
       PIECE.lastIndex++;
       continue;
     }
-    ids.push(fnv1a(m[0]));
+    ids.push(hashString32(m[0]));
   }
   return ids;
 }
@@ -35,15 +37,6 @@ export function countTokens(text: string): number {
     n++;
   }
   return n;
-}
-
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 /** Common short English words: each, with its leading space, is exactly one token. */

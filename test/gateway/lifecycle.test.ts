@@ -7,15 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliProcess, runCli, startCli } from '../helpers/cli.js';
-import { call } from './helpers/http.js';
+import { call, chatBody } from './helpers/http.js';
 import { gatewayYaml, routeYaml, serviceYaml } from './helpers/manifests.js';
 import { fakeOpenAi, startUpstream, type TestUpstream, waitFor } from './helpers/upstream.js';
-
-const chat = (extra: Record<string, unknown> = {}) => ({
-  model: 'm',
-  messages: [{ role: 'user', content: 'hi' }],
-  ...extra,
-});
 
 describe('infergate serve lifecycle', () => {
   let blue: TestUpstream;
@@ -79,7 +73,7 @@ describe('infergate serve lifecycle', () => {
 
     expect((await call(url, '/v1/models')).headers['x-upstream-name']).toBe('blue');
     // A stream in flight on blue while the route changes.
-    const inflight = call(url, '/v1/chat/completions', { json: chat({ stream: true }) });
+    const inflight = call(url, '/v1/chat/completions', { json: chatBody({ stream: true }) });
     await blue.waitFor(() => blue.open > 0, 'the stream to start');
 
     write(f('route.yaml'), routeYaml('r', 'gw', 'green'));
@@ -135,7 +129,7 @@ describe('infergate serve lifecycle', () => {
     const { proc, url, admin } = await serve(sub, ['--drain-timeout', '20s']);
     expect((await fetch(`${admin}/readyz`)).status).toBe(200);
     // 100 tokens 40 ms apart: the stream outlasts the checks below.
-    const inflight = call(url, '/v1/chat/completions', { json: chat({ stream: true, max_tokens: 100 }) });
+    const inflight = call(url, '/v1/chat/completions', { json: chatBody({ stream: true, max_tokens: 100 }) });
     await blue.waitFor(() => blue.open > 0, 'the stream to start');
     proc.child.kill('SIGTERM');
     // The admin port stays up while draining and says it is not ready.
@@ -166,7 +160,7 @@ describe('infergate serve lifecycle', () => {
     );
     const { proc, url } = await serve(sub, ['--drain-timeout', '300ms']);
     const before = blue.aborted;
-    const hung = call(url, '/v1/chat/completions', { headers: { 'x-test': 'hang' }, json: chat() });
+    const hung = call(url, '/v1/chat/completions', { headers: { 'x-test': 'hang' }, json: chatBody() });
     await blue.waitFor(() => blue.open > 0, 'the request to arrive');
     proc.child.kill('SIGTERM');
     const r = await hung;

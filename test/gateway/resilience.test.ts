@@ -9,16 +9,10 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/cli.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
-import { call, errorOf } from './helpers/http.js';
+import { call, chatBody, errorOf } from './helpers/http.js';
 import { PlanBuilder } from './helpers/plan.js';
 import { type RecordingRegistry, recordingRegistry } from './helpers/routers.js';
 import { fakeOpenAi, json, startUpstream, type TestUpstream, waitFor } from './helpers/upstream.js';
-
-const chat = (extra: Record<string, unknown> = {}) => ({
-  model: 'm',
-  messages: [{ role: 'user', content: 'hi' }],
-  ...extra,
-});
 
 describe('resilience', () => {
   let good: TestUpstream;
@@ -74,7 +68,7 @@ describe('resilience', () => {
         { serviceLb: 'round-robin' },
       );
       for (let i = 0; i < 4; i++) {
-        const r = await call(g.url(80), '/v1/chat/completions', { json: chat() });
+        const r = await call(g.url(80), '/v1/chat/completions', { json: chatBody() });
         expect(r.status).toBe(200);
         expect(r.headers['x-upstream-name']).toBe('good');
       }
@@ -98,7 +92,7 @@ describe('resilience', () => {
         },
         { poolRegistryFactory: () => registry },
       );
-      const r = await call(g.url(80), '/v1/chat/completions', { json: chat() });
+      const r = await call(g.url(80), '/v1/chat/completions', { json: chatBody() });
       expect(r.status).toBe(200);
       expect(r.headers['x-upstream-name']).toBe('good');
       const id = String(r.headers['x-request-id']);
@@ -133,7 +127,7 @@ describe('resilience', () => {
           ],
         });
       });
-      const r = await call(g.url(80), '/v1/chat/completions', { json: chat() });
+      const r = await call(g.url(80), '/v1/chat/completions', { json: chatBody() });
       expect(r.status).toBe(503);
       expect(r.headers['x-upstream-name']).toBe('unavailable');
       expect(errorOf(r).message).toBe('overloaded');
@@ -154,7 +148,7 @@ describe('resilience', () => {
       const before = good.requests.length + good2.requests.length;
       const r = await call(g.url(80), '/v1/chat/completions', {
         headers: { 'x-test': 'cut' },
-        json: chat({ stream: true }),
+        json: chatBody({ stream: true }),
       });
       expect(r.status).toBe(200);
       const events = r.text.split('\n\n').filter((e) => e.startsWith('data: '));
@@ -176,7 +170,7 @@ describe('resilience', () => {
       const before = good.requests.length;
       const r = await call(g.url(80), '/v1/chat/completions', {
         headers: { 'x-test': 'reset' },
-        json: chat(),
+        json: chatBody(),
       });
       expect(r.status).toBe(502);
       expect(good.requests.length - before).toBe(1); // single endpoint: no other to retry on
@@ -192,7 +186,7 @@ describe('resilience', () => {
       const before = good.aborted;
       const r = await call(g.url(80), '/v1/chat/completions', {
         headers: { 'x-test': 'hang', 'x-request-id': 't-1' },
-        json: chat(),
+        json: chatBody(),
       });
       expect(r.status).toBe(504);
       expect(r.headers['x-request-id']).toBe('t-1');
@@ -219,7 +213,7 @@ describe('resilience', () => {
       gateways.push(g);
       const r = await call(g.url(80), '/v1/chat/completions', {
         headers: { 'x-test': 'hang' },
-        json: chat(),
+        json: chatBody(),
       });
       expect(r.status).toBe(504);
       const a = await call(g.url(80), '/attempt', { headers: { 'x-test': 'hang' } });
@@ -237,7 +231,7 @@ describe('resilience', () => {
       );
       const r = await call(g.url(80), '/v1/chat/completions', {
         headers: { 'x-test': 'hang' },
-        json: chat(),
+        json: chatBody(),
       });
       expect(r.status).toBe(504);
     });
@@ -248,7 +242,7 @@ describe('resilience', () => {
         b.route({ name: 'r', rules: [{ backends: [{ name: 's' }], timeouts: { requestMs: 400 } }] });
       });
       const before = slow.aborted;
-      const r = await call(g.url(80), '/v1/chat/completions', { json: chat({ stream: true }) });
+      const r = await call(g.url(80), '/v1/chat/completions', { json: chatBody({ stream: true }) });
       expect(r.status).toBe(200);
       const events = r.text.split('\n\n').filter((e) => e.startsWith('data: '));
       const last = JSON.parse(events.at(-1)!.slice(6));
@@ -271,7 +265,7 @@ describe('resilience', () => {
       const p = request(`${g.url(80)}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'x-test': 'hang', 'content-type': 'application/json' },
-        body: JSON.stringify(chat()),
+        body: JSON.stringify(chatBody()),
         signal: ctl.signal,
       }).catch(() => undefined);
       await good.waitFor(() => good.open > 0, 'the request to arrive');
@@ -295,7 +289,7 @@ describe('resilience', () => {
       const ctl = new AbortController();
       const r = await request(`${g.url(80)}/v1/chat/completions`, {
         method: 'POST',
-        body: JSON.stringify(chat({ stream: true })),
+        body: JSON.stringify(chatBody({ stream: true })),
         signal: ctl.signal,
       });
       const it = r.body[Symbol.asyncIterator]();

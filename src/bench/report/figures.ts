@@ -4,7 +4,7 @@
  */
 import type { TargetResult } from '../bench.js';
 import type { PercentileMetric } from '../options.js';
-import { type Distribution, percentileKey } from '../stats.js';
+import { type Distribution, percentileKey, type ServingMetrics } from '../stats.js';
 
 export interface FigureRow {
   key: string;
@@ -91,10 +91,12 @@ function addDistribution(out: FigureValues, name: string, d: Distribution): void
   for (const [k, v] of Object.entries(d.percentiles)) out[`${name}.${k}`] = v;
 }
 
-export function figureValues(r: TargetResult): FigureValues {
-  const m = r.metrics;
-  const ideal = r.idealPrefixCache?.hitRate;
-  const out: FigureValues = {
+/**
+ * Counts and throughputs under their report names (JSON keys and figure keys alike): requests,
+ * seconds, tokens, and per-second rates. Null when the metric is unknown (no goodput SLO).
+ */
+export function countFigures(m: ServingMetrics): FigureValues {
+  return {
     completed: m.completed,
     failed: m.failed,
     duration_s: m.durationS,
@@ -105,6 +107,14 @@ export function figureValues(r: TargetResult): FigureValues {
     input_token_throughput: m.inputTokenThroughput,
     output_token_throughput: m.outputTokenThroughput,
     total_token_throughput: m.totalTokenThroughput,
+  };
+}
+
+export function figureValues(r: TargetResult): FigureValues {
+  const m = r.metrics;
+  const ideal = r.idealPrefixCache?.hitRate;
+  const out: FigureValues = {
+    ...countFigures(r.metrics),
     prefix_cache_hit_rate: r.prefixCache?.hitRate == null ? null : r.prefixCache.hitRate * 100,
     request_cache_hit_rate: r.requestCache ? r.requestCache.hitRate * 100 : null,
     prefix_cache_ideal_hit_rate: ideal == null ? null : ideal * 100,

@@ -5,7 +5,7 @@
  */
 import type { BenchReport, TargetResult } from '../bench.js';
 import type { Distribution } from '../stats.js';
-import { figureRows, figureValues, ratio } from './figures.js';
+import { countFigures, figureRows, figureValues, ratio } from './figures.js';
 import { downsample } from './svg.js';
 
 export const JSON_SCHEMA_VERSION = 1;
@@ -76,16 +76,7 @@ function targetJson(r: TargetResult, timeScale: number, detailed: boolean): Reco
   const out: Record<string, unknown> = {
     name: r.name,
     url: r.url,
-    completed: m.completed,
-    failed: m.failed,
-    duration_s: m.durationS,
-    total_input_tokens: m.totalInputTokens,
-    total_output_tokens: m.totalOutputTokens,
-    request_throughput: m.requestThroughput,
-    request_goodput: m.requestGoodput,
-    input_token_throughput: m.inputTokenThroughput,
-    output_token_throughput: m.outputTokenThroughput,
-    total_token_throughput: m.totalTokenThroughput,
+    ...countFigures(m),
     ttft: dist(m.ttft),
     tpot: dist(m.tpot),
     itl: dist(m.itl),

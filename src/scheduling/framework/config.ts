@@ -7,6 +7,7 @@
  * Every problem is reported with its field path (`plugins[2].parameters.blockSize`), the plugin's
  * name, and what would fix it; nothing is built when there is one.
  */
+import { closest } from '../../config/diagnostics.js';
 import type { PickerConfigPlan } from '../../config/plan.js';
 import type { Rng } from '../../util/rng.js';
 import { MaxScorePicker } from '../plugins/pickers/max-score-picker.js';
@@ -191,33 +192,4 @@ export function buildScheduler(cfg: PickerConfigPlan, rng: Rng, fallbacks?: numb
     );
   }
   return new Scheduler(config.handler, config.profiles, rng, fallbacks);
-}
-
-/** The known name nearest to `word` (edit distance ≤ 3), for "did you mean". */
-function closest(word: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 4;
-  for (const k of known) {
-    const d = editDistance(word, k);
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
 }

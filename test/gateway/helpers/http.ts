@@ -48,3 +48,8 @@ export async function rawRequest(base: string, text: string): Promise<string> {
     s.on('error', reject);
   });
 }
+
+/** A minimal chat completion request for model `m`; `extra` adds or overrides members. */
+export function chatBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra };
+}

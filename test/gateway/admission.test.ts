@@ -1,0 +1,209 @@
+/**
+ * Admission end to end: the real `infergate serve` in front of a simulated vLLM replica whose KV cache
+ * is small, with a picker config that calls the replica saturated at 20 % KV use. While one long
+ * request runs there, every endpoint is saturated:
+ * - by default (the reference's behaviour), a sheddable request gets 429 at once and a critical one
+ *   goes on to the replica;
+ * - with `--flow-control`, the critical request waits in the gateway's queue until the long one
+ *   finishes, then completes.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePrometheusText, sumSamples } from '../../src/metrics/promtext.js';
+import { type CliProcess, startCli } from '../helpers/cli.js';
+import { call, errorOf } from './helpers/http.js';
+import { waitFor } from './helpers/upstream.js';
+
+const MANIFESTS = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: default }
+spec:
+  gatewayClassName: infergate
+  listeners:
+  - { name: http, port: 80, protocol: HTTP }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r, namespace: default }
+spec:
+  parentRefs: [{ name: gw }]
+  rules:
+  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: pool }]
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferencePool
+metadata: { name: pool, namespace: default }
+spec:
+  targetPortNumber: 8000
+  selector: { app: sim }
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceModel
+metadata: { name: chat, namespace: default }
+spec:
+  modelName: chat
+  criticality: Critical
+  poolRef: { name: pool }
+  targetModels: [{ name: m, weight: 1 }]
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceModel
+metadata: { name: batch, namespace: default }
+spec:
+  modelName: batch
+  criticality: Sheddable
+  poolRef: { name: pool }
+  targetModels: [{ name: m, weight: 1 }]
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: EndpointPickerConfig
+metadata: { name: epp, namespace: default }
+plugins:
+- type: saturation-filter
+  parameters: { kvCacheUtilThreshold: 0.2, metricsStalenessThreshold: 60000 }
+- type: kv-cache-utilization-scorer
+- type: max-score-picker
+schedulingProfiles:
+- name: default
+  plugins:
+  - pluginRef: saturation-filter
+  - pluginRef: kv-cache-utilization-scorer
+  - pluginRef: max-score-picker
+`;
+
+/** ~300 prompt tokens: with 64 blocks of 16 tokens (1,024), one request alone uses > 20 % of the cache. */
+const LONG_PROMPT = 'tell me a long story about the sea '.repeat(40);
+
+async function gaugeOrCounter(admin: string, name: string): Promise<number> {
+  const { families } = parsePrometheusText(await (await fetch(`${admin}/metrics`)).text());
+  return sumSamples(families, name) ?? 0;
+}
+
+/** Starts a long streamed request and resolves once its first chunk arrived (it is running). */
+async function startLong(gateway: string): Promise<{ done: Promise<number> }> {
+  const res = await request(`${gateway}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'chat', prompt: LONG_PROMPT, max_tokens: 150, stream: true }),
+  });
+  expect(res.statusCode).toBe(200);
+  const it = res.body[Symbol.asyncIterator]();
+  await it.next();
+  const done = (async () => {
+    for (;;) if ((await it.next()).done) return res.statusCode;
+  })();
+  return { done };
+}
+
+describe('admission while every endpoint is saturated', () => {
+  let dir: string;
+  const procs: CliProcess[] = [];
+
+  async function serve(extra: string[]): Promise<{ gateway: string; admin: string }> {
+    const p = startCli([
+      'serve',
+      '-f',
+      join(dir, 'manifests.yaml'),
+      '-f',
+      join(dir, 'pods.yaml'),
+      '--host',
+      '127.0.0.1',
+      '--port-map',
+      '80=0',
+      '--admin-port',
+      '0',
+      '--no-watch',
+      ...extra,
+    ]);
+    procs.push(p);
+    const gateway = (await p.waitForLine(/^listener default\/gw\/http ready (http:\S+)$/, 30_000))[1]!;
+    const admin = (await p.waitForLine(/^admin ready (http:\S+)$/, 30_000))[1]!;
+    // The first scrape tells the gateway the replica's KV size; before it, KV use is unknown.
+    let healthy = 0;
+    await waitFor(
+      () => healthy === 1,
+      'the gateway to scrape the replica',
+      20_000,
+      async () => {
+        healthy = await gaugeOrCounter(admin, 'infergate_pool_endpoint_healthy');
+      },
+    );
+    return { gateway, admin };
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'infergate-admission-'));
+    writeFileSync(join(dir, 'manifests.yaml'), MANIFESTS);
+    const sim = startCli([
+      'sim',
+      '--port',
+      '0',
+      '--served-model-name',
+      'm',
+      '--num-gpu-blocks',
+      '64',
+      '--max-model-len',
+      '1024',
+      '--emit-pods',
+      join(dir, 'pods.yaml'),
+      '--pod-labels',
+      'app=sim',
+    ]);
+    procs.push(sim);
+    await sim.waitForLine(/^sim ready 1 replicas$/, 30_000);
+  });
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('by default: sheddable requests get 429, critical ones go on to the replica', async () => {
+    const { gateway, admin } = await serve([]);
+    const long = await startLong(gateway);
+
+    const shed = await call(gateway, '/v1/completions', {
+      json: { model: 'batch', prompt: 'hi', max_tokens: 4 },
+    });
+    expect(shed.status).toBe(429);
+    expect(errorOf(shed).message).toMatch(/saturated/);
+
+    const critical = await call(gateway, '/v1/completions', {
+      json: { model: 'chat', prompt: 'hi', max_tokens: 4 },
+    });
+    expect(critical.status).toBe(200);
+    expect(await gaugeOrCounter(admin, 'infergate_admission_queue_wait_seconds_count')).toBe(0);
+    expect(await long.done).toBe(200);
+  });
+
+  it('with --flow-control: a critical request waits in the gateway queue until capacity frees', async () => {
+    const { gateway, admin } = await serve(['--flow-control']);
+    const long = await startLong(gateway);
+    let longDone = false;
+    void long.done.then(() => {
+      longDone = true;
+    });
+
+    const critical = call(gateway, '/v1/completions', {
+      json: { model: 'chat', prompt: 'hi', max_tokens: 4 },
+    });
+    let queued = 0;
+    await waitFor(
+      () => queued === 1,
+      'the critical request to wait in the gateway queue',
+      10_000,
+      async () => {
+        queued = await gaugeOrCounter(admin, 'infergate_admission_queue_size');
+      },
+    );
+    const r = await critical;
+    expect(r.status).toBe(200);
+    // Released only once the long request had finished and its KV blocks were free.
+    expect(longDone).toBe(true);
+    expect(await gaugeOrCounter(admin, 'infergate_admission_queue_wait_seconds_count')).toBe(1);
+  });
+});

@@ -9,8 +9,8 @@
  *   profile and the prefix-cache profile the document's pool annotation selects.
  * bench/quality.ts runs both and writes bench/results/quality-*.{json,md}.
  */
-import { SEED_002 } from './seed-002.js';
-import { SEED_003 } from './seed-003.js';
+import { SEED_002, SEED_002_SIM } from './seed-002.js';
+import { SEED_003, SEED_003_WORKLOAD } from './seed-003.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioTarget } from './types.js';
 
 /**
@@ -72,16 +72,6 @@ const WORKLOAD_002 = {
   seed: '0',
 } as const;
 
-const SIM_002 = {
-  replicas: 5,
-  profile: 'qwq-32b-4xa10-tp4',
-  seed: 2,
-  podLabels: 'app=qwq-32b',
-  servedModelName: 'qwq-32b',
-  spinWait: false,
-  extraArgs: ['--max-model-len', '8192'],
-} as const;
-
 const SCALE_002 = 0.1;
 const QUICK_SCALE_002 = 0.05;
 
@@ -105,7 +95,7 @@ export const QUALITY_002: ScenarioDefinition = {
     },
   ],
   full: {
-    sim: { ...SIM_002, timeScale: SCALE_002 },
+    sim: { ...SEED_002_SIM, timeScale: SCALE_002 },
     bench: { ...WORKLOAD_002, numPrompts: '600' },
     deviations: [
       `outputs 3000 ± 20 % scaled ÷${OUTPUT_DIVISOR} (U[240, 360] tokens) to keep the run bounded: prefill-heavy like the issue's, but far less KV-cache pressure from long decodes; 600 prompts`,
@@ -113,7 +103,7 @@ export const QUALITY_002: ScenarioDefinition = {
     ],
   },
   quick: {
-    sim: { ...SIM_002, timeScale: QUICK_SCALE_002 },
+    sim: { ...SEED_002_SIM, timeScale: QUICK_SCALE_002 },
     bench: { ...WORKLOAD_002, numPrompts: '240' },
     deviations: [
       `quick: 240 prompts; outputs 3000 ± 20 % scaled ÷${OUTPUT_DIVISOR} (U[240, 360] tokens)`,
@@ -128,21 +118,6 @@ export const QUALITY_002: ScenarioDefinition = {
     'Ideal prefix-cache hit rate: the exact request stream replayed into one unbounded cache holding every earlier request’s prompt and output blocks (src/bench/ideal-prefix.ts, docs/results.md).',
   ],
 };
-
-const WORKLOAD_003 = {
-  datasetName: 'multi-round',
-  numUsers: '8',
-  numRounds: '15',
-  qps: '0.1',
-  sharedSystemPrompt: '100',
-  userHistoryPrompt: '2000',
-  answerLen: '100',
-  questionLen: 'sharegpt',
-  servedModelName: '/model/qwen',
-  endpoint: '/v1/chat/completions',
-  ignoreEos: false,
-  seed: '0',
-} as const;
 
 const SCALE_003 = 0.05;
 const QUICK_SCALE_003 = 0.02;
@@ -177,7 +152,7 @@ export const QUALITY_003: ScenarioDefinition = {
   ],
   full: {
     sim: { ...SEED_003.full.sim, timeScale: SCALE_003 },
-    bench: { ...WORKLOAD_003, time: '1800' },
+    bench: { ...SEED_003_WORKLOAD, time: '1800' },
     deviations: [
       '1800 s of simulated time per target (the document ran 600 s): three times the requests, steadier figures',
       `the replicas are simulated (profile qwen2.5-7b-l20) at time scale ${SCALE_003}; figures are in simulated time`,
@@ -186,7 +161,7 @@ export const QUALITY_003: ScenarioDefinition = {
   },
   quick: {
     sim: { ...SEED_003.full.sim, timeScale: QUICK_SCALE_003 },
-    bench: { ...WORKLOAD_003, time: '600' },
+    bench: { ...SEED_003_WORKLOAD, time: '600' },
     deviations: [
       `quick: the document's 600 s per target at time scale ${QUICK_SCALE_003}`,
       'questions follow the built-in ShareGPT length distribution',

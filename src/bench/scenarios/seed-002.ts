@@ -20,7 +20,8 @@ const DOCUMENT_WORKLOAD = {
   servedModelName: 'qwq-32b',
 } as const;
 
-const SIM = {
+/** The simulated replicas of the document's setup (also the quality benchmark's). */
+export const SEED_002_SIM = {
   replicas: 5,
   profile: 'qwq-32b-4xa10-tp4',
   seed: 2,
@@ -99,7 +100,7 @@ export const SEED_002: ScenarioDefinition = {
     },
   ],
   full: {
-    sim: { ...SIM, timeScale: FULL_SCALE },
+    sim: { ...SEED_002_SIM, timeScale: FULL_SCALE },
     bench: { ...DOCUMENT_WORKLOAD, numPrompts: FULL_PROMPTS, maxConcurrency: '60', seed: '0' },
     deviations: [
       `${FULL_PROMPTS} prompts instead of 3000 (10 rounds of the 60-way concurrency instead of 50), the document's lengths: about 2 minutes per target; --num-prompts 3000 runs the document's size (about 5 × longer)`,
@@ -107,7 +108,7 @@ export const SEED_002: ScenarioDefinition = {
     ],
   },
   quick: {
-    sim: { ...SIM, timeScale: QUICK_SCALE },
+    sim: { ...SEED_002_SIM, timeScale: QUICK_SCALE },
     bench: {
       ...DOCUMENT_WORKLOAD,
       // Outputs ÷10 keep the prefill-heavy shape and the 60-way queueing in a few seconds of wall time.

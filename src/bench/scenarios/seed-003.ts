@@ -7,8 +7,8 @@
  */
 import type { ScenarioDefinition } from './types.js';
 
-/** The document's multi-round-qa.py flags, as written there. */
-const DOCUMENT_WORKLOAD = {
+/** The document's multi-round-qa.py flags, as written there (also the quality benchmark's). */
+export const SEED_003_WORKLOAD = {
   datasetName: 'multi-round',
   numUsers: '8',
   numRounds: '15',
@@ -90,7 +90,7 @@ export const SEED_003: ScenarioDefinition = {
   ],
   full: {
     sim: { ...SIM, timeScale: FULL_SCALE },
-    bench: { ...DOCUMENT_WORKLOAD, time: '600' },
+    bench: { ...SEED_003_WORKLOAD, time: '600' },
     deviations: [
       `the replicas are simulated (profile qwen2.5-7b-l20) at time scale ${FULL_SCALE} (the document's 600 s per target in ${600 * FULL_SCALE} s); figures are in simulated time`,
       'questions follow the built-in ShareGPT length distribution (no ShareGPT file is downloaded)',
@@ -98,7 +98,7 @@ export const SEED_003: ScenarioDefinition = {
   },
   quick: {
     sim: { ...SIM, timeScale: QUICK_SCALE },
-    bench: { ...DOCUMENT_WORKLOAD, time: QUICK_TIME },
+    bench: { ...SEED_003_WORKLOAD, time: QUICK_TIME },
     deviations: [
       `quick: ${QUICK_TIME} s of simulated time per target instead of 600, at time scale ${QUICK_SCALE} (${Number(QUICK_TIME) * QUICK_SCALE} s of wall time per target)`,
       'questions follow the built-in ShareGPT length distribution (no ShareGPT file is downloaded)',

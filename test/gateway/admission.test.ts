@@ -83,6 +83,26 @@ async function gaugeOrCounter(admin: string, name: string): Promise<number> {
   return sumSamples(families, name) ?? 0;
 }
 
+/**
+ * Waits until the gateway holds a scrape that was sent after `sinceMs` (Date.now() scale): one that
+ * saw the replica as it is now. A scrape sent while a request was still on its way to the replica
+ * does not count it, and resets the gateway's own count of it (docs/scheduling.md, limits).
+ */
+async function waitForScrapeAfter(admin: string, sinceMs: number): Promise<void> {
+  let fresh = false;
+  await waitFor(
+    () => fresh,
+    'a scrape taken after the long request started',
+    20_000,
+    async () => {
+      const askedAt = Date.now(); // ≤ when the page was rendered: the send time below errs early
+      const page = await (await fetch(`${admin}/metrics`)).text();
+      const age = page.match(/^infergate_pool_endpoint_metrics_age_seconds\{[^}]*\} (\S+)$/m)?.[1];
+      fresh = age !== undefined && askedAt - Number(age) * 1000 > sinceMs;
+    },
+  );
+}
+
 /** Starts a long streamed request and resolves once its first chunk arrived (it is running). */
 async function startLong(gateway: string): Promise<{ done: Promise<number> }> {
   const res = await request(`${gateway}/v1/completions`, {
@@ -122,14 +142,16 @@ describe('admission while every endpoint is saturated', () => {
     procs.push(p);
     const gateway = (await p.waitForLine(/^listener default\/gw\/http ready (http:\S+)$/, 30_000))[1]!;
     const admin = (await p.waitForLine(/^admin ready (http:\S+)$/, 30_000))[1]!;
-    // The first scrape tells the gateway the replica's KV size; before it, KV use is unknown.
-    let healthy = 0;
+    // The first scrape tells the gateway the replica's KV size; an endpoint never scraped is judged by
+    // nothing (never saturated). Its metrics-age series appears with the first scrape.
+    let scraped = false;
     await waitFor(
-      () => healthy === 1,
+      () => scraped,
       'the gateway to scrape the replica',
-      20_000,
+      30_000,
       async () => {
-        healthy = await gaugeOrCounter(admin, 'infergate_pool_endpoint_healthy');
+        const page = await (await fetch(`${admin}/metrics`)).text();
+        scraped = /^infergate_pool_endpoint_metrics_age_seconds\{/m.test(page);
       },
     );
     return { gateway, admin };
@@ -165,6 +187,7 @@ describe('admission while every endpoint is saturated', () => {
   it('by default: sheddable requests get 429, critical ones go on to the replica', async () => {
     const { gateway, admin } = await serve([]);
     const long = await startLong(gateway);
+    await waitForScrapeAfter(admin, Date.now());
 
     const shed = await call(gateway, '/v1/completions', {
       json: { model: 'batch', prompt: 'hi', max_tokens: 4 },
@@ -183,6 +206,7 @@ describe('admission while every endpoint is saturated', () => {
   it('with --flow-control: a critical request waits in the gateway queue until capacity frees', async () => {
     const { gateway, admin } = await serve(['--flow-control']);
     const long = await startLong(gateway);
+    await waitForScrapeAfter(admin, Date.now());
     let longDone = false;
     void long.done.then(() => {
       longDone = true;
@@ -195,7 +219,7 @@ describe('admission while every endpoint is saturated', () => {
     await waitFor(
       () => queued === 1,
       'the critical request to wait in the gateway queue',
-      10_000,
+      20_000,
       async () => {
         queued = await gaugeOrCounter(admin, 'infergate_admission_queue_size');
       },

@@ -291,6 +291,15 @@ export class VllmMetrics {
         'Histogram of e2e request latency in seconds.',
         this.e2e,
       ) +
+      this.phaseHistograms() +
+      this.loraLines() +
+      this.cacheConfigLines()
+    );
+  }
+
+  /** The per-phase request histograms, named alike in v0 and v1. */
+  private phaseHistograms(): string {
+    return (
       this.hist(
         'vllm:request_queue_time_seconds',
         'Histogram of time spent in WAITING phase for request.',
@@ -310,9 +319,7 @@ export class VllmMetrics {
         'vllm:request_decode_time_seconds',
         'Histogram of time spent in DECODE phase for request.',
         this.decode,
-      ) +
-      this.loraLines() +
-      this.cacheConfigLines()
+      )
     );
   }
 
@@ -365,26 +372,7 @@ export class VllmMetrics {
         'Histogram of end to end request latency in seconds.',
         this.e2e,
       ) +
-      this.hist(
-        'vllm:request_queue_time_seconds',
-        'Histogram of time spent in WAITING phase for request.',
-        this.queue,
-      ) +
-      this.hist(
-        'vllm:request_inference_time_seconds',
-        'Histogram of time spent in RUNNING phase for request.',
-        this.inference,
-      ) +
-      this.hist(
-        'vllm:request_prefill_time_seconds',
-        'Histogram of time spent in PREFILL phase for request.',
-        this.prefill,
-      ) +
-      this.hist(
-        'vllm:request_decode_time_seconds',
-        'Histogram of time spent in DECODE phase for request.',
-        this.decode,
-      ) +
+      this.phaseHistograms() +
       this.hist(
         'vllm:time_in_queue_requests',
         'Histogram of time the request spent in the queue in seconds.',

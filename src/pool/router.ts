@@ -130,7 +130,10 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     let candidates = this.routable();
     if (candidates.length === 0) throw noEndpoint(this.key);
 
-    const saturated = allSaturated(candidates, performance.now(), this.saturation);
+    // Saturation matters only to a sheddable request or to flow control: skip the scan otherwise.
+    const saturated =
+      (choice.priority < 0 || this.opts.flowControl) &&
+      allSaturated(candidates, performance.now(), this.saturation);
     if (saturated && choice.priority < 0) {
       this.opts.metrics.shed.inc({ pool: this.key, reason: 'saturated' });
       throw new GatewayError(

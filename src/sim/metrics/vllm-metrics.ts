@@ -260,17 +260,7 @@ export class VllmMetrics {
         'Histogram of number of tokens per engine_step.',
         this.iterationTokens,
       ) +
-      this.hist(
-        'vllm:request_max_num_generation_tokens',
-        'Histogram of maximum number of requested generation tokens.',
-        this.maxGenerationTokensHist,
-      ) +
-      this.hist('vllm:request_params_n', 'Histogram of the n request parameter.', this.paramsN) +
-      this.hist(
-        'vllm:request_params_max_tokens',
-        'Histogram of the max_tokens request parameter.',
-        this.maxTokensParamHist,
-      ) +
+      this.requestParamHistograms() +
       this.hist(
         'vllm:time_to_first_token_seconds',
         'Histogram of time to first token in seconds.',
@@ -294,6 +284,23 @@ export class VllmMetrics {
       this.phaseHistograms() +
       this.loraLines() +
       this.cacheConfigLines()
+    );
+  }
+
+  /** The requested-parameter histograms, named alike in v0 and v1. */
+  private requestParamHistograms(): string {
+    return (
+      this.hist(
+        'vllm:request_max_num_generation_tokens',
+        'Histogram of maximum number of requested generation tokens.',
+        this.maxGenerationTokensHist,
+      ) +
+      this.hist('vllm:request_params_n', 'Histogram of the n request parameter.', this.paramsN) +
+      this.hist(
+        'vllm:request_params_max_tokens',
+        'Histogram of the max_tokens request parameter.',
+        this.maxTokensParamHist,
+      )
     );
   }
 
@@ -384,17 +391,7 @@ export class VllmMetrics {
         'Number of generation tokens processed.',
         this.generationTokensHist,
       ) +
-      this.hist(
-        'vllm:request_max_num_generation_tokens',
-        'Histogram of maximum number of requested generation tokens.',
-        this.maxGenerationTokensHist,
-      ) +
-      this.hist('vllm:request_params_n', 'Histogram of the n request parameter.', this.paramsN) +
-      this.hist(
-        'vllm:request_params_max_tokens',
-        'Histogram of the max_tokens request parameter.',
-        this.maxTokensParamHist,
-      ) +
+      this.requestParamHistograms() +
       (reasons.length > 0 ? this.successLines(reasons) : '') +
       this.cacheConfigLines()
     );

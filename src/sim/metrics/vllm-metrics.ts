@@ -237,17 +237,7 @@ export class VllmMetrics {
         'Prefix cache hits, in terms of number of cached tokens.',
         this.prefixHits,
       ) +
-      this.counter(
-        'vllm:num_preemptions_total',
-        'Cumulative number of preemption from the engine.',
-        this.preemptions,
-      ) +
-      this.counter('vllm:prompt_tokens_total', 'Number of prefill tokens processed.', this.promptTokens) +
-      this.counter(
-        'vllm:generation_tokens_total',
-        'Number of generation tokens processed.',
-        this.generationTokens,
-      ) +
+      this.engineCounters() +
       this.successLines(['stop', 'length', 'abort']) +
       this.hist('vllm:request_prompt_tokens', 'Number of prefill tokens processed.', this.promptTokensHist) +
       this.hist(
@@ -284,6 +274,23 @@ export class VllmMetrics {
       this.phaseHistograms() +
       this.loraLines() +
       this.cacheConfigLines()
+    );
+  }
+
+  /** Preemption and token counters, named alike in v0 and v1. */
+  private engineCounters(): string {
+    return (
+      this.counter(
+        'vllm:num_preemptions_total',
+        'Cumulative number of preemption from the engine.',
+        this.preemptions,
+      ) +
+      this.counter('vllm:prompt_tokens_total', 'Number of prefill tokens processed.', this.promptTokens) +
+      this.counter(
+        'vllm:generation_tokens_total',
+        'Number of generation tokens processed.',
+        this.generationTokens,
+      )
     );
   }
 
@@ -343,17 +350,7 @@ export class VllmMetrics {
       this.gauge('vllm:cpu_cache_usage_perc', 'CPU KV-cache usage. 1 means 100 percent usage.', 0) +
       this.gauge('vllm:cpu_prefix_cache_hit_rate', 'CPU prefix cache block hit rate.', caching ? 0 : -1) +
       this.gauge('vllm:gpu_prefix_cache_hit_rate', 'GPU prefix cache block hit rate.', hitRate) +
-      this.counter(
-        'vllm:num_preemptions_total',
-        'Cumulative number of preemption from the engine.',
-        this.preemptions,
-      ) +
-      this.counter('vllm:prompt_tokens_total', 'Number of prefill tokens processed.', this.promptTokens) +
-      this.counter(
-        'vllm:generation_tokens_total',
-        'Number of generation tokens processed.',
-        this.generationTokens,
-      ) +
+      this.engineCounters() +
       this.counter(
         'vllm:tokens_total',
         'Number of prefill plus generation tokens processed.',

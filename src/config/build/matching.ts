@@ -3,6 +3,8 @@
  * hostname intersection (route ↔ listener), and the precedence-tie order of routes.
  */
 
+import { keyOf, type LoadedObject } from '../objects.js';
+
 const ENCODED_SLASH = /%2f/i;
 
 /**
@@ -69,6 +71,19 @@ function wildcardCovers(wildcard: string, host: string): boolean {
   const suffix = wildcard.slice(1); // ".example.com"
   const bare = host.startsWith('*.') ? host.slice(1) : host;
   return bare.endsWith(suffix) && bare.length > suffix.length;
+}
+
+/** `olderFirst` for two loaded manifest objects (Kubernetes' tie-break between conflicting objects). */
+export function olderObjectFirst(a: LoadedObject, b: LoadedObject): number {
+  return olderFirst(ageOf(a), ageOf(b));
+}
+
+function ageOf(o: LoadedObject): { creationTimestamp: string | undefined; loadOrder: number; key: string } {
+  return {
+    creationTimestamp: o.meta.creationTimestamp,
+    loadOrder: o.loadOrder,
+    key: keyOf(o.meta.namespace, o.meta.name),
+  };
 }
 
 /** Orders objects oldest first: creationTimestamp when both have one, else load order, then `namespace/name`. */

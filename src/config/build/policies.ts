@@ -11,7 +11,7 @@ import type { ServiceLbPolicy } from '../plan.js';
 import { BTP_NOT_APPLIED, type PolicyTargetRef } from '../schema/envoy-gateway.js';
 import { GATEWAY_GROUP, reportMissing } from './backends.js';
 import { type BuildContext, gatewayKey } from './context.js';
-import { olderFirst } from './matching.js';
+import { olderObjectFirst } from './matching.js';
 
 const LB: Readonly<Record<string, ServiceLbPolicy>> = {
   RoundRobin: 'round-robin',
@@ -21,20 +21,7 @@ const LB: Readonly<Record<string, ServiceLbPolicy>> = {
 
 export function applyBackendTrafficPolicies(ctx: BuildContext): void {
   const { sink, store } = ctx;
-  const policies = [...store.list('BackendTrafficPolicy')].sort((a, b) =>
-    olderFirst(
-      {
-        creationTimestamp: a.meta.creationTimestamp,
-        loadOrder: a.loadOrder,
-        key: keyOf(a.meta.namespace, a.meta.name),
-      },
-      {
-        creationTimestamp: b.meta.creationTimestamp,
-        loadOrder: b.loadOrder,
-        key: keyOf(b.meta.namespace, b.meta.name),
-      },
-    ),
-  );
+  const policies = [...store.list('BackendTrafficPolicy')].sort(olderObjectFirst);
   const claimed = new Map<string, string>(); // target → policy name that won it
   for (const policy of policies) {
     const where = whereOf(policy.src);

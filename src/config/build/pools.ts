@@ -27,7 +27,7 @@ import { groupOf } from './backends.js';
 import { type BuildContext, gatewayKey, type RouteDraft } from './context.js';
 import { workloadsMatching } from './endpoints.js';
 import { DEFAULT_MATCH } from './http-routes.js';
-import { olderFirst } from './matching.js';
+import { olderObjectFirst } from './matching.js';
 
 type PoolObject = LoadedObject<'InferencePool'>;
 
@@ -328,20 +328,7 @@ function poolOf(
 
 function buildModels(ctx: BuildContext): void {
   const winners = new Map<string, LoadedObject<'InferenceModel'>>();
-  const models = [...ctx.store.list('InferenceModel')].sort((a, b) =>
-    olderFirst(
-      {
-        creationTimestamp: a.meta.creationTimestamp,
-        loadOrder: a.loadOrder,
-        key: keyOf(a.meta.namespace, a.meta.name),
-      },
-      {
-        creationTimestamp: b.meta.creationTimestamp,
-        loadOrder: b.loadOrder,
-        key: keyOf(b.meta.namespace, b.meta.name),
-      },
-    ),
-  );
+  const models = [...ctx.store.list('InferenceModel')].sort(olderObjectFirst);
   for (const m of models) {
     const where = whereOf(m.src);
     const spec = m.body.spec;

@@ -1,0 +1,21 @@
+/**
+ * CONTRACT: where plans come from. A plan source watches one kind of origin (files and folders, or a
+ * Kubernetes API server) and hands every new plan — with the diagnostics that name where each object
+ * came from — to one listener. The composition root owns the source and routes each update to the
+ * datastore first, then to the front doors.
+ */
+import type { LoadResult } from './index.js';
+
+/** One load of the source: a plan when it had no errors, and every diagnostic found. */
+export type PlanUpdate = LoadResult;
+
+export interface PlanSource {
+  /**
+   * Loads the first plan and calls `onPlan` with it before resolving; then calls `onPlan` again for
+   * each change (bursts coalesced; an update whose plan equals the last one is not delivered).
+   * Rejects only when the first load cannot be attempted at all (e.g. unreadable origin).
+   */
+  start(onPlan: (update: PlanUpdate) => void): Promise<void>;
+  /** Stops watching; no `onPlan` call happens after the returned promise resolves. */
+  close(): Promise<void>;
+}

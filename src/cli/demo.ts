@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatDiagnostic, loadPlan } from '../config/index.js';
 import { defaultGatewayOptions, runDemo } from '../gateway/index.js';
-import { createSchedulerRegistry } from '../pool/index.js';
+import { createSchedulerRegistry } from '../requestcontrol/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
 import { createLogger } from '../util/log.js';
 

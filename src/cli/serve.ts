@@ -10,7 +10,7 @@ import {
   parsePortMap,
   runServe,
 } from '../gateway/index.js';
-import { createSchedulerRegistry } from '../pool/index.js';
+import { createSchedulerRegistry } from '../requestcontrol/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
 import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';

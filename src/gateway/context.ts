@@ -2,7 +2,7 @@
  * What a request (Exchange) and a mirror copy need from the gateway process. Implemented by Gateway;
  * kept as an interface so the per-request code does not depend on lifecycle code.
  */
-import type { PoolRouterRegistry } from '../pool/types.js';
+import type { PoolRouterRegistry } from '../requestcontrol/types.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Logger } from '../util/log.js';

@@ -4,7 +4,7 @@
  * skipped; failures feed passive outlier detection).
  */
 import type { ServiceLbPolicy } from '../config/plan.js';
-import type { Endpoint, RequestOutcome, RoutingDecision } from '../pool/types.js';
+import type { Endpoint, RequestOutcome, RoutingDecision } from '../requestcontrol/types.js';
 import type { GatewayContext } from './context.js';
 import type { ServiceTarget } from './service-balancer.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';

@@ -25,7 +25,7 @@ import { GatewayError, gatewayErrorBody } from '../openai/errors.js';
 import { ModelRewriter } from '../openai/model-rewrite.js';
 import { type ParsedRequest, parseRequestBody, withStreamUsage } from '../openai/request.js';
 import { sseErrorEvent } from '../openai/sse-relay.js';
-import type { InferenceRequest, RequestOutcome } from '../pool/types.js';
+import type { InferenceRequest, RequestOutcome } from '../requestcontrol/types.js';
 import { weightedIndex } from '../util/rng.js';
 import { Attempt, AttemptFailure, attemptResult, errorDetail } from './attempt.js';
 import { readBody } from './body.js';

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Plan } from '../config/plan.js';
-import type { PoolRouterRegistry } from '../pool/types.js';
+import type { PoolRouterRegistry } from '../requestcontrol/types.js';
 import { AccessLog } from '../telemetry/access-log.js';
 import { createMetricsRegistry, GatewayMetrics } from '../telemetry/metrics.js';
 import type { Logger } from '../util/log.js';

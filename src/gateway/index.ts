@@ -3,13 +3,13 @@
  * tests). Everything else in src/gateway is internal.
  */
 
-export { type DemoOptions, demoManifests, runDemo } from './demo.js';
-export { type ApplyResult, displayHost, Gateway, type ListenerAddress } from './gateway.js';
 export {
   createLeastRequestPoolRegistry,
   LeastRequestPoolRegistry,
   type PoolRouterRegistryFactory,
-} from './least-request-pool-router.js';
+} from '../requestcontrol/least-request-router.js';
+export { type DemoOptions, demoManifests, runDemo } from './demo.js';
+export { type ApplyResult, displayHost, Gateway, type ListenerAddress } from './gateway.js';
 export type { MirrorSummary } from './mirror-stats.js';
 export { defaultGatewayOptions, type GatewayOptions, parseByteSize } from './options.js';
 export { DEFAULT_OUTLIER_OPTIONS, type OutlierOptions } from './outlier.js';

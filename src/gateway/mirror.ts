@@ -12,7 +12,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ServiceLbPolicy } from '../config/plan.js';
 import { type ParsedRequest, withStreamUsage } from '../openai/request.js';
-import type { Endpoint, InferenceRequest, PoolRouterRegistry, RoutingDecision } from '../pool/types.js';
+import type {
+  Endpoint,
+  InferenceRequest,
+  PoolRouterRegistry,
+  RoutingDecision,
+} from '../requestcontrol/types.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Logger } from '../util/log.js';
 import type { Rng } from '../util/rng.js';

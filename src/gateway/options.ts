@@ -3,12 +3,12 @@
  * docs/gateway.md). Durations in milliseconds, sizes in bytes; 0 disables a timeout.
  */
 import type { ServiceLbPolicy } from '../config/plan.js';
-import type { AccessLogTarget } from '../telemetry/access-log.js';
-import type { Logger } from '../util/log.js';
 import {
   createLeastRequestPoolRegistry,
   type PoolRouterRegistryFactory,
-} from './least-request-pool-router.js';
+} from '../requestcontrol/least-request-router.js';
+import type { AccessLogTarget } from '../telemetry/access-log.js';
+import type { Logger } from '../util/log.js';
 import { DEFAULT_OUTLIER_OPTIONS, type OutlierOptions } from './outlier.js';
 import { NO_PORT_MAPPING, type PortMapping } from './ports.js';
 

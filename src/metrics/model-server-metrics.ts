@@ -146,3 +146,6 @@ export function clampUsage(v: number | undefined): number | undefined {
 export function count(v: number | undefined): number {
   return v !== undefined && Number.isFinite(v) && v > 0 ? v : 0;
 }
+
+/** How recent a scraped snapshot is: within the stale bound, older, or none yet. */
+export type MetricsFreshness = 'fresh' | 'stale' | 'none';

@@ -2,14 +2,14 @@
  * Saturation, as the reference endpoint picker's saturation detector defines it: an endpoint is
  * saturated when its waiting queue reaches `queueDepthThreshold` or its KV cache reaches
  * `kvCacheUtilThreshold`, or when its metrics are older than `metricsStalenessThresholdMs` (stale
- * metrics are not trusted). Queue and KV are the estimates of EndpointState: the last scrape plus
+ * metrics are not trusted). Queue and KV are the estimates of SchedulingEndpoint: the last scrape plus
  * what this gateway dispatched since. An endpoint that never exported metrics (none yet, or an engine
  * without a metrics page) is judged by nothing and so is never saturated.
  *
  * Used twice: by the admission controller (every candidate saturated → shed or queue) and by the
  * `saturation-filter` plugin (drop saturated endpoints while others remain).
  */
-import type { EndpointState } from '../pool/endpoint-state.js';
+import type { SchedulingEndpoint } from './framework/endpoint.js';
 
 export interface SaturationConfig {
   /** Waiting requests at which an endpoint is saturated (reference default 5). */
@@ -26,7 +26,7 @@ export const DEFAULT_SATURATION: SaturationConfig = Object.freeze({
   metricsStalenessThresholdMs: 200,
 });
 
-export function isSaturated(ep: EndpointState, now: number, cfg: SaturationConfig): boolean {
+export function isSaturated(ep: SchedulingEndpoint, now: number, cfg: SaturationConfig): boolean {
   const m = ep.metrics;
   if (m === undefined) return false;
   if (now - ep.metricsAt > cfg.metricsStalenessThresholdMs) return true;
@@ -36,7 +36,11 @@ export function isSaturated(ep: EndpointState, now: number, cfg: SaturationConfi
 }
 
 /** True when every endpoint in the list is saturated (false for an empty list). */
-export function allSaturated(eps: readonly EndpointState[], now: number, cfg: SaturationConfig): boolean {
+export function allSaturated(
+  eps: readonly SchedulingEndpoint[],
+  now: number,
+  cfg: SaturationConfig,
+): boolean {
   if (eps.length === 0) return false;
   for (let i = 0; i < eps.length; i++) if (!isSaturated(eps[i]!, now, cfg)) return false;
   return true;

@@ -8,7 +8,10 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EndpointAddress } from '../../src/config/plan.js';
 import type { GatewayError } from '../../src/openai/errors.js';
-import { createSchedulerRegistry, type SchedulerRegistry } from '../../src/pool/registry.js';
+import {
+  createSchedulerRegistry,
+  type SchedulerRegistry,
+} from '../../src/requestcontrol/scheduler-registry.js';
 import { isSaturated } from '../../src/scheduling/saturation.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SeededRng } from '../../src/util/rng.js';

@@ -8,8 +8,11 @@ import { Registry } from 'prom-client';
 import { request as httpRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointAddress } from '../../src/config/plan.js';
-import { createSchedulerRegistry, type SchedulerRegistry } from '../../src/pool/registry.js';
-import type { InferenceRequest } from '../../src/pool/types.js';
+import {
+  createSchedulerRegistry,
+  type SchedulerRegistry,
+} from '../../src/requestcontrol/scheduler-registry.js';
+import type { InferenceRequest } from '../../src/requestcontrol/types.js';
 import { type SimCluster, startSimCluster } from '../../src/sim/index.js';
 import { SeededRng } from '../../src/util/rng.js';
 import { captureLogger, plan, pool, text, waitFor } from './helpers.js';

@@ -3,7 +3,7 @@
  * until the request completes (plugins find their per-request data here at dispatch/completion).
  * The prompt is rendered lazily and only up to the characters some configured plugin reads.
  */
-import type { InferenceRequest } from '../../pool/types.js';
+import type { InferenceRequest } from '../../openai/inference-request.js';
 import { renderPrompt } from './prompt.js';
 
 export class SchedulingContext {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { InferenceRequest } from '../../pool/types.js';
+import type { InferenceRequest } from '../../openai/inference-request.js';
 import { renderPrompt } from './prompt.js';
 
 const req = (json: Record<string, unknown>): InferenceRequest => ({

@@ -8,7 +8,7 @@
  * stop as soon as `limit` characters are produced, so a 100 KB conversation costs no more than the
  * blocks that are matched.
  */
-import type { InferenceRequest } from '../../pool/types.js';
+import type { InferenceRequest } from '../../openai/inference-request.js';
 
 export function renderPrompt(req: InferenceRequest, limit: number): string {
   const json = req.json;

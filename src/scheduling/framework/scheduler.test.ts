@@ -12,7 +12,7 @@ import {
   state,
   text,
 } from '../../../test/scheduling/helpers.js';
-import type { EndpointState } from '../../pool/endpoint-state.js';
+import type { EndpointState } from '../../datastore/endpoint-state.js';
 import { SeededRng } from '../../util/rng.js';
 import {
   DEFAULT_PICKER_CONFIG,

@@ -7,10 +7,10 @@
  * It also says why a pick was made: the scorer without whose term another endpoint would have won
  * (the "decisive" scorer) names the reason, e.g. `prefix-cache-scorer`.
  */
-import type { EndpointState } from '../../pool/endpoint-state.js';
-import type { RequestOutcome } from '../../pool/types.js';
+
 import type { Rng } from '../../util/rng.js';
 import type { SchedulingContext } from './context.js';
+import type { RequestOutcome, SchedulingEndpoint } from './endpoint.js';
 import type { Filter, Picker, Plugin, PluginBase, ProfileHandler, Scorer } from './types.js';
 
 const EPSILON = 1e-9;
@@ -28,10 +28,10 @@ export interface SchedulerProfile {
   readonly picker: Picker;
 }
 
-export interface ScheduleResult {
+export interface ScheduleResult<E extends SchedulingEndpoint = SchedulingEndpoint> {
   readonly profile: string;
   /** The picker's choices first, then fallbacks (best remaining score, then unfiltered). Never empty. */
-  readonly endpoints: readonly EndpointState[];
+  readonly endpoints: readonly E[];
   /** Weighted total score of the primary (0 when it was not scored). */
   readonly score: number;
   /** Bounded label for metrics: decisive scorer type, `score`, picker type, or `only-candidate`. */
@@ -79,8 +79,11 @@ export class Scheduler {
     this.promptChars = chars;
   }
 
-  /** Chooses endpoints among `candidates` (routable, non-empty). */
-  schedule(ctx: SchedulingContext, candidates: readonly EndpointState[]): ScheduleResult {
+  /** Chooses endpoints among `candidates` (routable, non-empty); returns elements of `candidates`. */
+  schedule<E extends SchedulingEndpoint>(
+    ctx: SchedulingContext,
+    candidates: readonly E[],
+  ): ScheduleResult<E> {
     const profile =
       this.profiles.length === 1 ? this.profiles[0]! : this.handler.pickProfile(ctx, this.profiles);
     const timer = this.timer;
@@ -135,10 +138,10 @@ export class Scheduler {
     if (profile.picker.followsScores && s > 0) decisive = this.decisiveScorer(scorers, n, primary);
     const reason = decisive ? decisive.type : profile.picker.followsScores ? 'score' : profile.picker.type;
 
-    const chosen: EndpointState[] = [];
+    const chosen: E[] = [];
     for (let i = 0; i < picks.length; i++) chosen.push(list[picks[i]!]!);
     if (chosen.length === 0) chosen.push(list[primary]!);
-    const result: ScheduleResult = {
+    const result: ScheduleResult<E> = {
       profile: profile.name,
       endpoints: this.withFallbacks(chosen, list, candidates, totals),
       score: totals[primary]!,
@@ -151,12 +154,12 @@ export class Scheduler {
   }
 
   /** The request is being sent to `ep`: every plugin with an `onDispatch` hook hears it. */
-  dispatched(ctx: SchedulingContext, ep: EndpointState): void {
+  dispatched(ctx: SchedulingContext, ep: SchedulingEndpoint): void {
     const ps = this.plugins;
     for (let i = 0; i < ps.length; i++) ps[i]!.onDispatch?.(ctx, ep);
   }
 
-  completed(ctx: SchedulingContext, ep: EndpointState, outcome: RequestOutcome): void {
+  completed(ctx: SchedulingContext, ep: SchedulingEndpoint, outcome: RequestOutcome): void {
     const ps = this.plugins;
     for (let i = 0; i < ps.length; i++) ps[i]!.onComplete?.(ctx, ep, outcome);
   }
@@ -193,12 +196,12 @@ export class Scheduler {
   }
 
   /** Appends up to `fallbacks` more: best remaining totals among the filtered, then the unfiltered. */
-  private withFallbacks(
-    chosen: EndpointState[],
-    filtered: readonly EndpointState[],
-    all: readonly EndpointState[],
+  private withFallbacks<E extends SchedulingEndpoint>(
+    chosen: E[],
+    filtered: readonly E[],
+    all: readonly E[],
     totals: Float64Array | undefined,
-  ): EndpointState[] {
+  ): E[] {
     const want = chosen.length + this.fallbacks;
     while (chosen.length < want) {
       let bestIdx = -1;

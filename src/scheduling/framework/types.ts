@@ -2,15 +2,14 @@
  * The scheduling framework's plugin contracts (after the reference endpoint picker):
  *   profile handler → profile: filters (in order) → scorers (each clamped to [0,1] × weight by the
  *   framework, summed) → picker.
- * Plugins are synchronous and never wait on I/O: they read EndpointState snapshots and the request.
+ * Plugins are synchronous and never wait on I/O: they read SchedulingEndpoint snapshots and the request.
  * Each plugin type lives in its own file under plugins/ and exports its type name and a factory.
  */
 import type { Logger } from 'pino';
-import type { EndpointState } from '../../pool/endpoint-state.js';
-import type { RequestOutcome } from '../../pool/types.js';
 import type { Rng } from '../../util/rng.js';
 import type { SaturationConfig } from '../saturation.js';
 import type { SchedulingContext } from './context.js';
+import type { RequestOutcome, SchedulingEndpoint } from './endpoint.js';
 import type { SchedulerProfile } from './scheduler.js';
 
 export interface PluginBase {
@@ -23,15 +22,15 @@ export interface PluginBase {
   /** Called once when the plugin is bound to the pool it serves (before the first request). */
   attach?(host: PluginHost): void;
   /** The request is being sent to `endpoint` (once per attempt). */
-  onDispatch?(ctx: SchedulingContext, endpoint: EndpointState): void;
+  onDispatch?(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void;
   /** An attempt sent to `endpoint` ended. */
-  onComplete?(ctx: SchedulingContext, endpoint: EndpointState, outcome: RequestOutcome): void;
+  onComplete?(ctx: SchedulingContext, endpoint: SchedulingEndpoint, outcome: RequestOutcome): void;
 }
 
 export interface Filter extends PluginBase {
   readonly kind: 'filter';
   /** A subset of `candidates` (may be the same array). Must not return an empty list from a non-empty one. */
-  filter(ctx: SchedulingContext, candidates: readonly EndpointState[]): readonly EndpointState[];
+  filter<E extends SchedulingEndpoint>(ctx: SchedulingContext, candidates: readonly E[]): readonly E[];
 }
 
 /**
@@ -44,9 +43,13 @@ export interface Scorer extends PluginBase {
   readonly kind: 'scorer';
   readonly category: ScorerCategory;
   /** Writes one raw score per candidate into `out[0 … candidates.length)`; the runner clamps to [0,1]. */
-  score(ctx: SchedulingContext, candidates: readonly EndpointState[], out: Float64Array): void;
+  score(ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void;
   /** Called when this scorer's term decided the pick (the runner logs and counts it). */
-  onDecisive?(ctx: SchedulingContext, picked: EndpointState, candidates: readonly EndpointState[]): void;
+  onDecisive?(
+    ctx: SchedulingContext,
+    picked: SchedulingEndpoint,
+    candidates: readonly SchedulingEndpoint[],
+  ): void;
 }
 
 export interface Picker extends PluginBase {
@@ -59,7 +62,7 @@ export interface Picker extends PluginBase {
    */
   pick(
     ctx: SchedulingContext,
-    candidates: readonly EndpointState[],
+    candidates: readonly SchedulingEndpoint[],
     scores: Float64Array,
     rng: Rng,
   ): readonly number[];

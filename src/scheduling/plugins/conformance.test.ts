@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { context, host, request, state, text } from '../../../test/scheduling/helpers.js';
-import type { EndpointState } from '../../pool/endpoint-state.js';
+import type { EndpointState } from '../../datastore/endpoint-state.js';
 import { SeededRng } from '../../util/rng.js';
 import type { Filter, Picker, Plugin, Scorer } from '../framework/types.js';
 import { PLUGIN_FACTORIES } from '../registry.js';

@@ -11,7 +11,7 @@ import type {
   PoolRouterRegistry,
   RequestOutcome,
   RoutingDecision,
-} from '../../../src/pool/types.js';
+} from '../../../src/requestcontrol/types.js';
 
 export interface RecordingRegistry extends PoolRouterRegistry {
   requests: InferenceRequest[];

@@ -7,8 +7,9 @@
  * Thresholds not set in its parameters are the pool's defaults (the registry's `saturation` option,
  * itself defaulting to the reference values).
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader } from '../../framework/params.js';
 import type { Filter, PluginHost } from '../../framework/types.js';
 import { DEFAULT_SATURATION, isSaturated, type SaturationConfig } from '../../saturation.js';
@@ -33,12 +34,12 @@ export class SaturationFilter implements Filter {
     this.config = { ...host.saturation, ...this.explicit };
   }
 
-  filter(ctx: SchedulingContext, candidates: readonly EndpointState[]): readonly EndpointState[] {
-    let out: EndpointState[] | undefined;
+  filter<E extends SchedulingEndpoint>(ctx: SchedulingContext, candidates: readonly E[]): readonly E[] {
+    let out: E[] | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const ep = candidates[i]!;
       const sat = isSaturated(ep, ctx.now, this.config);
-      if (sat && !out) out = candidates.slice(0, i) as EndpointState[];
+      if (sat && !out) out = candidates.slice(0, i);
       else if (!sat && out) out.push(ep);
     }
     if (!out) return candidates;

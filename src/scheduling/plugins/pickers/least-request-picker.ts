@@ -2,9 +2,10 @@
  * `least-request-picker` (infergate): fewest requests this gateway has in flight on the endpoint,
  * ties at random; scores ignored. Envoy's least-request, and the baseline of the quality benchmark.
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { Rng } from '../../../util/rng.js';
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import type { Picker } from '../../framework/types.js';
 import { readMaxEndpoints, topK } from './top-k.js';
 
@@ -23,7 +24,7 @@ export class LeastRequestPicker implements Picker {
 
   pick(
     _ctx: SchedulingContext,
-    candidates: readonly EndpointState[],
+    candidates: readonly SchedulingEndpoint[],
     _scores: Float64Array,
     rng: Rng,
   ): number[] {

@@ -1,7 +1,8 @@
 /** `max-score-picker` (reference, the default picker): highest total score first, ties at random. */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { Rng } from '../../../util/rng.js';
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import type { Picker } from '../../framework/types.js';
 import { readMaxEndpoints, topK } from './top-k.js';
 
@@ -19,7 +20,7 @@ export class MaxScorePicker implements Picker {
 
   pick(
     _ctx: SchedulingContext,
-    candidates: readonly EndpointState[],
+    candidates: readonly SchedulingEndpoint[],
     scores: Float64Array,
     rng: Rng,
   ): number[] {

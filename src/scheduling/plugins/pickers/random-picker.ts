@@ -1,7 +1,8 @@
 /** `random-picker` (reference): uniformly random candidates, scores ignored. */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { Rng } from '../../../util/rng.js';
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import type { Picker } from '../../framework/types.js';
 import { readMaxEndpoints } from './top-k.js';
 
@@ -19,7 +20,7 @@ export class RandomPicker implements Picker {
 
   pick(
     _ctx: SchedulingContext,
-    candidates: readonly EndpointState[],
+    candidates: readonly SchedulingEndpoint[],
     _scores: Float64Array,
     rng: Rng,
   ): number[] {

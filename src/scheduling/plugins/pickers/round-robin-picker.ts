@@ -1,7 +1,8 @@
 /** `round-robin-picker` (infergate): candidates in turn, scores ignored (the baseline of benchmarks). */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { Rng } from '../../../util/rng.js';
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import type { Picker } from '../../framework/types.js';
 import { readMaxEndpoints } from './top-k.js';
 
@@ -20,7 +21,7 @@ export class RoundRobinPicker implements Picker {
 
   pick(
     _ctx: SchedulingContext,
-    candidates: readonly EndpointState[],
+    candidates: readonly SchedulingEndpoint[],
     _scores: Float64Array,
     _rng: Rng,
   ): number[] {

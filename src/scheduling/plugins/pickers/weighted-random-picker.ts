@@ -3,9 +3,10 @@
  * score, without replacement (A-Res: key = u^(1/score), largest keys win). Zero-score candidates
  * come only after every positive one; all zero → uniform.
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { Rng } from '../../../util/rng.js';
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import type { Picker } from '../../framework/types.js';
 import { readMaxEndpoints, topK } from './top-k.js';
 
@@ -24,7 +25,7 @@ export class WeightedRandomPicker implements Picker {
 
   pick(
     _ctx: SchedulingContext,
-    candidates: readonly EndpointState[],
+    candidates: readonly SchedulingEndpoint[],
     scores: Float64Array,
     rng: Rng,
   ): number[] {

@@ -6,8 +6,9 @@
  *   load = requestWeight × in-flight requests + tokenWeight × in-flight prompt tokens / tokensPerUnit
  *   score = (min load + 1) / (load + 1)        (1 for the least loaded; relative, not min-max)
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader } from '../../framework/params.js';
 import type { Scorer } from '../../framework/types.js';
 import { relativeInverse } from './normalize.js';
@@ -30,7 +31,7 @@ export class InflightLoadScorer implements Scorer {
     readonly params: InflightLoadParams,
   ) {}
 
-  score(_ctx: SchedulingContext, candidates: readonly EndpointState[], out: Float64Array): void {
+  score(_ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
     const { requestWeight, tokenWeight, tokensPerUnit } = this.params;
     for (let i = 0; i < candidates.length; i++) {
       const ep = candidates[i]!;

@@ -4,8 +4,9 @@
  * (minus what completed), over the server's KV capacity when it exports its cache config. An
  * endpoint without a KV reading gets the mean score of those with one (neutral), or 1 when none has.
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader } from '../../framework/params.js';
 import type { Scorer } from '../../framework/types.js';
 
@@ -18,7 +19,7 @@ export class KvCacheUtilizationScorer implements Scorer {
 
   constructor(readonly name: string) {}
 
-  score(_ctx: SchedulingContext, candidates: readonly EndpointState[], out: Float64Array): void {
+  score(_ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
     let sum = 0;
     let known = 0;
     for (let i = 0; i < candidates.length; i++) {

@@ -5,8 +5,9 @@
  * is a base model a server reports (its `model_name`), or when no candidate reports LoRA state.
  * An endpoint without LoRA state among endpoints with it scores 0.5 (unknown).
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader } from '../../framework/params.js';
 import type { Scorer } from '../../framework/types.js';
 
@@ -19,7 +20,7 @@ export class LoraAffinityScorer implements Scorer {
 
   constructor(readonly name: string) {}
 
-  score(ctx: SchedulingContext, candidates: readonly EndpointState[], out: Float64Array): void {
+  score(ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
     const n = candidates.length;
     const target = ctx.targetModel;
     let anyLoraInfo = false;

@@ -15,9 +15,10 @@
  * When this scorer decides a pick it logs `Do prefix-aware routing!` with the match ratio of the
  * chosen endpoint against the best of the others, e.g. `"matching ratio": "0.54 > 0.12"`.
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
-import { CHARS_PER_TOKEN } from '../../../pool/endpoint-state.js';
+
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
+import { CHARS_PER_TOKEN } from '../../framework/endpoint.js';
 import { ParamReader } from '../../framework/params.js';
 import type { PluginHost, Scorer } from '../../framework/types.js';
 import { chainSeed, hashBlocks } from '../../prefix/block-hash.js';
@@ -46,7 +47,7 @@ export interface PrefixCacheParams {
 interface RequestPrefix {
   hashes: Int32Array;
   n: number;
-  candidates: readonly EndpointState[];
+  candidates: readonly SchedulingEndpoint[];
   /** Unfaded match ratio per candidate (scoring order). */
   ratios: Float64Array;
   counted: boolean;
@@ -90,7 +91,7 @@ export class PrefixCacheScorer implements Scorer {
     return this.indexRef;
   }
 
-  score(ctx: SchedulingContext, candidates: readonly EndpointState[], out: Float64Array): void {
+  score(ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
     const p = this.params;
     const text = ctx.prompt();
     const salt = ctx.request.json?.cache_salt;
@@ -119,7 +120,7 @@ export class PrefixCacheScorer implements Scorer {
     if (any && p.hotspotGuard && nc > 1) this.fadeHotspots(candidates, out);
   }
 
-  onDispatch(ctx: SchedulingContext, endpoint: EndpointState): void {
+  onDispatch(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void {
     const data = ctx.get<RequestPrefix>(this);
     if (!data || data.n === 0) return;
     this.index.insert(endpoint.id, data.hashes, data.n, this.capacityFor(endpoint));
@@ -131,7 +132,11 @@ export class PrefixCacheScorer implements Scorer {
     }
   }
 
-  onDecisive(ctx: SchedulingContext, picked: EndpointState, candidates: readonly EndpointState[]): void {
+  onDecisive(
+    ctx: SchedulingContext,
+    picked: SchedulingEndpoint,
+    candidates: readonly SchedulingEndpoint[],
+  ): void {
     const data = ctx.get<RequestPrefix>(this);
     const logger = this.host?.logger;
     if (!data || !logger || data.candidates !== candidates) return;
@@ -154,7 +159,7 @@ export class PrefixCacheScorer implements Scorer {
   }
 
   /** Blocks the endpoint's cache can hold, in this scorer's character blocks. */
-  capacityFor(ep: EndpointState): number {
+  capacityFor(ep: SchedulingEndpoint): number {
     const p = this.params;
     if (p.autoTune) {
       const tokens = ep.kvCapacityTokens();
@@ -163,7 +168,7 @@ export class PrefixCacheScorer implements Scorer {
     return p.lruCapacityPerServer;
   }
 
-  private fadeHotspots(candidates: readonly EndpointState[], out: Float64Array): void {
+  private fadeHotspots(candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
     const p = this.params;
     const n = candidates.length;
     let minReq = Number.POSITIVE_INFINITY;

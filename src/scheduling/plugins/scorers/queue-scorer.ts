@@ -3,8 +3,9 @@
  * candidates, 1 for all when equal. q is the estimated queue: the last scrape's waiting requests plus
  * what this gateway sent since (0 for an endpoint without metrics).
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader } from '../../framework/params.js';
 import type { Scorer } from '../../framework/types.js';
 import { minMaxInverse } from './normalize.js';
@@ -18,7 +19,7 @@ export class QueueScorer implements Scorer {
 
   constructor(readonly name: string) {}
 
-  score(_ctx: SchedulingContext, candidates: readonly EndpointState[], out: Float64Array): void {
+  score(_ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
     for (let i = 0; i < candidates.length; i++) out[i] = candidates[i]!.estWaiting();
     minMaxInverse(out, candidates.length);
   }

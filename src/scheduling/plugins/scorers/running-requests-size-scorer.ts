@@ -3,8 +3,9 @@
  * (max − r) / (max − min), 1 for all when equal. r is running + waiting from the last scrape plus what
  * this gateway sent since; this gateway's in-flight count for an endpoint without metrics.
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader } from '../../framework/params.js';
 import type { Scorer } from '../../framework/types.js';
 import { minMaxInverse } from './normalize.js';
@@ -18,7 +19,7 @@ export class RunningRequestsSizeScorer implements Scorer {
 
   constructor(readonly name: string) {}
 
-  score(_ctx: SchedulingContext, candidates: readonly EndpointState[], out: Float64Array): void {
+  score(_ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
     for (let i = 0; i < candidates.length; i++) out[i] = candidates[i]!.estRequests();
     minMaxInverse(out, candidates.length);
   }

@@ -8,8 +8,9 @@
  * OpenAI body field `user` when the header is absent. Sessions are remembered at dispatch in an LRU
  * of at most `maxSessions` entries.
  */
-import type { EndpointState } from '../../../pool/endpoint-state.js';
+
 import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader } from '../../framework/params.js';
 import type { Scorer } from '../../framework/types.js';
 
@@ -37,13 +38,13 @@ export class SessionAffinityScorer implements Scorer {
     return this.sessions.size;
   }
 
-  score(ctx: SchedulingContext, candidates: readonly EndpointState[], out: Float64Array): void {
+  score(ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
     const key = this.keyOf(ctx);
     const id = key === undefined ? undefined : this.sessions.get(key);
     for (let i = 0; i < candidates.length; i++) out[i] = id !== undefined && candidates[i]!.id === id ? 1 : 0;
   }
 
-  onDispatch(ctx: SchedulingContext, endpoint: EndpointState): void {
+  onDispatch(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void {
     const key = this.keyOf(ctx);
     if (key === undefined) return;
     this.sessions.delete(key);

@@ -1,7 +1,7 @@
 /**
  * The interim InferencePool router: least requests in flight among the pool's ready endpoints, the
  * model passed through unchanged. It keeps InferencePool routes working until the scheduler
- * (src/pool + src/scheduling) plugs in through the same PoolRouterRegistry contract.
+ * (src/requestcontrol + src/scheduling) plugs in through the same PoolRouterRegistry contract.
  *
  * In-flight counts are this gateway's own (onDispatch → onComplete), kept per endpoint id across
  * reloads. Ties go round-robin so that an idle pool spreads requests.
@@ -9,6 +9,7 @@
 import type { Registry } from 'prom-client';
 import type { Plan, PoolPlan } from '../config/plan.js';
 import { GatewayError } from '../openai/errors.js';
+import type { Logger } from '../util/log.js';
 import type {
   Endpoint,
   InferenceRequest,
@@ -16,8 +17,7 @@ import type {
   PoolRouterRegistry,
   RequestOutcome,
   RoutingDecision,
-} from '../pool/types.js';
-import type { Logger } from '../util/log.js';
+} from './types.js';
 
 /** How `serve` receives the pool routers: the scheduler's registry has the same factory shape. */
 export type PoolRouterRegistryFactory = (opts: { metrics: Registry; logger: Logger }) => PoolRouterRegistry;

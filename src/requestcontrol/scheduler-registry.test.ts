@@ -13,7 +13,7 @@ import {
   createSchedulerRegistry,
   type SchedulerRegistry,
   type SchedulerRegistryOptions,
-} from './registry.js';
+} from './scheduler-registry.js';
 
 const registries: SchedulerRegistry[] = [];
 afterEach(async () => {

@@ -12,8 +12,8 @@
  */
 import type { Criticality, ModelPlan, ObjectivePlan, PoolPlan } from '../config/plan.js';
 import { GatewayError } from '../openai/errors.js';
+import type { InferenceRequest } from '../requestcontrol/types.js';
 import { type Rng, weightedIndex } from '../util/rng.js';
-import type { InferenceRequest } from './types.js';
 
 export const OBJECTIVE_HEADER = 'x-gateway-inference-objective';
 export const UNKNOWN_MODELS_ANNOTATION = 'infergate.io/unknown-models';

@@ -9,6 +9,8 @@
  */
 import type { Logger } from 'pino';
 import type { Criticality, PickerConfigPlan, PoolPlan } from '../config/plan.js';
+import type { EndpointState } from '../datastore/endpoint-state.js';
+import { type ObjectiveChoice, PoolObjectives, type UnknownModelPolicy } from '../datastore/objectives.js';
 import { GatewayError } from '../openai/errors.js';
 import { rewriteModel } from '../openai/model-rewrite.js';
 import { buildScheduler } from '../scheduling/framework/config.js';
@@ -20,9 +22,7 @@ import { DEFAULT_PICKER_CONFIG, pickerConfigFor } from '../scheduling/profiles.j
 import { allSaturated, type SaturationConfig } from '../scheduling/saturation.js';
 import type { Rng } from '../util/rng.js';
 import { AdmissionQueue } from './admission.js';
-import type { EndpointState } from './endpoint-state.js';
-import { type ObjectiveChoice, PoolObjectives, type UnknownModelPolicy } from './objectives.js';
-import type { PoolTelemetrySource, SchedulerMetrics } from './telemetry.js';
+import type { PoolTelemetrySource, SchedulerMetrics } from './scheduler-telemetry.js';
 import type { Endpoint, InferenceRequest, PoolRouter, RequestOutcome, RoutingDecision } from './types.js';
 
 export interface PoolRouterOptions {

@@ -1,22 +1,22 @@
-/** The pool room's public surface: the registry the gateway constructs, and the contract types. */
+/**
+ * The request-control room's public surface: the routing contracts (types.ts), the scheduler-backed
+ * pool routers (router, admission / flow-control queue, scheduler registry and telemetry) and the
+ * least-request fallback used when no scheduler is configured.
+ */
 
-export { findModelValues, rewriteModel } from '../openai/model-rewrite.js';
 export { AdmissionQueue } from './admission.js';
-export { CHARS_PER_TOKEN, EndpointState, type MetricsFreshness } from './endpoint-state.js';
 export {
-  OBJECTIVE_HEADER,
-  type ObjectiveChoice,
-  PoolObjectives,
-  UNKNOWN_MODELS_ANNOTATION,
-  type UnknownModelPolicy,
-} from './objectives.js';
+  createLeastRequestPoolRegistry,
+  LeastRequestPoolRegistry,
+  type PoolRouterRegistryFactory,
+} from './least-request-router.js';
+export { InferencePoolRouter } from './router.js';
 export {
   createSchedulerRegistry,
   endpointId,
   type SchedulerRegistry,
   type SchedulerRegistryOptions,
-} from './registry.js';
-export { InferencePoolRouter } from './router.js';
+} from './scheduler-registry.js';
 export type {
   Endpoint,
   InferenceRequest,

@@ -7,15 +7,15 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EndpointAddress, PickerConfigPlan, Plan, PoolPlan } from '../config/plan.js';
+import { EndpointState } from '../datastore/endpoint-state.js';
+import type { UnknownModelPolicy } from '../datastore/objectives.js';
 import { metricsPortOf, resolveEngine } from '../metrics/engines.js';
 import { MetricsScraper, type ScrapeResult } from '../metrics/scraper.js';
 import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
 import { DEFAULT_SATURATION, type SaturationConfig } from '../scheduling/saturation.js';
 import { type Rng, SeededRng } from '../util/rng.js';
-import { EndpointState } from './endpoint-state.js';
-import type { UnknownModelPolicy } from './objectives.js';
 import { InferencePoolRouter } from './router.js';
-import { SchedulerMetrics } from './telemetry.js';
+import { SchedulerMetrics } from './scheduler-telemetry.js';
 import type { Endpoint, PoolRouterRegistry } from './types.js';
 
 export interface SchedulerRegistryOptions {

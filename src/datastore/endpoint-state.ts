@@ -7,14 +7,10 @@
  * and completed since that scrape started: a burst between two scrapes is seen at once, so it does
  * not herd onto the replica that looked idlest 50 ms ago.
  */
-import type { EngineMapping, ModelServerMetrics } from '../metrics/model-server-metrics.js';
-import type { Endpoint } from './types.js';
+import type { EngineMapping, MetricsFreshness, ModelServerMetrics } from '../metrics/model-server-metrics.js';
+import type { Endpoint } from './endpoint.js';
 
-export type MetricsFreshness = 'fresh' | 'stale' | 'none';
-
-/** Characters per token assumed when only text is known (the reference picker uses 4). */
-export const CHARS_PER_TOKEN = 4;
-
+/** Satisfies scheduling's `SchedulingEndpoint` (structurally: the datastore sits below scheduling). */
 export class EndpointState {
   readonly id: string;
   /** Replaced (same id) when a reload changes the pod's name or labels. */

@@ -5,7 +5,7 @@
  * when Prometheus scrapes, not on the request path.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { EndpointState } from './endpoint-state.js';
+import type { EndpointState } from '../datastore/endpoint-state.js';
 
 /** What the gauges read at collection time. */
 export interface PoolTelemetrySource {

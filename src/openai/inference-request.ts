@@ -1,0 +1,26 @@
+/**
+ * CONTRACT: an OpenAI-style request bound for an InferencePool, as a front door parsed it (the HTTP
+ * proxy today, an Envoy ext_proc server later). Declared here, with the body parsing, so that every
+ * room that reads requests (scheduling, the datastore's objectives, request control) shares one
+ * transport-neutral shape; `src/requestcontrol/types.ts` re-exports it with the other routing contracts.
+ */
+
+export interface InferenceRequest {
+  /** The request id (`x-request-id`, generated when the client sent none). */
+  readonly id: string;
+  /** Pool key `namespace/name`. */
+  readonly pool: string;
+  /** Path after any URLRewrite, e.g. `/v1/chat/completions`. */
+  readonly path: string;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Raw request bytes as received. */
+  readonly body: Buffer;
+  /** Parsed JSON object, or undefined when the body is empty or not a JSON object. */
+  readonly json: Readonly<Record<string, unknown>> | undefined;
+  /** `json.model` when it is a string. */
+  readonly model: string | undefined;
+  readonly stream: boolean;
+  /** `performance.now()` when the request arrived. */
+  readonly receivedAt: number;
+}

@@ -12,7 +12,7 @@
  */
 import type { Criticality, ModelPlan, ObjectivePlan, PoolPlan } from '../config/plan.js';
 import { GatewayError } from '../openai/errors.js';
-import type { InferenceRequest } from '../requestcontrol/types.js';
+import type { InferenceRequest } from '../openai/inference-request.js';
 import { type Rng, weightedIndex } from '../util/rng.js';
 
 export const OBJECTIVE_HEADER = 'x-gateway-inference-objective';

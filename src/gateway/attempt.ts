@@ -2,12 +2,12 @@
  * One upstream attempt of an exchange (Attempt: relays the response to the client, then reports
  * back once), and how a failed attempt is described (AttemptFailure, for retries and the answer).
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeader } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { GatewayError } from '../openai/errors.js';
 import type { ModelRewriter } from '../openai/model-rewrite.js';
 import type { AttemptResult } from '../telemetry/metrics.js';
+import type { AbortReason } from './context.js';
 import type { EndpointSource } from './endpoint-sources.js';
-import type { AbortReason, Exchange } from './exchange.js';
 import { type BodyKind, ClientRelay, type RelayResult, type ResponseObserver } from './relay.js';
 import { CallAborted } from './upstream-call.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
@@ -33,13 +33,30 @@ export class AttemptFailure {
   }
 }
 
+/** What an attempt reports to (the exchange's attempt loop). */
+export interface AttemptOwner {
+  readonly res: ServerResponse;
+  /** `performance.now()` when the client request arrived. */
+  readonly startedAt: number;
+  /** Read usage from JSON answers. */
+  readonly observeJson: boolean;
+  responseHeaders(up: IncomingHttpHeaders, ep: UpstreamEndpoint, dropLength: boolean): OutgoingHttpHeader[];
+  headArrived(status: number, kind: BodyKind, ep: UpstreamEndpoint): void;
+  attemptFinished(
+    call: Attempt,
+    src: EndpointSource,
+    ep: UpstreamEndpoint,
+    result: RelayResult,
+  ): AttemptFailure | undefined;
+}
+
 /** One upstream attempt of an exchange: relays the response and reports back once. */
 export class Attempt extends ClientRelay {
   timedOut = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly ex: Exchange,
+    private readonly ex: AttemptOwner,
     private readonly src: EndpointSource,
     private readonly ep: UpstreamEndpoint,
     private readonly resolve: (failure: AttemptFailure | undefined) => void,

@@ -7,12 +7,19 @@ import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Logger } from '../util/log.js';
 import type { Rng } from '../util/rng.js';
-import type { Exchange } from './exchange.js';
 import type { MirrorDispatcher } from './mirror.js';
 import type { GatewayOptions } from './options.js';
 import type { OutlierDetector } from './outlier.js';
 import type { GatewayState } from './state.js';
 import type { EndpointRegistry } from './upstream-endpoint.js';
+
+/** Why a request was cut short by the gateway. */
+export type AbortReason = 'client-abort' | 'timeout' | 'shutdown';
+
+/** A request in flight, as the process sees it: something it can cut short at shutdown. */
+export interface InFlightRequest {
+  cancel(reason: AbortReason): void;
+}
 
 export interface GatewayContext {
   readonly opts: GatewayOptions;
@@ -28,6 +35,6 @@ export interface GatewayContext {
   readonly state: GatewayState | undefined;
   /** True once draining started: responses close their connection. */
   readonly draining: boolean;
-  track(ex: Exchange): void;
-  untrack(ex: Exchange): void;
+  track(r: InFlightRequest): void;
+  untrack(r: InFlightRequest): void;
 }

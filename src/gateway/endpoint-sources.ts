@@ -1,13 +1,26 @@
 /**
  * Where the endpoints of an exchange's successive attempts come from: an InferencePool router's
  * decision (primary first, then fallbacks), or a Service's balancer (endpoints already tried are
- * skipped; failures feed passive outlier detection).
+ * skipped; failures feed passive outlier detection). The primary request and its mirror copies use
+ * the same sources, so both follow one outlier rule.
  */
 import type { ServiceLbPolicy } from '../config/plan.js';
 import type { Endpoint, RequestOutcome, RoutingDecision } from '../requestcontrol/types.js';
-import type { GatewayContext } from './context.js';
+import type { GatewayMetrics } from '../telemetry/metrics.js';
+import type { Logger } from '../util/log.js';
+import type { Rng } from '../util/rng.js';
+import type { OutlierDetector } from './outlier.js';
 import type { ServiceTarget } from './service-balancer.js';
-import type { UpstreamEndpoint } from './upstream-endpoint.js';
+import type { EndpointRegistry, UpstreamEndpoint } from './upstream-endpoint.js';
+
+/** What an endpoint source needs of the process (the primary request and mirror copies alike). */
+export interface EndpointSourceDeps {
+  readonly endpoints: EndpointRegistry;
+  readonly outlier: OutlierDetector;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly rng: Rng;
+}
 
 /** Where the endpoints of successive attempts come from. */
 export interface EndpointSource {
@@ -25,7 +38,7 @@ export class PoolEndpoints implements EndpointSource {
 
   constructor(
     private readonly decision: RoutingDecision,
-    private readonly ctx: GatewayContext,
+    private readonly ctx: EndpointSourceDeps,
   ) {}
 
   next(n: number): UpstreamEndpoint | undefined {
@@ -63,7 +76,7 @@ export class ServiceEndpoints implements EndpointSource {
   constructor(
     private readonly target: ServiceTarget,
     private readonly policy: ServiceLbPolicy,
-    private readonly ctx: GatewayContext,
+    private readonly ctx: EndpointSourceDeps,
   ) {}
 
   next(): UpstreamEndpoint | undefined {

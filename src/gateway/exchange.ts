@@ -29,7 +29,7 @@ import type { InferenceRequest, RequestOutcome } from '../requestcontrol/types.j
 import { weightedIndex } from '../util/rng.js';
 import { Attempt, AttemptFailure, attemptResult, errorDetail } from './attempt.js';
 import { readBody } from './body.js';
-import type { GatewayContext } from './context.js';
+import type { AbortReason, GatewayContext, InFlightRequest } from './context.js';
 import { type EndpointSource, PoolEndpoints, ServiceEndpoints } from './endpoint-sources.js';
 import { rewritePath } from './filters.js';
 import {
@@ -50,9 +50,6 @@ import { CallAborted } from './upstream-call.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 
-/** Why an exchange was cut short by the gateway. */
-export type AbortReason = 'client-abort' | 'timeout' | 'shutdown';
-
 const NOT_PARSED: ParsedRequest = { json: undefined, model: undefined, stream: false, includeUsage: false };
 const JSON_CONTENT_TYPE = 'application/json';
 /** HTTP status logged when the client went away before the response ended (nginx's convention). */
@@ -60,7 +57,7 @@ export const CLIENT_CLOSED = 499;
 
 function noop(): void {}
 
-export class Exchange {
+export class Exchange implements InFlightRequest {
   readonly startedAt = performance.now();
   readonly id: string;
   abortReason: AbortReason | undefined;

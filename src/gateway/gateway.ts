@@ -14,25 +14,18 @@ import { createMetricsRegistry, GatewayMetrics } from '../telemetry/metrics.js';
 import type { Logger } from '../util/log.js';
 import { type Rng, SeededRng } from '../util/rng.js';
 import { AdminServer } from './admin.js';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext, InFlightRequest } from './context.js';
 import { Exchange } from './exchange.js';
 import { MirrorDispatcher } from './mirror.js';
 import { MirrorStatsRegistry, type MirrorSummary } from './mirror-stats.js';
 import type { GatewayOptions } from './options.js';
 import { OutlierDetector } from './outlier.js';
 import { planSummary } from './plan-summary.js';
-import { actualPort } from './ports.js';
+import { actualPort, type ListenerAddress } from './ports.js';
 import { GatewayState } from './state.js';
 import { EndpointRegistry } from './upstream-endpoint.js';
 
-/** A listener as served: its key from the plan, its declared port and the port actually bound. */
-export interface ListenerAddress {
-  key: string;
-  declaredPort: number;
-  port: number;
-  /** A URL a local client can use (0.0.0.0 / :: shown as loopback). */
-  url: string;
-}
+export type { ListenerAddress };
 
 export interface ApplyResult {
   ok: boolean;
@@ -66,7 +59,7 @@ export class Gateway implements GatewayContext {
 
   private generation = 0;
   private readonly sockets = new Map<number, ListenerSocket>();
-  private readonly active = new Set<Exchange>();
+  private readonly active = new Set<InFlightRequest>();
   private idleWaiters: (() => void)[] = [];
   private admin: AdminServer | undefined;
   private adminPort: number | undefined;
@@ -233,11 +226,11 @@ export class Gateway implements GatewayContext {
     return this.active.size;
   }
 
-  track(ex: Exchange): void {
+  track(ex: InFlightRequest): void {
     this.active.add(ex);
   }
 
-  untrack(ex: Exchange): void {
+  untrack(ex: InFlightRequest): void {
     this.active.delete(ex);
     if (this.active.size === 0 && this.idleWaiters.length > 0) {
       const w = this.idleWaiters;

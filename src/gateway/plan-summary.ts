@@ -5,7 +5,7 @@
  */
 import type { MatchPlan } from '../config/plan.js';
 import { formatDuration } from '../util/duration.js';
-import type { ListenerAddress } from './gateway.js';
+import type { ListenerAddress } from './ports.js';
 import type { GatewayState } from './state.js';
 
 export function planSummary(state: GatewayState, addresses: readonly ListenerAddress[]): unknown {

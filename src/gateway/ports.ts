@@ -9,6 +9,15 @@ export interface PortMapping {
   offset: number;
 }
 
+/** A listener as served: its key from the plan, its declared port and the port actually bound. */
+export interface ListenerAddress {
+  key: string;
+  declaredPort: number;
+  port: number;
+  /** A URL a local client can use (0.0.0.0 / :: shown as loopback). */
+  url: string;
+}
+
 export const NO_PORT_MAPPING: PortMapping = { map: new Map(), offset: 0 };
 
 export class PortMapError extends Error {

@@ -11,22 +11,18 @@
 import type { Rng } from '../../util/rng.js';
 import type { SchedulingContext } from './context.js';
 import type { RequestOutcome, SchedulingEndpoint } from './endpoint.js';
-import type { Filter, Picker, Plugin, PluginBase, ProfileHandler, Scorer } from './types.js';
+import type {
+  Plugin,
+  PluginBase,
+  ProfileHandler,
+  SchedulerProfile,
+  Scorer,
+  WeightedScorer,
+} from './types.js';
 
 const EPSILON = 1e-9;
 
-export interface WeightedScorer {
-  readonly scorer: Scorer;
-  /** ≥ 0; the reference format's default is 1. */
-  readonly weight: number;
-}
-
-export interface SchedulerProfile {
-  readonly name: string;
-  readonly filters: readonly Filter[];
-  readonly scorers: readonly WeightedScorer[];
-  readonly picker: Picker;
-}
+export type { SchedulerProfile, WeightedScorer };
 
 export interface ScheduleResult<E extends SchedulingEndpoint = SchedulingEndpoint> {
   readonly profile: string;

@@ -10,7 +10,6 @@ import type { Rng } from '../../util/rng.js';
 import type { SaturationConfig } from '../saturation.js';
 import type { SchedulingContext } from './context.js';
 import type { RequestOutcome, SchedulingEndpoint } from './endpoint.js';
-import type { SchedulerProfile } from './scheduler.js';
 
 export interface PluginBase {
   /** Registry type name, kebab-case (`queue-scorer`). */
@@ -66,6 +65,19 @@ export interface Picker extends PluginBase {
     scores: Float64Array,
     rng: Rng,
   ): readonly number[];
+}
+
+export interface WeightedScorer {
+  readonly scorer: Scorer;
+  /** ≥ 0; the reference format's default is 1. */
+  readonly weight: number;
+}
+
+export interface SchedulerProfile {
+  readonly name: string;
+  readonly filters: readonly Filter[];
+  readonly scorers: readonly WeightedScorer[];
+  readonly picker: Picker;
 }
 
 export interface ProfileHandler extends PluginBase {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /** Lowest first. A room may import rooms of lower layers only. */
-export const LAYERS: readonly (readonly string[])[] = [
+const LAYERS: readonly (readonly string[])[] = [
   ['util'],
   ['openai', 'metrics', 'telemetry'],
   ['config', 'sim'],
@@ -27,7 +27,8 @@ export const LAYERS: readonly (readonly string[])[] = [
 ];
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
-const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(?\s*['"]([^'"]+)['"]/g;
+const IMPORT =
+  /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(?\s*['"]([^'"]+)['"]/g;
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -51,13 +52,13 @@ function importsOf(file: string, text: string): string[] {
   return out;
 }
 
-export interface ImportEdge {
+interface ImportEdge {
   from: string;
   to: string;
 }
 
 /** Every relative import between files of src/ (test files excluded). */
-export function importGraph(files: readonly { path: string; text: string }[]): ImportEdge[] {
+function importGraph(files: readonly { path: string; text: string }[]): ImportEdge[] {
   const edges: ImportEdge[] = [];
   for (const f of files) {
     for (const to of importsOf(join(SRC, f.path), f.text)) edges.push({ from: f.path, to });
@@ -68,7 +69,7 @@ export function importGraph(files: readonly { path: string; text: string }[]): I
 const roomOf = (path: string): string => path.split('/')[0]!;
 
 /** Broken rules, one line each: lower → higher, peer → peer, undeclared rooms. */
-export function layerViolations(edges: readonly ImportEdge[]): string[] {
+function layerViolations(edges: readonly ImportEdge[]): string[] {
   const layer = new Map<string, number>();
   LAYERS.forEach((rooms, i) => {
     for (const r of rooms) layer.set(r, i);
@@ -92,7 +93,7 @@ export function layerViolations(edges: readonly ImportEdge[]): string[] {
 }
 
 /** Import circles among the given nodes (each as a path a → … → a); empty when there is none. */
-export function circles(edges: readonly ImportEdge[], node: (path: string) => string): string[][] {
+function circles(edges: readonly ImportEdge[], node: (path: string) => string): string[][] {
   const next = new Map<string, Set<string>>();
   for (const e of edges) {
     const a = node(e.from);

@@ -6,8 +6,11 @@
  */
 import type { LoadResult } from './index.js';
 
-/** One load of the source: a plan when it had no errors, and every diagnostic found. */
-export type PlanUpdate = LoadResult;
+/**
+ * One load of the source: a plan when it had no errors, and every diagnostic found; `error` when the
+ * load itself failed (e.g. an unreadable file) rather than the manifests in it.
+ */
+export type PlanUpdate = LoadResult & { readonly error?: string };
 
 export interface PlanSource {
   /**

@@ -1,8 +1,9 @@
 /**
- * The gateway process: listener sockets (one per declared Gateway listener port), the admin server,
- * the plan being served, and the lifecycle — reload (atomic swap: in-flight requests keep the state
- * they started with) and drain (stop accepting, let in-flight requests and streams finish up to a
- * deadline, then abort the rest).
+ * The HTTP front door: listener sockets (one per declared Gateway listener port), the plan being
+ * served, and the lifecycle — reload (atomic swap: in-flight requests keep the state they started
+ * with) and drain (stop accepting, let in-flight requests and streams finish up to a deadline, then
+ * abort the rest). The pool routers and the Prometheus registry are given by the composition root
+ * (src/app), which also syncs the routers with each plan before handing it here.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,10 +11,9 @@ import type { Registry } from 'prom-client';
 import type { Plan } from '../config/plan.js';
 import type { PoolRouterRegistry } from '../requestcontrol/types.js';
 import { AccessLog } from '../telemetry/access-log.js';
-import { createMetricsRegistry, GatewayMetrics } from '../telemetry/metrics.js';
+import { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Logger } from '../util/log.js';
 import { type Rng, SeededRng } from '../util/rng.js';
-import { AdminServer } from './admin.js';
 import type { GatewayContext, InFlightRequest } from './context.js';
 import { Exchange } from './exchange.js';
 import { MirrorDispatcher } from './mirror.js';
@@ -26,6 +26,14 @@ import { GatewayState } from './state.js';
 import { EndpointRegistry } from './upstream-endpoint.js';
 
 export type { ListenerAddress };
+
+/** What the composition root hands the gateway: it owns both (and closes the routers). */
+export interface GatewayDeps {
+  /** The pool routers, already synced with each plan before the gateway's `apply`. */
+  readonly pools: PoolRouterRegistry;
+  /** The process's Prometheus registry (gateway metrics are registered here). */
+  readonly registry: Registry;
+}
 
 export interface ApplyResult {
   ok: boolean;
@@ -61,44 +69,30 @@ export class Gateway implements GatewayContext {
   private readonly sockets = new Map<number, ListenerSocket>();
   private readonly active = new Set<InFlightRequest>();
   private idleWaiters: (() => void)[] = [];
-  private admin: AdminServer | undefined;
-  private adminPort: number | undefined;
   private closed = false;
 
   private constructor(
     readonly opts: GatewayOptions,
-    registry: Registry | undefined,
+    deps: GatewayDeps,
   ) {
     this.logger = opts.logger;
-    this.registry = registry ?? createMetricsRegistry();
+    this.registry = deps.registry;
+    this.pools = deps.pools;
     this.metrics = new GatewayMetrics(this.registry);
     this.accessLog = new AccessLog(opts.accessLog);
     this.rng = new SeededRng(opts.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.outlier = new OutlierDetector(opts.outlier);
     this.mirrors = new MirrorDispatcher(this);
-    this.pools = opts.poolRegistryFactory({ metrics: this.registry, logger: this.logger });
   }
 
   /**
-   * Starts the admin server and the listeners of `plan`. Rejects (with everything closed again) when
-   * a socket cannot be opened, e.g. a privileged or busy port: see --port-map / --port-offset.
+   * Starts the listeners of `plan` (the pool routers must already know it). Rejects (with everything
+   * closed again) when a socket cannot be opened, e.g. a privileged or busy port: see --port-map /
+   * --port-offset.
    */
-  static async start(plan: Plan, opts: GatewayOptions, registry?: Registry): Promise<Gateway> {
-    const gw = new Gateway(opts, registry);
+  static async start(plan: Plan, opts: GatewayOptions, deps: GatewayDeps): Promise<Gateway> {
+    const gw = new Gateway(opts, deps);
     try {
-      if (opts.adminPort >= 0) {
-        gw.admin = new AdminServer({
-          registry: gw.registry,
-          notReadyReason: () => gw.notReadyReason(),
-          planSummary: () => gw.planSummary(),
-          mirrorSummaries: () => gw.mirrorSummaries(),
-        });
-        gw.adminPort = await gw.admin.listen(opts.adminPort, opts.host).catch((err: unknown) => {
-          throw new Error(
-            `cannot open the admin port ${opts.adminPort}: ${describeListenError(err)} (use --admin-port)`,
-          );
-        });
-      }
       const r = await gw.apply(plan);
       if (!r.ok) throw new Error(r.error);
       return gw;
@@ -106,13 +100,6 @@ export class Gateway implements GatewayContext {
       await gw.close();
       throw err;
     }
-  }
-
-  /** The admin server's URL, when it runs. */
-  get adminUrl(): string | undefined {
-    return this.adminPort === undefined
-      ? undefined
-      : `http://${displayHost(this.opts.host)}:${this.adminPort}`;
   }
 
   /** Every listener of the plan being served, with its actual address. */
@@ -143,7 +130,7 @@ export class Gateway implements GatewayContext {
     try {
       next = new GatewayState(plan, this.generation + 1, this.endpoints, this.mirrorStats);
     } catch (err) {
-      return this.applyFailed(`the plan cannot be served: ${(err as Error).message}`);
+      return this.refuse(`the plan cannot be served: ${(err as Error).message}`);
     }
     const wanted = next.ports();
     const openedSockets: ListenerSocket[] = [];
@@ -153,14 +140,8 @@ export class Gateway implements GatewayContext {
         openedSockets.push(await this.openSocket(declared));
       } catch (err) {
         for (const s of openedSockets) closeServer(s.server);
-        return this.applyFailed((err as Error).message);
+        return this.refuse((err as Error).message);
       }
-    }
-    try {
-      this.pools.sync(plan);
-    } catch (err) {
-      for (const s of openedSockets) closeServer(s.server);
-      return this.applyFailed(`the pool routers rejected the plan: ${(err as Error).message}`);
     }
     for (const s of openedSockets) this.sockets.set(s.declared, s);
     this.state = next;
@@ -215,8 +196,6 @@ export class Gateway implements GatewayContext {
     }
     this.sockets.clear();
     this.mirrors.abortAll();
-    await this.admin?.close();
-    await this.pools.close().catch(() => undefined);
     await this.endpoints.closeAll(true);
     this.accessLog.close();
   }
@@ -258,7 +237,8 @@ export class Gateway implements GatewayContext {
     this.metrics.reload(false);
   }
 
-  private applyFailed(error: string): ApplyResult {
+  /** Refuses a plan (counted as a failed reload); the served plan stays. */
+  refuse(error: string): ApplyResult {
     this.metrics.reload(false);
     return { ok: false, generation: this.generation, opened: [], closed: [], error };
   }
@@ -325,7 +305,7 @@ export function displayHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function describeListenError(err: unknown): string {
+export function describeListenError(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   if (code === 'EACCES') return 'permission denied (ports below 1024 need privileges)';
   if (code === 'EADDRINUSE') return 'address already in use';

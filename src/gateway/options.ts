@@ -3,10 +3,6 @@
  * docs/gateway.md). Durations in milliseconds, sizes in bytes; 0 disables a timeout.
  */
 import type { ServiceLbPolicy } from '../config/plan.js';
-import {
-  createLeastRequestPoolRegistry,
-  type PoolRouterRegistryFactory,
-} from '../requestcontrol/least-request-router.js';
 import type { AccessLogTarget } from '../telemetry/access-log.js';
 import type { Logger } from '../util/log.js';
 import { DEFAULT_OUTLIER_OPTIONS, type OutlierOptions } from './outlier.js';
@@ -39,7 +35,6 @@ export interface GatewayOptions {
   seed?: number;
   accessLog: AccessLogTarget;
   logger: Logger;
-  poolRegistryFactory: PoolRouterRegistryFactory;
   /** Add `x-infergate-endpoint` to every response (otherwise only when asked by `x-infergate-debug: endpoint`). */
   debugHeaders: boolean;
 }
@@ -60,7 +55,6 @@ export function defaultGatewayOptions(logger: Logger): GatewayOptions {
     outlier: DEFAULT_OUTLIER_OPTIONS,
     accessLog: { kind: 'stderr' },
     logger,
-    poolRegistryFactory: createLeastRequestPoolRegistry,
     debugHeaders: false,
   };
 }

@@ -1,13 +1,16 @@
 /**
- * Starts the gateway in-process on OS-chosen ports for a test, with an in-memory access log.
+ * Starts the gateway in-process on OS-chosen ports for a test, with an in-memory access log, through
+ * the composition root (pool routers: `poolRegistryFactory`, default the least-request router).
  */
+import { InfergateProcess } from '../../../src/app/index.js';
 import type { Plan } from '../../../src/config/plan.js';
 import {
   DEFAULT_OUTLIER_OPTIONS,
   defaultGatewayOptions,
-  Gateway,
+  type Gateway,
   type GatewayOptions,
 } from '../../../src/gateway/index.js';
+import type { PoolRouterRegistryFactory } from '../../../src/requestcontrol/index.js';
 import type { AccessRecord } from '../../../src/telemetry/access-log.js';
 import { silentLogger } from '../../../src/util/log.js';
 
@@ -24,8 +27,9 @@ export interface TestGateway {
 
 export async function startGateway(
   plan: Plan,
-  overrides: Partial<GatewayOptions> = {},
+  overrides: Partial<GatewayOptions> & { poolRegistryFactory?: PoolRouterRegistryFactory } = {},
 ): Promise<TestGateway> {
+  const { poolRegistryFactory, ...gatewayOverrides } = overrides;
   const access: AccessRecord[] = [];
   const declared = [...new Set(plan.listeners.map((l) => l.port))];
   const opts: GatewayOptions = {
@@ -43,9 +47,10 @@ export async function startGateway(
         },
       },
     },
-    ...overrides,
+    ...gatewayOverrides,
   };
-  const gw = await Gateway.start(plan, opts);
+  const proc = await InfergateProcess.start(plan, { gateway: opts, poolRouters: poolRegistryFactory });
+  const gw = proc.gateway;
   return {
     gw,
     url(port: number) {
@@ -53,7 +58,7 @@ export async function startGateway(
       if (!l) throw new Error(`no listener on declared port ${port}`);
       return l.url;
     },
-    admin: gw.adminUrl ?? '',
+    admin: proc.adminUrl ?? '',
     access,
     async waitForAccess(n: number, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
@@ -64,6 +69,6 @@ export async function startGateway(
       }
       return access;
     },
-    close: () => gw.close(),
+    close: () => proc.close(),
   };
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { runDemo } from '../app/index.js';
 import { formatDiagnostic, loadPlan } from '../config/index.js';
-import { defaultGatewayOptions, runDemo } from '../gateway/index.js';
+import { defaultGatewayOptions } from '../gateway/index.js';
 import { createSchedulerRegistry } from '../requestcontrol/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
 import { createLogger } from '../util/log.js';
@@ -67,7 +68,8 @@ export function registerDemo(program: Command): void {
         cli: { command: process.execPath, args: [...process.execArgv, script] },
         load: (files) => loadPlan(files, { validatePickerConfig }),
         formatDiagnostic,
-        gateway: { ...defaultGatewayOptions(logger), poolRegistryFactory: (o) => createSchedulerRegistry(o) },
+        gateway: defaultGatewayOptions(logger),
+        poolRouters: (o) => createSchedulerRegistry(o),
         logger,
         out: (line) => process.stdout.write(`${line}\n`),
         err: (line) => process.stderr.write(`${line}\n`),

@@ -1,16 +1,13 @@
 import type { Command } from 'commander';
+import { runServe } from '../app/index.js';
 import { formatDiagnostic, loadPlan } from '../config/index.js';
 import type { ServiceLbPolicy } from '../config/plan.js';
+import { defaultGatewayOptions, type GatewayOptions, parseByteSize, parsePortMap } from '../gateway/index.js';
 import {
   createLeastRequestPoolRegistry,
-  defaultGatewayOptions,
-  type GatewayOptions,
+  createSchedulerRegistry,
   type PoolRouterRegistryFactory,
-  parseByteSize,
-  parsePortMap,
-  runServe,
-} from '../gateway/index.js';
-import { createSchedulerRegistry } from '../requestcontrol/index.js';
+} from '../requestcontrol/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
 import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
@@ -160,6 +157,12 @@ async function serve(flags: ServeFlags): Promise<number> {
     throw new FlagError('give the manifests with -f FILE|DIR (repeatable; - reads stdin)');
   const logger = createLogger('serve');
   const gateway = gatewayOptions(flags, logger);
+  const seed = gateway.seed;
+  const poolRouters = poolRegistryFactory(flags.scheduler, seed, {
+    scrapeIntervalMs: positiveDuration('--scrape-interval', flags.scrapeInterval),
+    flowControl: flags.flowControl === true,
+    queueTimeoutMs: positiveDuration('--queue-timeout', flags.queueTimeout),
+  });
   const fromStdin = sources.includes('-');
   return runServe({
     load: () => loadPlan(sources, { strict: flags.strict === true, validatePickerConfig }),
@@ -168,6 +171,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     watch: flags.watch && !fromStdin,
     drainTimeoutMs: duration('--drain-timeout', flags.drainTimeout),
     gateway,
+    poolRouters,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   });
@@ -205,11 +209,6 @@ function gatewayOptions(flags: ServeFlags, logger: GatewayOptions['logger']): Ga
     mirrorFollowsClientAbort: flags.mirrorFollowClientAbort === true,
     seed,
     accessLog: flags.accessLog !== undefined ? { kind: 'file', path: flags.accessLog } : { kind: 'stderr' },
-    poolRegistryFactory: poolRegistryFactory(flags.scheduler, seed, {
-      scrapeIntervalMs: positiveDuration('--scrape-interval', flags.scrapeInterval),
-      flowControl: flags.flowControl === true,
-      queueTimeoutMs: positiveDuration('--queue-timeout', flags.queueTimeout),
-    }),
     debugHeaders: flags.debugHeaders === true,
   };
 }

@@ -20,9 +20,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Diagnostic } from '../config/plan.js';
+import { displayHost } from '../gateway/gateway.js';
+import type { GatewayOptions } from '../gateway/options.js';
+import type { PoolRouterRegistryFactory } from '../requestcontrol/least-request-router.js';
 import type { Logger } from '../util/log.js';
-import { displayHost } from './gateway.js';
-import type { GatewayOptions } from './options.js';
 import { type PlanLoadResult, type ServeHandle, startServe } from './serve.js';
 
 export interface DemoOptions {
@@ -40,6 +41,8 @@ export interface DemoOptions {
   load: (files: string[]) => Promise<PlanLoadResult>;
   formatDiagnostic: (d: Diagnostic) => string;
   gateway: GatewayOptions;
+  /** Builds the pool routers (the demo uses the scheduler). */
+  poolRouters?: PoolRouterRegistryFactory;
   logger: Logger;
   out: (line: string) => void;
   err: (line: string) => void;
@@ -306,6 +309,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       watch: false,
       drainTimeoutMs: 5_000,
       gateway: { ...o.gateway, host: o.host, ports: { map, offset: 0 }, adminPort },
+      poolRouters: o.poolRouters,
       out: o.out,
       err: o.err,
     });
@@ -349,10 +353,10 @@ async function waitForSignal(h: ServeHandle, o: DemoOptions): Promise<number> {
 
 function printGuide(h: ServeHandle, o: DemoOptions): void {
   const url = (declared: number) =>
-    h.gateway.listeners().find((l) => l.declaredPort === declared)?.url ?? '?';
+    h.process.gateway.listeners().find((l) => l.declaredPort === declared)?.url ?? '?';
   const std = url(8080);
   const inf = url(8081);
-  const admin = h.gateway.adminUrl ?? `http://${displayHost(o.host)}:?`;
+  const admin = h.process.adminUrl ?? `http://${displayHost(o.host)}:?`;
   const json = (v: unknown) => `'${JSON.stringify(v)}'`;
   const ask = { role: 'user', content: 'Plan a weekend in Kyoto.' };
   const lines = [

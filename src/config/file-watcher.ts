@@ -6,7 +6,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import type { Logger } from '../util/log.js';
 
-export class ConfigWatcher {
+export class FileWatcher {
   private watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;

@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { MirrorSummary } from './mirror-stats.js';
+import type { MirrorSummary } from '../gateway/mirror-stats.js';
 
 export interface AdminSource {
   readonly registry: Registry;

@@ -1,25 +1,26 @@
 /**
- * `infergate serve` as a process: load the plan, start the gateway, print the ready lines, reload on
- * file changes and SIGHUP (an invalid change keeps the served plan and logs why), drain on
- * SIGTERM/SIGINT (a second signal exits at once).
+ * `infergate serve` as a process: the file plan source loads the plan, the composition root starts
+ * the pool routers, the gateway and the admin server, prints the ready lines; the source reloads on
+ * file changes and SIGHUP (an invalid change keeps the served plan and logs why); SIGTERM/SIGINT
+ * drain (a second signal exits at once).
  *
  * stdout carries only the ready lines (benchmarks and the demo parse them):
  *   listener <listenerKey> ready http://<host>:<port>
  *   admin ready http://<host>:<port>
  * Everything else goes to the logger (stderr).
  */
-import type { Diagnostic, Plan } from '../config/plan.js';
-import { Gateway, type ListenerAddress } from './gateway.js';
-import type { GatewayOptions } from './options.js';
-import { ConfigWatcher } from './watcher.js';
 
-/** What the config loader returns (src/config's loadPlan has this shape). */
-export interface PlanLoadResult {
-  plan?: Plan;
-  diagnostics: readonly Diagnostic[];
-  /** Every file read: the watch set. */
-  files: readonly string[];
-}
+import { FilePlanSource } from '../config/file-plan-source.js';
+import type { LoadResult } from '../config/index.js';
+import type { Diagnostic } from '../config/plan.js';
+import type { PlanUpdate } from '../config/plan-source.js';
+import type { GatewayOptions } from '../gateway/options.js';
+import type { ListenerAddress } from '../gateway/ports.js';
+import type { PoolRouterRegistryFactory } from '../requestcontrol/least-request-router.js';
+import { InfergateProcess } from './process.js';
+
+/** What the config loader returns (src/config's loadPlan). */
+export type PlanLoadResult = LoadResult;
 
 export interface ServeOptions {
   /** Loads (or re-loads) the plan from the sources given on the command line. */
@@ -31,6 +32,8 @@ export interface ServeOptions {
   watch: boolean;
   drainTimeoutMs: number;
   gateway: GatewayOptions;
+  /** Builds the pool routers (default: the least-request router, no scheduler). */
+  poolRouters?: PoolRouterRegistryFactory;
   /** Ready lines (stdout). */
   out: (line: string) => void;
   /** Human diagnostics (stderr). */
@@ -39,7 +42,7 @@ export interface ServeOptions {
 
 /** A running `serve`: resolves `done` with the exit code once drained and closed. */
 export interface ServeHandle {
-  gateway: Gateway;
+  process: InfergateProcess;
   /** Reloads now (as SIGHUP does). Resolves true when the new plan is served. */
   reload(): Promise<boolean>;
   /** Drains and closes (as SIGTERM does). */
@@ -57,51 +60,46 @@ export function readyLines(listeners: readonly ListenerAddress[]): string[] {
  */
 export async function startServe(o: ServeOptions): Promise<ServeHandle | number> {
   const log = o.gateway.logger;
-  const first = await o.load();
-  printDiagnostics(first.diagnostics, o);
-  if (first.plan === undefined) {
-    o.err('infergate serve: the configuration has errors; nothing is served.');
-    return 1;
-  }
-  let gateway: Gateway;
-  try {
-    gateway = await Gateway.start(first.plan, o.gateway);
-  } catch (err) {
-    o.err(`infergate serve: ${(err as Error).message}`);
-    return 1;
-  }
-  for (const line of readyLines(gateway.listeners())) o.out(line);
-  if (gateway.adminUrl !== undefined) o.out(`admin ready ${gateway.adminUrl}`);
-
-  let resolveDone!: (code: number) => void;
-  const done = new Promise<number>((r) => {
-    resolveDone = r;
-  });
-  let reloading: Promise<boolean> | undefined;
-  let again = false;
+  const source = new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
+  let proc: InfergateProcess | undefined;
+  let exitCode: number | undefined;
   let stopping = false;
 
-  const watcher = o.watch ? new ConfigWatcher(() => void reload(), log) : undefined;
-  watcher?.watch([...first.files, ...o.watchPaths]);
+  const first = async (u: PlanUpdate): Promise<boolean> => {
+    printDiagnostics(u.diagnostics, o);
+    if (u.plan === undefined) {
+      o.err('infergate serve: the configuration has errors; nothing is served.');
+      exitCode = 1;
+      return false;
+    }
+    try {
+      proc = await InfergateProcess.start(u.plan, {
+        gateway: o.gateway,
+        poolRouters: o.poolRouters,
+      });
+    } catch (err) {
+      o.err(`infergate serve: ${(err as Error).message}`);
+      exitCode = 1;
+      return false;
+    }
+    for (const line of readyLines(proc.gateway.listeners())) o.out(line);
+    if (proc.adminUrl !== undefined) o.out(`admin ready ${proc.adminUrl}`);
+    return true;
+  };
 
-  const reloadOnce = async (): Promise<boolean> => {
-    const r = await o.load().catch((err: unknown) => ({
-      plan: undefined,
-      diagnostics: [],
-      files: [],
-      error: (err as Error).message,
-    }));
-    if (watcher !== undefined && r.files.length > 0) watcher.watch([...r.files, ...o.watchPaths]);
+  const next = async (r: PlanUpdate): Promise<boolean> => {
+    const p = proc!;
+    if (stopping) return false;
     if (r.plan === undefined) {
-      gateway.recordFailedReload();
+      p.recordFailedReload();
       const errors = r.diagnostics.filter((d) => d.severity === 'error');
       log.error(
-        { errors: errors.map((d) => o.formatDiagnostic(d)), error: 'error' in r ? r.error : undefined },
+        { errors: errors.map((d) => o.formatDiagnostic(d)), error: r.error },
         'reload failed: the new configuration has errors; still serving the previous one',
       );
       return false;
     }
-    const applied = await gateway.apply(r.plan);
+    const applied = await p.apply(r.plan);
     if (!applied.ok) {
       log.error({ error: applied.error }, 'reload failed; still serving the previous configuration');
       return false;
@@ -116,40 +114,36 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle | number>
     return true;
   };
 
-  const reload = async (): Promise<boolean> => {
-    if (stopping) return false;
-    if (reloading !== undefined) {
-      again = true;
-      return reloading;
-    }
-    let ok = false;
-    reloading = (async () => {
-      do {
-        again = false;
-        ok = await reloadOnce();
-      } while (again && !stopping);
-      return ok;
-    })();
-    try {
-      return await reloading;
-    } finally {
-      reloading = undefined;
-    }
-  };
+  await source.start((u) => (proc === undefined ? first(u) : next(u)));
+  if (proc === undefined) {
+    await source.close();
+    return exitCode ?? 1;
+  }
+  const running: InfergateProcess = proc;
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
 
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    watcher?.close();
-    log.info({ inFlight: gateway.inFlight, drainTimeoutMs: o.drainTimeoutMs }, 'draining');
-    const { aborted } = await gateway.drain(o.drainTimeoutMs);
+    await source.close();
+    log.info({ inFlight: running.gateway.inFlight, drainTimeoutMs: o.drainTimeoutMs }, 'draining');
+    const { aborted } = await running.drain(o.drainTimeoutMs);
     if (aborted > 0) log.warn({ aborted }, 'drain deadline passed; aborted the requests left');
-    await gateway.close();
+    await running.close();
     log.info('stopped');
     resolveDone(0);
   };
 
-  return { gateway, reload, shutdown, done };
+  return {
+    process: running,
+    reload: () => (stopping ? Promise.resolve(false) : source.reload()),
+    shutdown,
+    done,
+  };
 }
 
 /**

@@ -1,0 +1,127 @@
+/**
+ * The composition root: builds one infergate process — the Prometheus registry, the pool routers
+ * (datastore + request control), the HTTP front door and the admin server — and hands each new plan
+ * first to the pool routers, then to the front door. Nothing below src/app constructs these.
+ */
+import type { Registry } from 'prom-client';
+import { AdminServer } from '../admin/admin-server.js';
+import type { Plan } from '../config/plan.js';
+import { type ApplyResult, describeListenError, displayHost, Gateway } from '../gateway/gateway.js';
+import type { GatewayOptions } from '../gateway/options.js';
+import {
+  createLeastRequestPoolRegistry,
+  type PoolRouterRegistryFactory,
+} from '../requestcontrol/least-request-router.js';
+import type { PoolRouterRegistry } from '../requestcontrol/types.js';
+import { createMetricsRegistry } from '../telemetry/metrics.js';
+
+export interface ProcessOptions {
+  gateway: GatewayOptions;
+  /** Builds the pool routers (default: the least-request router, no scheduler). */
+  poolRouters?: PoolRouterRegistryFactory;
+  /** The Prometheus registry to register every metric in (default: a new one). */
+  registry?: Registry;
+}
+
+/** A running process: front door, pool routers, admin server; `apply` swaps the plan they serve. */
+export class InfergateProcess {
+  /** The plan the front door serves (the routers are put back to it when a new plan fails). */
+  private served: Plan | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly gateway: Gateway,
+    readonly pools: PoolRouterRegistry,
+    readonly registry: Registry,
+    private readonly opts: GatewayOptions,
+    private readonly admin: AdminServer | undefined,
+    private readonly adminPort: number | undefined,
+  ) {}
+
+  /**
+   * Starts the admin server, then the pool routers and the listeners of `plan`. Rejects (with
+   * everything closed again) when a socket cannot be opened or the routers reject the plan.
+   */
+  static async start(plan: Plan, o: ProcessOptions): Promise<InfergateProcess> {
+    const opts = o.gateway;
+    const registry = o.registry ?? createMetricsRegistry();
+    const pools = (o.poolRouters ?? createLeastRequestPoolRegistry)({
+      metrics: registry,
+      logger: opts.logger,
+    });
+    let proc: InfergateProcess | undefined;
+    const admin =
+      opts.adminPort >= 0
+        ? new AdminServer({
+            registry,
+            notReadyReason: () => (proc === undefined ? 'no plan loaded' : proc.gateway.notReadyReason()),
+            planSummary: () => proc?.gateway.planSummary() ?? { generation: 0 },
+            mirrorSummaries: () => proc?.gateway.mirrorSummaries() ?? [],
+          })
+        : undefined;
+    let gateway: Gateway | undefined;
+    try {
+      const adminPort = await admin?.listen(opts.adminPort, opts.host).catch((err: unknown) => {
+        throw new Error(
+          `cannot open the admin port ${opts.adminPort}: ${describeListenError(err)} (use --admin-port)`,
+        );
+      });
+      try {
+        pools.sync(plan);
+      } catch (err) {
+        throw new Error(`the pool routers rejected the plan: ${(err as Error).message}`);
+      }
+      gateway = await Gateway.start(plan, opts, { pools, registry });
+      proc = new InfergateProcess(gateway, pools, registry, opts, admin, adminPort);
+      proc.served = plan;
+      return proc;
+    } catch (err) {
+      await gateway?.close();
+      await admin?.close();
+      await pools.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The admin server's URL, when it runs. */
+  get adminUrl(): string | undefined {
+    return this.adminPort === undefined
+      ? undefined
+      : `http://${displayHost(this.opts.host)}:${this.adminPort}`;
+  }
+
+  /**
+   * Serves `plan` from now on: the pool routers first, then the front door. When the front door
+   * cannot serve it (e.g. a port cannot be opened), the routers are put back to the served plan.
+   */
+  async apply(plan: Plan): Promise<ApplyResult> {
+    try {
+      this.pools.sync(plan);
+    } catch (err) {
+      return this.gateway.refuse(`the pool routers rejected the plan: ${(err as Error).message}`);
+    }
+    const r = await this.gateway.apply(plan);
+    if (r.ok) this.served = plan;
+    else if (this.served !== undefined) this.pools.sync(this.served);
+    return r;
+  }
+
+  /** A failed reload keeps the old plan (counted in the reload metric). */
+  recordFailedReload(): void {
+    this.gateway.recordFailedReload();
+  }
+
+  /** Drains the front door (see Gateway.drain). */
+  drain(timeoutMs: number): Promise<{ aborted: number }> {
+    return this.gateway.drain(timeoutMs);
+  }
+
+  /** Closes the front door, the admin server and the pool routers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.gateway.close();
+    await this.admin?.close();
+    await this.pools.close().catch(() => undefined);
+  }
+}

@@ -5,10 +5,11 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { GatewayError } from '../openai/errors.js';
 import type { ModelRewriter } from '../openai/model-rewrite.js';
+import type { BodyKind, ResponseObserver } from '../openai/response-observer.js';
 import type { AttemptResult } from '../telemetry/metrics.js';
 import type { AbortReason } from './context.js';
 import type { EndpointSource } from './endpoint-sources.js';
-import { type BodyKind, ClientRelay, type RelayResult, type ResponseObserver } from './relay.js';
+import { ClientRelay, type RelayResult } from './relay.js';
 import { CallAborted } from './upstream-call.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 import { isRetryable, type UpstreamFailure } from './upstream-errors.js';

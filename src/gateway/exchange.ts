@@ -22,10 +22,12 @@ import type {
   ServerResponse,
 } from 'node:http';
 import { GatewayError, gatewayErrorBody } from '../openai/errors.js';
+import { inferenceRequest } from '../openai/inference-request.js';
 import { ModelRewriter } from '../openai/model-rewrite.js';
 import { type ParsedRequest, parseRequestBody, withStreamUsage } from '../openai/request.js';
+import type { BodyKind } from '../openai/response-observer.js';
 import { sseErrorEvent } from '../openai/sse-relay.js';
-import type { InferenceRequest, RequestOutcome } from '../requestcontrol/types.js';
+import type { RequestOutcome } from '../requestcontrol/types.js';
 import { weightedIndex } from '../util/rng.js';
 import { Attempt, AttemptFailure, attemptResult, errorDetail } from './attempt.js';
 import { readBody } from './body.js';
@@ -43,7 +45,7 @@ import {
 import { normalizeHost } from './hostnames.js';
 import type { MirrorPair } from './mirror.js';
 import type { SideOutcome } from './mirror-stats.js';
-import type { BodyKind, RelayResult } from './relay.js';
+import type { RelayResult } from './relay.js';
 import type { RouteEntry } from './route-table.js';
 import type { BackendRuntime, RuleRuntime } from './state.js';
 import { CallAborted } from './upstream-call.js';
@@ -219,17 +221,17 @@ export class Exchange implements InFlightRequest {
           `InferencePool ${backend.key} is not known to the pool routers.`,
         );
       }
-      const ireq: InferenceRequest = {
-        id: this.id,
-        pool: backend.key,
-        path: pathOf(upstreamPath),
-        headers: req.headers,
-        body,
-        json: parsed.json,
-        model: parsed.model,
-        stream: parsed.stream,
-        receivedAt: this.startedAt,
-      };
+      const ireq = inferenceRequest(
+        {
+          id: this.id,
+          pool: backend.key,
+          path: upstreamPath,
+          headers: req.headers,
+          body,
+          receivedAt: this.startedAt,
+        },
+        parsed,
+      );
       const decision = await router.route(ireq, this.signal);
       if (this.abortReason !== undefined) throw abortError(this.abortReason);
       this.targetModel = decision.targetModel;
@@ -569,11 +571,6 @@ function looksLikeJson(contentType: string | undefined, body: Buffer): boolean {
   while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09))
     i++;
   return body[i] === 0x7b;
-}
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
 }
 
 function abortError(reason: AbortReason): Error {

@@ -11,21 +11,18 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ServiceLbPolicy } from '../config/plan.js';
+import { inferenceRequest } from '../openai/inference-request.js';
 import { type ParsedRequest, withStreamUsage } from '../openai/request.js';
-import type {
-  Endpoint,
-  InferenceRequest,
-  PoolRouterRegistry,
-  RoutingDecision,
-} from '../requestcontrol/types.js';
+import { bodyKind, ResponseObserver } from '../openai/response-observer.js';
+import type { PoolRouterRegistry } from '../requestcontrol/types.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Logger } from '../util/log.js';
 import type { Rng } from '../util/rng.js';
+import { type EndpointSource, PoolEndpoints, ServiceEndpoints } from './endpoint-sources.js';
 import { shadowHost, type UpstreamHeaders } from './headers.js';
 import type { SideOutcome } from './mirror-stats.js';
 import type { GatewayOptions } from './options.js';
 import type { OutlierDetector } from './outlier.js';
-import { bodyKind, ResponseObserver } from './relay.js';
 import type { MirrorRuntime } from './state.js';
 import { CallAborted, UpstreamCall } from './upstream-call.js';
 import type { EndpointRegistry, UpstreamEndpoint } from './upstream-endpoint.js';
@@ -181,38 +178,37 @@ export class MirrorDispatcher {
       completionTokens: undefined,
       error: undefined,
     };
+    let src: EndpointSource | undefined;
     let ep: UpstreamEndpoint | undefined;
-    let decision: RoutingDecision | undefined;
-    let poolEp: Endpoint | undefined;
     try {
       let body = input.body;
       if (m.backend.kind === 'InferencePool') {
         const router = ctx.pools.get(m.backend.key);
         if (router === undefined) throw new Error(`no router for InferencePool ${m.backend.key}`);
-        const req: InferenceRequest = {
-          id: input.requestId,
-          pool: m.backend.key,
-          path: pathOnly(input.path),
-          headers: input.requestHeaders,
-          body,
-          json: input.parsed.json,
-          model: input.parsed.model,
-          stream: input.parsed.stream,
-          receivedAt: input.startedAt,
-        };
-        decision = await router.route(req, signal);
+        const req = inferenceRequest(
+          {
+            id: input.requestId,
+            pool: m.backend.key,
+            path: input.path,
+            headers: input.requestHeaders,
+            body,
+            receivedAt: input.startedAt,
+          },
+          input.parsed,
+        );
+        const decision = await router.route(req, signal);
         body = decision.body;
-        poolEp = decision.endpoints[0];
-        if (poolEp !== undefined) ep = ctx.endpoints.get(poolEp.address, poolEp.port);
+        src = new PoolEndpoints(decision, ctx);
       } else if (m.backend.service !== undefined) {
-        ep = m.backend.service.pick(input.policy, ctx.rng, performance.now(), undefined);
+        src = new ServiceEndpoints(m.backend.service, input.policy, ctx);
       }
-      if (ep === undefined) throw new Error(`${m.backend.label} has no ready endpoint`);
+      // One attempt: a copy is never retried.
+      ep = src?.next(0);
+      if (src === undefined || ep === undefined) throw new Error(`${m.backend.label} has no ready endpoint`);
       if (input.injectUsage) body = withStreamUsage(body, input.parsed) ?? body;
       headers[input.headers.endpointSlot] = ep.id;
       ep.inFlight++;
-      if (decision !== undefined && poolEp !== undefined)
-        safely(ctx.logger, () => decision!.onDispatch(poolEp!));
+      src.dispatched(ep);
       outcome = await this.exchange(ep, input, headers, body, signal);
     } catch (err) {
       outcome.error = signal.aborted ? 'timeout' : classifyUpstreamError(err);
@@ -220,25 +216,18 @@ export class MirrorDispatcher {
     } finally {
       if (timer !== undefined) clearTimeout(timer);
       this.active.delete(ctl);
-      if (ep !== undefined) {
+      if (src !== undefined && ep !== undefined) {
         ep.inFlight--;
-        if (decision !== undefined && poolEp !== undefined) {
-          const o = outcome;
-          safely(ctx.logger, () =>
-            decision!.onComplete(poolEp!, {
-              status: o.status,
-              ok: o.error === undefined,
-              ttftMs: o.ttftMs,
-              promptTokens: o.promptTokens,
-              completionTokens: o.completionTokens,
-              error: o.error,
-            }),
-          );
-        } else if (m.backend.service !== undefined) {
-          if (outcome.status >= 500 || (outcome.status === 0 && outcome.error !== 'timeout')) {
-            ctx.outlier.failure(ep, m.backend.service.endpoints, performance.now());
-          } else if (outcome.status > 0) ctx.outlier.success(ep);
-        }
+        const o = outcome;
+        // The same bookkeeping as the primary's attempts: router callbacks, or outlier detection.
+        src.completed(ep, {
+          status: o.status,
+          ok: o.error === undefined,
+          ttftMs: o.ttftMs,
+          promptTokens: o.promptTokens,
+          completionTokens: o.completionTokens,
+          error: o.error,
+        });
       }
     }
     const failed = outcome.status === 0 || outcome.error !== undefined;
@@ -320,18 +309,4 @@ class MirrorCall extends UpstreamCall {
       error,
     });
   }
-}
-
-/** Runs a pool router callback; its errors are logged, never thrown into the copy's bookkeeping. */
-function safely(logger: Logger, f: () => void): void {
-  try {
-    f();
-  } catch (err) {
-    logger.error({ err }, 'pool router callback failed (mirror copy)');
-  }
-}
-
-function pathOnly(path: string): string {
-  const q = path.indexOf('?');
-  return q < 0 ? path : path.slice(0, q);
 }

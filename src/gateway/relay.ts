@@ -1,104 +1,15 @@
 /**
- * Moves an upstream response to the client chunk by chunk with backpressure (ClientRelay), while
- * reading what the gateway must know from it (ResponseObserver, also used for mirror copies): the
- * time of the first token (SSE), and token usage (last SSE chunk, or the JSON body of a non-streamed
- * answer).
+ * Moves an upstream response to the client chunk by chunk with backpressure (ClientRelay), while the
+ * transport-neutral ResponseObserver (src/openai) reads the time of the first token and token usage.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeader, ServerResponse } from 'node:http';
-import type { ModelRewriter } from '../openai/model-rewrite.js';
-import type { Usage } from '../openai/sse.js';
-import { SseRelay, type StreamObserver } from '../openai/sse-relay.js';
-import { usageFromJsonBody } from '../openai/usage.js';
+import {
+  type BodyKind,
+  bodyKind,
+  type ResponseObserverOptions as RelayOptions,
+  ResponseObserver,
+} from '../openai/response-observer.js';
 import { UpstreamCall } from './upstream-call.js';
-
-/** JSON bodies larger than this are passed through without reading usage from them. */
-const MAX_JSON_OBSERVED = 8 * 1024 * 1024;
-
-export type BodyKind = 'sse' | 'json' | 'other';
-
-export function bodyKind(contentType: string | string[] | undefined, contentEncoding: unknown): BodyKind {
-  // A compressed body cannot be read on the side; pass it through untouched.
-  if (contentEncoding !== undefined && contentEncoding !== 'identity') return 'other';
-  const ct = typeof contentType === 'string' ? contentType : undefined;
-  if (ct === undefined) return 'other';
-  if (ct.startsWith('text/event-stream')) return 'sse';
-  if (ct.startsWith('application/json')) return 'json';
-  return 'other';
-}
-
-export interface RelayOptions {
-  /** performance.now() of the client request's arrival: TTFT is measured from it. */
-  startedAt: number;
-  /** Read usage from a JSON body (OpenAI completion endpoints). */
-  observeJson: boolean;
-  rewrite?: ModelRewriter;
-  /** Drop the usage-only SSE chunk (the gateway asked for it, the client did not). */
-  stripUsageOnly: boolean;
-}
-
-/** Observes (and for SSE possibly transforms) one response body. */
-export class ResponseObserver implements StreamObserver {
-  ttftMs: number | undefined;
-  usage: Usage | undefined;
-  /** JSON with a model rewrite: the whole rewritten body, set at end(); nothing is forwarded before. */
-  rewrittenBody: Buffer | undefined;
-  private readonly sse: SseRelay | undefined;
-  private jsonChunks: Buffer[] | undefined;
-  private jsonSize = 0;
-
-  constructor(
-    private readonly opts: RelayOptions,
-    private readonly kind: BodyKind,
-  ) {
-    if (kind === 'sse') {
-      this.sse = new SseRelay(this, { rewrite: opts.rewrite, stripUsageOnly: opts.stripUsageOnly });
-    } else if (kind === 'json' && (opts.observeJson || opts.rewrite)) {
-      this.jsonChunks = [];
-    }
-  }
-
-  /** True when the whole body must be held before sending (JSON with a model rewrite). */
-  get buffersWholeBody(): boolean {
-    return this.kind === 'json' && this.opts.rewrite !== undefined;
-  }
-
-  /** True when the body sent differs in length from the upstream's (drop content-length). */
-  get changesLength(): boolean {
-    return this.kind === 'sse' && (this.opts.rewrite !== undefined || this.opts.stripUsageOnly);
-  }
-
-  onFirstToken(): void {
-    this.ttftMs = performance.now() - this.opts.startedAt;
-  }
-
-  onUsage(u: Usage): void {
-    this.usage = u;
-  }
-
-  /** What to forward for one upstream chunk. */
-  chunk(c: Buffer): Buffer | string {
-    if (this.sse !== undefined) return this.sse.push(c);
-    const j = this.jsonChunks;
-    if (j !== undefined) {
-      this.jsonSize += c.length;
-      if (this.jsonSize <= MAX_JSON_OBSERVED || this.buffersWholeBody) j.push(c);
-      else this.jsonChunks = undefined;
-      if (this.buffersWholeBody) return '';
-    }
-    return c;
-  }
-
-  /** At the end of the body: what is left to forward ('' for nothing). */
-  end(): Buffer | string {
-    if (this.sse !== undefined) return this.sse.end();
-    const j = this.jsonChunks;
-    if (j === undefined) return '';
-    const body = j.length === 1 ? j[0]! : Buffer.concat(j, this.jsonSize);
-    this.usage = usageFromJsonBody(body);
-    if (this.buffersWholeBody) this.rewrittenBody = this.opts.rewrite!.rewriteBuffer(body);
-    return '';
-  }
-}
 
 /** How relaying one upstream response to the client ended. */
 export type RelayResult =

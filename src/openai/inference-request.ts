@@ -4,6 +4,7 @@
  * room that reads requests (scheduling, the datastore's objectives, request control) shares one
  * transport-neutral shape; `src/requestcontrol/types.ts` re-exports it with the other routing contracts.
  */
+import type { ParsedRequest } from './request.js';
 
 export interface InferenceRequest {
   /** The request id (`x-request-id`, generated when the client sent none). */
@@ -23,4 +24,31 @@ export interface InferenceRequest {
   readonly stream: boolean;
   /** `performance.now()` when the request arrived. */
   readonly receivedAt: number;
+}
+
+/** Where a request arrived and what it carried, apart from the parsed body. */
+export interface RequestEnvelope {
+  readonly id: string;
+  readonly pool: string;
+  /** Path after any URLRewrite; a query string, if any, is dropped. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+  readonly receivedAt: number;
+}
+
+/** The InferenceRequest of a body read once and parsed by `parseRequestBody`. */
+export function inferenceRequest(e: RequestEnvelope, parsed: ParsedRequest): InferenceRequest {
+  const q = e.path.indexOf('?');
+  return {
+    id: e.id,
+    pool: e.pool,
+    path: q < 0 ? e.path : e.path.slice(0, q),
+    headers: e.headers,
+    body: e.body,
+    json: parsed.json,
+    model: parsed.model,
+    stream: parsed.stream,
+    receivedAt: e.receivedAt,
+  };
 }

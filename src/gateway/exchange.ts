@@ -26,7 +26,7 @@ import { inferenceRequest } from '../openai/inference-request.js';
 import { ModelRewriter } from '../openai/model-rewrite.js';
 import { type ParsedRequest, parseRequestBody, withStreamUsage } from '../openai/request.js';
 import type { BodyKind } from '../openai/response-observer.js';
-import { sseErrorEvent } from '../openai/sse-relay.js';
+import { sseGatewayErrorEvent } from '../openai/sse-relay.js';
 import type { RequestOutcome } from '../requestcontrol/types.js';
 import { weightedIndex } from '../util/rng.js';
 import { Attempt, AttemptFailure, attemptResult, errorDetail } from './attempt.js';
@@ -449,13 +449,13 @@ export class Exchange implements InFlightRequest {
     );
     if (this.isSse && !res.writableEnded && !res.destroyed) {
       const timeout = reason === 'timeout' || kind === 'timeout';
-      const status = timeout ? 504 : reason === 'shutdown' ? 503 : 502;
-      const message = timeout
-        ? 'The gateway timed out the stream (request timeout).'
+      // Status and OpenAI type come from the one mapping in src/openai/errors.ts.
+      const ge = timeout
+        ? new GatewayError('UPSTREAM_TIMEOUT', 'The gateway timed out the stream (request timeout).')
         : reason === 'shutdown'
-          ? 'The gateway is shutting down.'
-          : `The upstream stream failed (${kind}).`;
-      res.end(sseErrorEvent(status, timeout ? 'GatewayTimeoutError' : 'InternalServerError', message));
+          ? new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.')
+          : new GatewayError('UPSTREAM_UNAVAILABLE', `The upstream stream failed (${kind}).`);
+      res.end(sseGatewayErrorEvent(ge));
     } else {
       res.destroy();
     }

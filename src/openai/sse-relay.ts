@@ -11,7 +11,9 @@
  *
  * JSON is parsed only where needed: until the first token is seen, and for events naming `usage`.
  */
+
 import { StringDecoder } from 'node:string_decoder';
+import { type GatewayError, gatewayErrorBody } from './errors.js';
 import type { ModelRewriter } from './model-rewrite.js';
 import { chunkHasChoices, SseReader, type Usage, usageOf } from './sse.js';
 
@@ -159,6 +161,11 @@ function isUsageOnly(obj: unknown): boolean {
 }
 
 /** An SSE event carrying an OpenAI error body: how a stream that already started is ended on failure. */
+/** The final SSE event for a gateway error: the same body, status and type as a JSON error answer. */
+export function sseGatewayErrorEvent(err: GatewayError): string {
+  return `data: ${JSON.stringify(gatewayErrorBody(err))}\n\n`;
+}
+
 export function sseErrorEvent(status: number, type: string, message: string): string {
   return `data: ${JSON.stringify({ error: { message, type, param: null, code: status } })}\n\n`;
 }

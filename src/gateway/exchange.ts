@@ -1,10 +1,11 @@
 /**
  * One client request through the gateway, from arrival to the last byte and the access-log line:
  *
- *   match route → draw backend by weight → read body once (bounded) → start mirror copies →
- *   InferencePool: PoolRouter.route() | Service: balancer → attempts (retry on connect error / reset /
- *   503 to another endpoint, only before any response byte) → relay the response (SSE chunk by chunk,
- *   TTFT + usage on the side, model name rewritten back) → metrics, access log, mirror comparison.
+ *   match route → draw backend by weight (route-request.ts) → read body once (bounded) → start mirror
+ *   copies → InferencePool: PoolRouter.route() | Service: balancer (endpoint-sources.ts) → the attempt
+ *   loop, here (retry on connect error / reset / 503 to another endpoint, only before any response
+ *   byte; each attempt relays the response: attempt.ts, relay.ts) → answer an error (answer.ts) →
+ *   metrics, access log, mirror comparison (record.ts).
  *
  * Timeouts (see docs/gateway.md): the request timeout (HTTPRoute `timeouts.request`, else the
  * Gateway's BackendTrafficPolicy, else `--request-timeout`) covers the whole exchange, stream included,
@@ -14,21 +15,14 @@
  * event and ends cleanly, any other body is cut (the client sees a truncated response).
  */
 import { randomUUID } from 'node:crypto';
-import type {
-  IncomingHttpHeaders,
-  IncomingMessage,
-  OutgoingHttpHeader,
-  OutgoingHttpHeaders,
-  ServerResponse,
-} from 'node:http';
-import { GatewayError, gatewayErrorBody } from '../openai/errors.js';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
+import { GatewayError } from '../openai/errors.js';
 import { inferenceRequest } from '../openai/inference-request.js';
 import { ModelRewriter } from '../openai/model-rewrite.js';
 import { type ParsedRequest, parseRequestBody, withStreamUsage } from '../openai/request.js';
 import type { BodyKind } from '../openai/response-observer.js';
-import { sseGatewayErrorEvent } from '../openai/sse-relay.js';
 import type { RequestOutcome } from '../requestcontrol/types.js';
-import { weightedIndex } from '../util/rng.js';
+import { answerError, endCutResponse, gatewayErrorFor } from './answer.js';
 import { Attempt, AttemptFailure, attemptResult, errorDetail } from './attempt.js';
 import { readBody } from './body.js';
 import type { AbortReason, GatewayContext, InFlightRequest } from './context.js';
@@ -42,10 +36,10 @@ import {
   REQUEST_ID,
   type UpstreamHeaders,
 } from './headers.js';
-import { normalizeHost } from './hostnames.js';
 import type { MirrorPair } from './mirror.js';
-import type { SideOutcome } from './mirror-stats.js';
+import { recordExchange } from './record.js';
 import type { RelayResult } from './relay.js';
+import { drawBackend, matchRoute, requireResolved } from './route-request.js';
 import type { RouteEntry } from './route-table.js';
 import type { BackendRuntime, RuleRuntime } from './state.js';
 import { CallAborted } from './upstream-call.js';
@@ -87,7 +81,7 @@ export class Exchange implements InFlightRequest {
   observeJson = false;
   private requestTimer: NodeJS.Timeout | undefined;
   private mirrorPairs: MirrorPair[] | undefined;
-  private mirrorNotes: string[] | undefined;
+  mirrorNotes: string[] | undefined;
   private finished = false;
 
   constructor(
@@ -145,27 +139,11 @@ export class Exchange implements InFlightRequest {
     const { req, ctx } = this;
     const state = ctx.state;
     if (state === undefined) throw new GatewayError('NO_READY_ENDPOINT', 'No configuration is loaded yet.');
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const method = req.method ?? 'GET';
-    const host = normalizeHost(req.headers.host);
-    const entry = state.table.match(this.port, {
-      host,
-      method,
-      path,
-      query: q < 0 ? '' : url.slice(q + 1),
-      headers: req.headers,
-    });
-    if (entry === undefined) {
-      throw new GatewayError(
-        'NO_ROUTE',
-        `No HTTPRoute rule matches ${method} ${host || '(no host)'}${path}.`,
-      );
-    }
+    const { entry, url, q, path, method } = matchRoute(state, this.port, req);
     this.entry = entry;
     const rule = entry.data;
-    const backend = this.chooseBackend(rule);
+    this.backend = drawBackend(rule, ctx.rng);
+    const backend = requireResolved(this.backend);
 
     const timeouts = rule.rule.timeouts;
     const requestMs = timeouts.requestMs ?? entry.listener.requestTimeoutMs ?? ctx.opts.requestTimeoutMs;
@@ -266,29 +244,6 @@ export class Exchange implements InFlightRequest {
         injectUsage,
       );
     }
-  }
-
-  /** Weighted draw among the rule's backendRefs; Gateway API answers 500 when it cannot route. */
-  private chooseBackend(rule: RuleRuntime): BackendRuntime {
-    const n = rule.backends.length;
-    if (n === 0 || rule.totalWeight <= 0) {
-      throw new GatewayError(
-        'BACKEND_UNRESOLVED',
-        n === 0
-          ? 'The matched rule has no backendRefs.'
-          : 'Every backendRef of the matched rule has weight 0.',
-      );
-    }
-    const i = n === 1 ? 0 : weightedIndex(this.ctx.rng, rule.weights);
-    const b = rule.backends[i]!;
-    this.backend = b;
-    if (!b.resolved) {
-      throw new GatewayError(
-        'BACKEND_UNRESOLVED',
-        `backendRef ${b.label} does not resolve (ResolvedRefs=False).`,
-      );
-    }
-    return b;
   }
 
   private startMirrors(rule: RuleRuntime, input: Parameters<GatewayContext['mirrors']['send']>[1]): void {
@@ -447,18 +402,7 @@ export class Exchange implements InFlightRequest {
       { id: this.id, endpoint: this.endpoint, reason: reason ?? kind, err: errorDetail(err) },
       'response cut short after it started',
     );
-    if (this.isSse && !res.writableEnded && !res.destroyed) {
-      const timeout = reason === 'timeout' || kind === 'timeout';
-      // Status and OpenAI type come from the one mapping in src/openai/errors.ts.
-      const ge = timeout
-        ? new GatewayError('UPSTREAM_TIMEOUT', 'The gateway timed out the stream (request timeout).')
-        : reason === 'shutdown'
-          ? new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.')
-          : new GatewayError('UPSTREAM_UNAVAILABLE', `The upstream stream failed (${kind}).`);
-      res.end(sseGatewayErrorEvent(ge));
-    } else {
-      res.destroy();
-    }
+    endCutResponse(res, this.isSse, reason, kind);
   }
 
   /** Why an attempt failed: our own aborts first (their errors carry only the abort reason). */
@@ -469,37 +413,14 @@ export class Exchange implements InFlightRequest {
   }
 
   private respondError(err: unknown): void {
-    const res = this.res;
     if (this.abortReason === 'client-abort') {
       this.error ??= 'client-abort';
       return;
     }
-    let ge: GatewayError;
-    if (err instanceof GatewayError) ge = err;
-    else if (this.abortReason === 'timeout') {
-      ge = new GatewayError('UPSTREAM_TIMEOUT', 'The request timed out before the upstream answered.');
-    } else if (this.abortReason === 'shutdown') {
-      ge = new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.');
-    } else {
-      this.ctx.logger.error({ id: this.id, err }, 'internal error');
-      ge = new GatewayError('INTERNAL', 'Internal gateway error.');
-    }
+    const ge = gatewayErrorFor(err, this.abortReason, this.ctx.logger, this.id);
     this.status = ge.status;
     this.error ??= ge.code;
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const body = JSON.stringify(gatewayErrorBody(ge));
-    const h: OutgoingHttpHeaders = {
-      'content-type': JSON_CONTENT_TYPE,
-      'content-length': Buffer.byteLength(body),
-      [REQUEST_ID]: this.id,
-    };
-    // An unread (too large) body or a draining gateway: do not keep the connection.
-    if (ge.code === 'BODY_TOO_LARGE' || this.ctx.draining) h.connection = 'close';
-    res.writeHead(ge.status, h);
-    res.end(body);
+    answerError(this.res, ge, this.id, this.ctx.draining);
   }
 
   private finish(): void {
@@ -508,57 +429,7 @@ export class Exchange implements InFlightRequest {
     if (this.requestTimer !== undefined) clearTimeout(this.requestTimer);
     const { ctx } = this;
     if (this.abortReason === 'client-abort') this.status = CLIENT_CLOSED;
-    const durationMs = performance.now() - this.startedAt;
-    const entry = this.entry;
-    const listener = entry?.listener.key ?? '';
-    const route = entry?.route.key ?? '';
-    const backend = this.backend?.label ?? '';
-    ctx.metrics.requestFinished({
-      listener,
-      route,
-      backend,
-      model: this.model,
-      targetModel: this.targetModel,
-      status: this.status,
-      durationSeconds: durationMs / 1000,
-      ttftSeconds: this.ttftMs !== undefined ? this.ttftMs / 1000 : undefined,
-      promptTokens: this.promptTokens,
-      completionTokens: this.completionTokens,
-    });
-    const req = this.req;
-    ctx.accessLog.write({
-      id: this.id,
-      listener: entry?.listener.key,
-      route: entry?.route.key,
-      rule: entry?.rule.index,
-      backend: this.backend?.label,
-      endpoint: this.endpoint,
-      method: req.method ?? '',
-      path: req.url ?? '',
-      model: this.model,
-      target_model: this.targetModel,
-      status: this.status,
-      prompt_tokens: this.promptTokens,
-      completion_tokens: this.completionTokens,
-      ttft_ms: this.ttftMs !== undefined ? round1(this.ttftMs) : undefined,
-      duration_ms: round1(durationMs),
-      retries: this.retries,
-      reason: this.reason,
-      error: this.error,
-      mirrors: this.mirrorNotes,
-    });
-    const pairs = this.mirrorPairs;
-    if (pairs !== undefined) {
-      const side: SideOutcome = {
-        status: this.error !== undefined && this.status < 400 ? 0 : this.status,
-        latencyMs: durationMs,
-        ttftMs: this.ttftMs,
-        promptTokens: this.promptTokens,
-        completionTokens: this.completionTokens,
-        error: this.error,
-      };
-      for (const p of pairs) p.primaryDone(side);
-    }
+    recordExchange(ctx, this, performance.now() - this.startedAt, this.mirrorPairs);
     ctx.untrack(this);
   }
 }
@@ -577,8 +448,4 @@ function abortError(reason: AbortReason): Error {
   const e = new Error(`aborted: ${reason}`);
   e.name = 'AbortError';
   return e;
-}
-
-function round1(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }

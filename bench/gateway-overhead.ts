@@ -40,7 +40,7 @@ import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parsePrometheusText, sumSamples } from '../src/metrics/promtext.js';
+import { parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
 import type { LoadResult } from './gateway-overhead.load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

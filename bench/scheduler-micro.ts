@@ -18,10 +18,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { Registry } from 'prom-client';
 import type { EndpointAddress, Plan, PoolPlan } from '../src/config/plan.js';
-import type { ModelServerMetrics } from '../src/metrics/model-server-metrics.js';
 import { createSchedulerRegistry } from '../src/requestcontrol/scheduler-registry.js';
 import type { InferenceRequest, RoutingDecision } from '../src/requestcontrol/types.js';
 import type { PrefixIndex } from '../src/scheduling/prefix/prefix-index.js';
+import type { ModelServerMetrics } from '../src/scraping/model-server-metrics.js';
 import { silentLogger } from '../src/util/log.js';
 import { SeededRng } from '../src/util/rng.js';
 

@@ -38,9 +38,9 @@ import os from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { parsePrometheusText, type Sample } from '../src/metrics/promtext.js';
-import { quantileFromBuckets } from '../src/sim/metrics/histogram.js';
+import { parsePrometheusText, type Sample } from '../src/scraping/promtext.js';
 import { synthText } from '../src/sim/tokenizer.js';
+import { quantileFromBuckets } from '../src/sim/vllm-page/histogram.js';
 import { randInt, SeededRng } from '../src/util/rng.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

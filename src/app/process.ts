@@ -13,7 +13,7 @@ import {
   type PoolRouterRegistryFactory,
 } from '../requestcontrol/least-request-router.js';
 import type { PoolRouterRegistry } from '../requestcontrol/types.js';
-import { createMetricsRegistry } from '../telemetry/metrics.js';
+import { createPromRegistry } from '../telemetry/gateway-metrics.js';
 
 export interface ProcessOptions {
   gateway: GatewayOptions;
@@ -44,7 +44,7 @@ export class InfergateProcess {
    */
   static async start(plan: Plan, o: ProcessOptions): Promise<InfergateProcess> {
     const opts = o.gateway;
-    const registry = o.registry ?? createMetricsRegistry();
+    const registry = o.registry ?? createPromRegistry();
     const pools = (o.poolRouters ?? createLeastRequestPoolRegistry)({
       metrics: registry,
       logger: opts.logger,

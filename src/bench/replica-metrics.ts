@@ -15,7 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import { parsePrometheusText, sumSamples } from '../metrics/promtext.js';
+import { parsePrometheusText, sumSamples } from '../scraping/promtext.js';
 
 export interface ReplicaSnapshot {
   /** The /metrics URL. */

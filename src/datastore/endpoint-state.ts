@@ -7,7 +7,11 @@
  * and completed since that scrape started: a burst between two scrapes is seen at once, so it does
  * not herd onto the replica that looked idlest 50 ms ago.
  */
-import type { EngineMapping, MetricsFreshness, ModelServerMetrics } from '../metrics/model-server-metrics.js';
+import type {
+  EngineMapping,
+  MetricsFreshness,
+  ModelServerMetrics,
+} from '../scraping/model-server-metrics.js';
 import type { Endpoint } from './endpoint.js';
 
 /** Satisfies scheduling's `SchedulingEndpoint` (structurally: the datastore sits below scheduling). */

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeader, ServerResponse } from 'no
 import { GatewayError } from '../openai/errors.js';
 import type { ModelRewriter } from '../openai/model-rewrite.js';
 import type { BodyKind, ResponseObserver } from '../openai/response-observer.js';
-import type { AttemptResult } from '../telemetry/metrics.js';
+import type { AttemptResult } from '../telemetry/gateway-metrics.js';
 import type { AbortReason } from './context.js';
 import type { EndpointSource } from './endpoint-sources.js';
 import { ClientRelay, type RelayResult } from './relay.js';

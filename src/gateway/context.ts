@@ -4,14 +4,14 @@
  */
 import type { PoolRouterRegistry } from '../requestcontrol/types.js';
 import type { AccessLog } from '../telemetry/access-log.js';
-import type { GatewayMetrics } from '../telemetry/metrics.js';
+import type { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import type { Logger } from '../util/log.js';
 import type { Rng } from '../util/rng.js';
 import type { MirrorDispatcher } from './mirror.js';
 import type { GatewayOptions } from './options.js';
 import type { OutlierDetector } from './outlier.js';
 import type { GatewayState } from './state.js';
-import type { EndpointRegistry } from './upstream-endpoint.js';
+import type { UpstreamEndpointTable } from './upstream-endpoint.js';
 
 /** Why a request was cut short by the gateway. */
 export type AbortReason = 'client-abort' | 'timeout' | 'shutdown';
@@ -27,7 +27,7 @@ export interface GatewayContext {
   readonly accessLog: AccessLog;
   readonly logger: Logger;
   readonly pools: PoolRouterRegistry;
-  readonly endpoints: EndpointRegistry;
+  readonly endpoints: UpstreamEndpointTable;
   readonly outlier: OutlierDetector;
   readonly rng: Rng;
   readonly mirrors: MirrorDispatcher;

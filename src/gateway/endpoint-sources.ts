@@ -6,16 +6,16 @@
  */
 import type { ServiceLbPolicy } from '../config/plan.js';
 import type { Endpoint, RequestOutcome, RoutingDecision } from '../requestcontrol/types.js';
-import type { GatewayMetrics } from '../telemetry/metrics.js';
+import type { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import type { Logger } from '../util/log.js';
 import type { Rng } from '../util/rng.js';
 import type { OutlierDetector } from './outlier.js';
 import type { ServiceTarget } from './service-balancer.js';
-import type { EndpointRegistry, UpstreamEndpoint } from './upstream-endpoint.js';
+import type { UpstreamEndpoint, UpstreamEndpointTable } from './upstream-endpoint.js';
 
 /** What an endpoint source needs of the process (the primary request and mirror copies alike). */
 export interface EndpointSourceDeps {
-  readonly endpoints: EndpointRegistry;
+  readonly endpoints: UpstreamEndpointTable;
   readonly outlier: OutlierDetector;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;

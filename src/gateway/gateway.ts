@@ -11,19 +11,19 @@ import type { Registry } from 'prom-client';
 import type { Plan } from '../config/plan.js';
 import type { PoolRouterRegistry } from '../requestcontrol/types.js';
 import { AccessLog } from '../telemetry/access-log.js';
-import { GatewayMetrics } from '../telemetry/metrics.js';
+import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import type { Logger } from '../util/log.js';
 import { type Rng, SeededRng } from '../util/rng.js';
 import type { GatewayContext, InFlightRequest } from './context.js';
 import { Exchange } from './exchange.js';
 import { MirrorDispatcher } from './mirror.js';
-import { MirrorStatsRegistry, type MirrorSummary } from './mirror-stats.js';
+import { MirrorStatsTable, type MirrorSummary } from './mirror-stats.js';
 import type { GatewayOptions } from './options.js';
 import { OutlierDetector } from './outlier.js';
 import { planSummary } from './plan-summary.js';
 import { actualPort, type ListenerAddress } from './ports.js';
 import { GatewayState } from './state.js';
-import { EndpointRegistry } from './upstream-endpoint.js';
+import { UpstreamEndpointTable } from './upstream-endpoint.js';
 
 export type { ListenerAddress };
 
@@ -56,11 +56,11 @@ export class Gateway implements GatewayContext {
   readonly accessLog: AccessLog;
   readonly logger: Logger;
   readonly pools: PoolRouterRegistry;
-  readonly endpoints = new EndpointRegistry();
+  readonly endpoints = new UpstreamEndpointTable();
   readonly outlier: OutlierDetector;
   readonly rng: Rng;
   readonly mirrors: MirrorDispatcher;
-  readonly mirrorStats = new MirrorStatsRegistry();
+  readonly mirrorStats = new MirrorStatsTable();
   readonly registry: Registry;
   state: GatewayState | undefined;
   draining = false;

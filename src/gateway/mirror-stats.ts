@@ -201,7 +201,7 @@ function summarise(s: SidePair): MirrorSummary['primary'] {
   };
 }
 
-export class MirrorStatsRegistry {
+export class MirrorStatsTable {
   private readonly byKey = new Map<string, MirrorStats>();
 
   get(key: string, id: MirrorIdentity): MirrorStats {

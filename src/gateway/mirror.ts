@@ -15,7 +15,7 @@ import { inferenceRequest } from '../openai/inference-request.js';
 import { type ParsedRequest, withStreamUsage } from '../openai/request.js';
 import { bodyKind, ResponseObserver } from '../openai/response-observer.js';
 import type { PoolRouterRegistry } from '../requestcontrol/types.js';
-import type { GatewayMetrics } from '../telemetry/metrics.js';
+import type { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import type { Logger } from '../util/log.js';
 import type { Rng } from '../util/rng.js';
 import { type EndpointSource, PoolEndpoints, ServiceEndpoints } from './endpoint-sources.js';
@@ -25,7 +25,7 @@ import type { GatewayOptions } from './options.js';
 import type { OutlierDetector } from './outlier.js';
 import type { MirrorRuntime } from './state.js';
 import { CallAborted, UpstreamCall } from './upstream-call.js';
-import type { EndpointRegistry, UpstreamEndpoint } from './upstream-endpoint.js';
+import type { UpstreamEndpoint, UpstreamEndpointTable } from './upstream-endpoint.js';
 import { classifyUpstreamError } from './upstream-errors.js';
 
 /** What the primary request hands to its mirror copies. */
@@ -55,7 +55,7 @@ export interface MirrorContext {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly pools: PoolRouterRegistry;
-  readonly endpoints: EndpointRegistry;
+  readonly endpoints: UpstreamEndpointTable;
   readonly outlier: OutlierDetector;
   readonly rng: Rng;
 }

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { AccessLog } from '../telemetry/access-log.js';
-import type { GatewayMetrics } from '../telemetry/metrics.js';
+import type { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import type { MirrorPair } from './mirror.js';
 import type { SideOutcome } from './mirror-stats.js';
 import type { RouteEntry } from './route-table.js';

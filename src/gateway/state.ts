@@ -4,10 +4,10 @@
  * per (re)load, then immutable: a request keeps the state it started with, a reload swaps in a new one.
  */
 import type { BackendPlan, ListenerPlan, Plan, RoutePlan, RulePlan } from '../config/plan.js';
-import type { MirrorStats, MirrorStatsRegistry } from './mirror-stats.js';
+import type { MirrorStats, MirrorStatsTable } from './mirror-stats.js';
 import { RouteTable, type RouteTableWarning } from './route-table.js';
 import { ServiceTarget } from './service-balancer.js';
-import type { EndpointRegistry, UpstreamEndpoint } from './upstream-endpoint.js';
+import type { UpstreamEndpoint, UpstreamEndpointTable } from './upstream-endpoint.js';
 
 export interface BackendRuntime {
   readonly kind: 'Service' | 'InferencePool';
@@ -49,8 +49,8 @@ export class GatewayState {
   constructor(
     readonly plan: Plan,
     readonly generation: number,
-    private readonly endpoints: EndpointRegistry,
-    private readonly mirrorStats: MirrorStatsRegistry,
+    private readonly endpoints: UpstreamEndpointTable,
+    private readonly mirrorStats: MirrorStatsTable,
   ) {
     for (const l of plan.listeners) this.listenersByKey.set(l.key, l);
     this.table = new RouteTable(plan, (route, rule) => this.ruleRuntime(route, rule));

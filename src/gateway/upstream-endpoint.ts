@@ -1,7 +1,7 @@
 /**
  * Upstream endpoints (`address:port`) as the gateway sees them: one undici connection pool each
  * (keep-alive, no pipelining), the gateway's in-flight count, and passive outlier state. Endpoints
- * live in an EndpointRegistry that outlives plan reloads, so counts and connections survive a reload.
+ * live in an UpstreamEndpointTable that outlives plan reloads, so counts and connections survive a reload.
  */
 import { Pool } from 'undici';
 
@@ -66,7 +66,7 @@ export function endpointId(address: string, port: number): string {
   return address.includes(':') && !address.startsWith('[') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-export class EndpointRegistry {
+export class UpstreamEndpointTable {
   private readonly byId = new Map<string, UpstreamEndpoint>();
 
   get(address: string, port: number): UpstreamEndpoint {

@@ -5,8 +5,8 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { address, metrics, plan, pool, request, source, text } from '../../test/scheduling/helpers.js';
-import type { ModelServerMetrics } from '../metrics/model-server-metrics.js';
 import { GatewayError } from '../openai/errors.js';
+import type { ModelServerMetrics } from '../scraping/model-server-metrics.js';
 import { silentLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
 import {

@@ -26,6 +26,7 @@ export type {
   SchedulingTelemetry,
   Scorer,
 } from './framework/types.js';
+export { PLUGIN_FACTORIES, PLUGIN_TYPES } from './plugin-catalog.js';
 export {
   BUILT_IN_PICKER_CONFIGS,
   DEFAULT_PICKER_CONFIG,
@@ -34,5 +35,4 @@ export {
   pickerConfigFor,
   ROUND_ROBIN_PICKER_CONFIG,
 } from './profiles.js';
-export { PLUGIN_FACTORIES, PLUGIN_TYPES } from './registry.js';
 export { allSaturated, DEFAULT_SATURATION, isSaturated, type SaturationConfig } from './saturation.js';

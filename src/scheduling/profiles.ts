@@ -65,7 +65,7 @@ export const LEAST_REQUEST_PICKER_CONFIG: PickerConfigPlan = pickerOnly(
   'least-request-picker',
 );
 
-/** Built-in configs by name (the registry's `strategy` option and benchmark baselines use these). */
+/** Built-in configs by name (the scheduler registry's `strategy` option and benchmark baselines use these). */
 export const BUILT_IN_PICKER_CONFIGS: ReadonlyMap<string, PickerConfigPlan> = new Map([
   ['default', DEFAULT_PICKER_CONFIG],
   ['prefix-cache', PREFIX_CACHE_PICKER_CONFIG],

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FallingBehindWarner, isFallingBehind } from './cluster.js';
 import { WritePacer } from './engine/write-pacer.js';
-import type { FidelityWindow } from './metrics/fidelity.js';
+import type { FidelityWindow } from './vllm-page/fidelity.js';
 
 function window(over: Partial<FidelityWindow>): FidelityWindow {
   const w = { maxErrorMs: 0, maxFirstTokenErrorMs: 0, plannedMs: 1000, stallMs: 0, steps: 10, ...over };

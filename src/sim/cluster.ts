@@ -8,9 +8,14 @@
 import { performance } from 'node:perf_hooks';
 import { type Logger, silentLogger } from '../util/log.js';
 import { DEFAULT_MAX_WRITE_INTERVAL_MS, PACER_PERIOD_MS, WritePacer } from './engine/write-pacer.js';
-import { acquireLoopMonitor, type FidelityWindow, loopLag, releaseLoopMonitor } from './metrics/fidelity.js';
 import { type ResolvedReplicaOptions, resolveReplicaOptions, type SimReplicaOptions } from './options.js';
 import { type ReplicaAddress, SimReplica } from './server/replica.js';
+import {
+  acquireLoopMonitor,
+  type FidelityWindow,
+  loopLag,
+  releaseLoopMonitor,
+} from './vllm-page/fidelity.js';
 
 export interface SimClusterOptions extends Partial<SimReplicaOptions> {
   /** Number of replicas (default 1). */

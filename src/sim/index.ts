@@ -10,7 +10,6 @@ export {
   type SimReplicaInfo,
   startSimCluster,
 } from './cluster.js';
-export type { MetricsVersion } from './metrics/vllm-metrics.js';
 export {
   type LoraModule,
   parseLoraModule,
@@ -29,3 +28,4 @@ export {
 } from './pods.js';
 export { DEFAULT_PROFILE, findProfile, PROFILES, profileNames, type TimingProfile } from './profiles.js';
 export { FAILURE_TYPES, type FailureType } from './server/failures.js';
+export type { MetricsVersion } from './vllm-page/vllm-metrics.js';

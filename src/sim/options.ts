@@ -3,9 +3,10 @@
  * has them) and the simulator's own. `resolveReplicaOptions` fills defaults from the profile and
  * validates, throwing SimConfigError with vLLM-like messages.
  */
-import type { MetricsVersion } from './metrics/vllm-metrics.js';
+
 import { DEFAULT_PROFILE, findProfile, kvBlocksFor, profileNames, type TimingProfile } from './profiles.js';
 import { FAILURE_TYPES, type FailureType } from './server/failures.js';
+import type { MetricsVersion } from './vllm-page/vllm-metrics.js';
 
 export interface LoraModule {
   name: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parsePrometheusText, sumSamples } from '../metrics/promtext.js';
-import { createMetricsRegistry, GatewayMetrics, type RequestRecord } from './metrics.js';
+import { parsePrometheusText, sumSamples } from '../scraping/promtext.js';
+import { createPromRegistry, GatewayMetrics, type RequestRecord } from './gateway-metrics.js';
 
 const base: RequestRecord = {
   listener: 'default/gw/http',
@@ -21,7 +21,7 @@ async function scrape(m: GatewayMetrics) {
 
 describe('GatewayMetrics', () => {
   it('counts requests, tokens and latencies per label set, across scrapes', async () => {
-    const m = new GatewayMetrics(createMetricsRegistry({ defaultMetrics: false }));
+    const m = new GatewayMetrics(createPromRegistry({ defaultMetrics: false }));
     m.requestStarted();
     m.requestFinished(base);
     m.requestStarted();
@@ -56,7 +56,7 @@ describe('GatewayMetrics', () => {
   });
 
   it('folds model names beyond the cap into `other`', async () => {
-    const m = new GatewayMetrics(createMetricsRegistry({ defaultMetrics: false }));
+    const m = new GatewayMetrics(createPromRegistry({ defaultMetrics: false }));
     for (let i = 0; i < 105; i++) {
       m.requestStarted();
       m.requestFinished({ ...base, model: `user-model-${i}`, targetModel: undefined });
@@ -68,7 +68,7 @@ describe('GatewayMetrics', () => {
   });
 
   it('counts every request when more raw model names arrive than its lookup maps remember', async () => {
-    const m = new GatewayMetrics(createMetricsRegistry({ defaultMetrics: false }));
+    const m = new GatewayMetrics(createPromRegistry({ defaultMetrics: false }));
     // Two passes over 600 distinct names: the second pass hits the remembered and the forgotten ones.
     for (let pass = 0; pass < 2; pass++) {
       for (let i = 0; i < 600; i++) {
@@ -88,7 +88,7 @@ describe('GatewayMetrics', () => {
   });
 
   it('counts upstream attempts per backend, endpoint and result', async () => {
-    const m = new GatewayMetrics(createMetricsRegistry({ defaultMetrics: false }));
+    const m = new GatewayMetrics(createPromRegistry({ defaultMetrics: false }));
     m.attempt('Service default/a:80', '10.0.0.1:8000', 'response');
     m.attempt('Service default/a:80', '10.0.0.1:8000', 'connect_error');
     m.attempt('Service default/a:80', '10.0.0.2:8000', 'response');
@@ -103,7 +103,7 @@ describe('GatewayMetrics', () => {
 
 describe('FastHistogram exposition', () => {
   it('renders cumulative buckets, sum and count that a Prometheus parser reads', async () => {
-    const m = new GatewayMetrics(createMetricsRegistry({ defaultMetrics: false }));
+    const m = new GatewayMetrics(createPromRegistry({ defaultMetrics: false }));
     for (const d of [0.004, 0.02, 0.02, 3, 500]) {
       m.requestStarted();
       m.requestFinished({ ...base, durationSeconds: d });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrometheusText, sumSamples } from '../../src/metrics/promtext.js';
+import { parsePrometheusText, sumSamples } from '../../src/scraping/promtext.js';
 import { type CliProcess, startCli } from '../helpers/cli.js';
 import { call, errorOf } from './helpers/http.js';
 import { waitFor } from './helpers/upstream.js';

@@ -5,12 +5,12 @@
 import { type Logger, pino } from 'pino';
 import type { EndpointAddress, Plan, PoolPlan, SourceRef } from '../../src/config/plan.js';
 import { EndpointState } from '../../src/datastore/endpoint-state.js';
-import type { ModelServerMetrics } from '../../src/metrics/model-server-metrics.js';
-import { vllmMapping } from '../../src/metrics/vllm.js';
 import type { InferenceRequest } from '../../src/requestcontrol/types.js';
 import { SchedulingContext } from '../../src/scheduling/framework/context.js';
 import type { PluginHost } from '../../src/scheduling/framework/types.js';
 import { DEFAULT_SATURATION } from '../../src/scheduling/saturation.js';
+import type { ModelServerMetrics } from '../../src/scraping/model-server-metrics.js';
+import { vllmMapping } from '../../src/scraping/vllm.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SeededRng } from '../../src/util/rng.js';
 

@@ -3,8 +3,8 @@
  * parser, read SSE streams chunk by chunk, post JSON.
  */
 import { createRequire } from 'node:module';
-import { parsePrometheusText, type Sample } from '../../src/metrics/promtext.js';
 import { SseReader } from '../../src/openai/sse.js';
+import { parsePrometheusText, type Sample } from '../../src/scraping/promtext.js';
 
 export interface PromFamily {
   name: string;

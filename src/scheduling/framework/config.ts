@@ -10,12 +10,12 @@
 import { closest } from '../../config/diagnostics.js';
 import type { PickerConfigPlan } from '../../config/plan.js';
 import type { Rng } from '../../util/rng.js';
+import { PLUGIN_ALIASES, PLUGIN_FACTORIES } from '../plugin-catalog.js';
 import { MaxScorePicker } from '../plugins/pickers/max-score-picker.js';
 import {
   SINGLE_PROFILE_HANDLER,
   SingleProfileHandler,
 } from '../plugins/profile-handlers/single-profile-handler.js';
-import { PLUGIN_ALIASES, PLUGIN_FACTORIES } from '../registry.js';
 import { PluginParamsError } from './params.js';
 import { Scheduler, type SchedulerProfile, type WeightedScorer } from './scheduler.js';
 import type { Filter, Picker, Plugin, PluginFactory, ProfileHandler } from './types.js';

@@ -3,7 +3,7 @@
  * these itself so that it depends on no room above it: the datastore's `EndpointState` satisfies
  * `SchedulingEndpoint` structurally, and request control reports `RequestOutcome`s.
  */
-import type { MetricsFreshness, ModelServerMetrics } from '../../metrics/model-server-metrics.js';
+import type { MetricsFreshness, ModelServerMetrics } from '../../scraping/model-server-metrics.js';
 
 /** Characters per token assumed when only text is known (the reference picker uses 4). */
 export const CHARS_PER_TOKEN = 4;

@@ -12,7 +12,7 @@ import type { SchedulingContext } from './context.js';
 import type { RequestOutcome, SchedulingEndpoint } from './endpoint.js';
 
 export interface PluginBase {
-  /** Registry type name, kebab-case (`queue-scorer`). */
+  /** Plugin type name in the plugin catalog, kebab-case (`queue-scorer`). */
   readonly type: string;
   /** Instance name from the config (`name`, defaulting to the type). */
   readonly name: string;

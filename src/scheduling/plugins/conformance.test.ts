@@ -8,7 +8,7 @@ import { context, host, request, state, text } from '../../../test/scheduling/he
 import type { EndpointState } from '../../datastore/endpoint-state.js';
 import { SeededRng } from '../../util/rng.js';
 import type { Filter, Picker, Plugin, Scorer } from '../framework/types.js';
-import { PLUGIN_FACTORIES } from '../registry.js';
+import { PLUGIN_FACTORIES } from '../plugin-catalog.js';
 
 type SetName = 'mixed' | 'never scraped' | 'stale' | 'one candidate' | '64 candidates';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FidelityStats } from '../metrics/fidelity.js';
-import { VllmMetrics } from '../metrics/vllm-metrics.js';
 import { PROFILES, type TimingProfile } from '../profiles.js';
+import { FidelityStats } from '../vllm-page/fidelity.js';
+import { VllmMetrics } from '../vllm-page/vllm-metrics.js';
 import { Engine, type EngineConfig } from './engine.js';
 import { LoraManager } from './lora.js';
 import { EngineRequest, type FinishReason, type TokenSink } from './request.js';

@@ -16,10 +16,10 @@
 import { SeededRng } from '../../util/rng.js';
 import { BlockPool } from '../kv/block-pool.js';
 import { KvCacheManager } from '../kv/kv-cache-manager.js';
-import type { FidelityStats } from '../metrics/fidelity.js';
-import type { VllmMetrics } from '../metrics/vllm-metrics.js';
 import type { TimingProfile } from '../profiles.js';
 import { stepMs } from '../timing.js';
+import type { FidelityStats } from '../vllm-page/fidelity.js';
+import type { VllmMetrics } from '../vllm-page/vllm-metrics.js';
 import type { LoraManager } from './lora.js';
 import type { EngineRequest, FinishReason } from './request.js';
 import { Batch, Scheduler } from './scheduler.js';

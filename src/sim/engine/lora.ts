@@ -1,6 +1,6 @@
 /**
  * LoRA adapters of one replica, as vLLM manages them:
- * - a registry of adapters by name (`--lora-modules`, /v1/load_lora_adapter);
+ * - the loaded adapters by name (`--lora-modules`, /v1/load_lora_adapter);
  * - a CPU cache of at most `maxCpuLoras` loaded adapters (LRU), filled when an adapter is
  *   registered, like vLLM's add_lora;
  * - `maxLoras` GPU slots (LRU): a batch may use at most that many distinct adapters (the scheduler

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { context, request, state } from '../../../../test/scheduling/helpers.js';
 import { SeededRng } from '../../../util/rng.js';
 import type { Picker } from '../../framework/types.js';
-import { PLUGIN_FACTORIES } from '../../registry.js';
+import { PLUGIN_FACTORIES } from '../../plugin-catalog.js';
 
 const picker = (type: string, params: Record<string, unknown> = {}) =>
   PLUGIN_FACTORIES.get(type)!(type, params) as Picker;

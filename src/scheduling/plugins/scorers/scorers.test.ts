@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { context, host, request, type StateOpts, state, text } from '../../../../test/scheduling/helpers.js';
 import type { Scorer } from '../../framework/types.js';
-import { PLUGIN_FACTORIES } from '../../registry.js';
+import { PLUGIN_FACTORIES } from '../../plugin-catalog.js';
 import { createPrefixCacheScorer, type PrefixCacheScorer } from './prefix-cache-scorer.js';
 
 function scores(

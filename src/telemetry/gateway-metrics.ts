@@ -1,5 +1,5 @@
 /**
- * The gateway's own Prometheus metrics. One prom-client `Registry` per process (createMetricsRegistry);
+ * The gateway's own Prometheus metrics. One prom-client `Registry` per process (createPromRegistry);
  * the gateway's metrics live in GatewayMetrics, and the pool/scheduling room registers its own metrics
  * in the same Registry (it receives it through the pool-registry factory).
  *
@@ -16,7 +16,7 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 /** Seconds. */
 const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];
 
-export function createMetricsRegistry(opts: { defaultMetrics?: boolean } = {}): Registry {
+export function createPromRegistry(opts: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
   if (opts.defaultMetrics !== false)
     collectDefaultMetrics({ register: registry, prefix: 'infergate_process_' });

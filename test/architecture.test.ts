@@ -20,7 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['datastore'],
   ['scheduling'],
   ['requestcontrol'],
-  ['gateway'],
+  ['gateway', 'extproc'],
   ['admin'],
   ['app', 'bench'],
   ['cli'],

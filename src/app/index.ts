@@ -4,6 +4,7 @@
  */
 
 export { type DemoOptions, demoManifests, runDemo } from './demo.js';
+export { type EppRunOptions, runEpp } from './epp.js';
 export { InfergateProcess, type ProcessOptions } from './process.js';
 export {
   type PlanLoadResult,

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerDemo } from './demo-command.js';
+import { registerEnvoyConfig } from './envoy-config.js';
+import { registerEpp } from './epp.js';
 import { registerServe } from './serve-command.js';
 import { registerSim } from './sim.js';
 import { registerValidate } from './validate.js';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerDemo(program);
   registerServe(program);
+  registerEpp(program);
+  registerEnvoyConfig(program);
   registerValidate(program);
   registerSim(program);
   registerBench(program);

@@ -24,6 +24,12 @@ export interface InferenceRequest {
   readonly stream: boolean;
   /** `performance.now()` when the request arrived. */
   readonly receivedAt: number;
+  /**
+   * The proxy's subset hint (ext_proc `envoy.lb.subset_hint`): only endpoints whose address appears
+   * here (`ip:port` or `ip`; matched on the address, as the reference does) are candidates; an empty
+   * list leaves none (NO_READY_ENDPOINT). Undefined: every endpoint of the pool is a candidate.
+   */
+  readonly endpointSubset?: readonly string[];
 }
 
 /** Where a request arrived and what it carried, apart from the parsed body. */
@@ -35,6 +41,8 @@ export interface RequestEnvelope {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
   readonly receivedAt: number;
+  /** See InferenceRequest.endpointSubset. */
+  readonly endpointSubset?: readonly string[];
 }
 
 /** The InferenceRequest of a body read once and parsed by `parseRequestBody`. */
@@ -50,5 +58,6 @@ export function inferenceRequest(e: RequestEnvelope, parsed: ParsedRequest): Inf
     model: parsed.model,
     stream: parsed.stream,
     receivedAt: e.receivedAt,
+    ...(e.endpointSubset !== undefined ? { endpointSubset: e.endpointSubset } : {}),
   };
 }

@@ -127,7 +127,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
   async route(req: InferenceRequest, signal: AbortSignal): Promise<RoutingDecision> {
     if (this.closed) throw new GatewayError('NO_READY_ENDPOINT', `InferencePool ${this.key} is gone.`);
     const choice = this.objectives.resolve(req, this.opts.rng);
-    let candidates = this.routable();
+    let candidates = inSubset(this.routable(), req.endpointSubset);
     if (candidates.length === 0) throw noEndpoint(this.key);
 
     // Saturation matters only to a sheddable request or to flow control: skip the scan otherwise.
@@ -160,7 +160,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
         throw err;
       }
       this.opts.metrics.queueWait.observe({ pool: this.key }, (performance.now() - queuedAt) / 1000);
-      candidates = this.routable();
+      candidates = inSubset(this.routable(), req.endpointSubset);
       if (candidates.length === 0) throw noEndpoint(this.key);
     }
     return this.decide(req, choice, candidates);
@@ -371,6 +371,27 @@ class Decision implements RoutingDecision {
     reserved.release(this.tokens, this.tokens);
     this.router.wake();
   }
+}
+
+/** The candidates whose address is in the proxy's subset hint (all of them without a hint). */
+function inSubset(
+  candidates: readonly EndpointState[],
+  subset: readonly string[] | undefined,
+): readonly EndpointState[] {
+  if (subset === undefined) return candidates;
+  const addresses = new Set<string>();
+  for (const s of subset) addresses.add(addressOf(s));
+  return candidates.filter((c) => addresses.has(c.endpoint.address));
+}
+
+/** `10.0.0.1:8000` → `10.0.0.1`; `[::1]:8000` → `::1`; a bare address as it is. */
+function addressOf(hostPort: string): string {
+  if (hostPort.startsWith('[')) {
+    const close = hostPort.indexOf(']');
+    return close < 0 ? hostPort : hostPort.slice(1, close);
+  }
+  const colon = hostPort.lastIndexOf(':');
+  return colon < 0 || hostPort.indexOf(':') !== colon ? hostPort : hostPort.slice(0, colon);
 }
 
 function noEndpoint(pool: string): GatewayError {

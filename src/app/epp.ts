@@ -1,0 +1,121 @@
+/**
+ * `infergate epp` as a process: the composition root of the endpoint picker. Builds the Prometheus
+ * registry and the pool routers (the same factory `serve` uses), loads the manifests through a
+ * FilePlanSource (file changes and SIGHUP reload them), hands each plan to the routers first and then
+ * to the ext_proc front door (src/extproc), prints the ready lines, and stops on SIGTERM / SIGINT.
+ *
+ * stdout carries only the ready lines (tests and benchmarks parse them):
+ *   epp ready <host:port> pool=<ns/name>
+ *   health ready <host:port>
+ *   metrics ready http://<host:port>
+ */
+import { FilePlanSource } from '../config/file-plan-source.js';
+import type { Diagnostic, Plan } from '../config/plan.js';
+import type { PlanUpdate } from '../config/plan-source.js';
+import { type EppOptions, EppServer } from '../extproc/server.js';
+import type { PoolRouterRegistryFactory } from '../requestcontrol/least-request-router.js';
+import { createPromRegistry } from '../telemetry/gateway-metrics.js';
+import type { PlanLoadResult } from './serve.js';
+
+export interface EppRunOptions {
+  /** Loads (or re-loads) the plan from the sources given on the command line. */
+  load: () => Promise<PlanLoadResult>;
+  formatDiagnostic: (d: Diagnostic) => string;
+  /** Paths to watch besides the files read; `watch` false for stdin. */
+  watchPaths: readonly string[];
+  watch: boolean;
+  epp: EppOptions;
+  poolRouters: PoolRouterRegistryFactory;
+  /** How long open streams may finish on SIGTERM, ms. */
+  drainTimeoutMs: number;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/** Runs until SIGTERM / SIGINT; resolves with the exit code (1: nothing could be served). */
+export async function runEpp(o: EppRunOptions): Promise<number> {
+  const log = o.epp.logger;
+  const registry = createPromRegistry();
+  const pools = o.poolRouters({ metrics: registry, logger: log });
+  const source = new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
+  let server: EppServer | undefined;
+  let served: Plan | undefined;
+  let exitCode = 1;
+
+  const first = async (u: PlanUpdate): Promise<boolean> => {
+    for (const d of u.diagnostics) o.err(o.formatDiagnostic(d));
+    if (u.plan === undefined) {
+      o.err('infergate epp: the configuration has errors; nothing is served.');
+      return false;
+    }
+    try {
+      pools.sync(u.plan);
+      server = await EppServer.start(u.plan, o.epp, { pools, registry });
+      served = u.plan;
+    } catch (err) {
+      o.err(`infergate epp: ${(err as Error).message}`);
+      return false;
+    }
+    const a = server.addresses;
+    o.out(`epp ready ${a.grpc} pool=${o.epp.poolKey}`);
+    if (a.health !== undefined) o.out(`health ready ${a.health}`);
+    if (a.metrics !== undefined) o.out(`metrics ready ${a.metrics}`);
+    return true;
+  };
+
+  const next = (u: PlanUpdate): boolean => {
+    if (u.plan === undefined) {
+      log.error(
+        {
+          errors: u.diagnostics.filter((d) => d.severity === 'error').map(o.formatDiagnostic),
+          error: u.error,
+        },
+        'reload failed: the new configuration has errors; still serving the previous one',
+      );
+      return false;
+    }
+    if (!u.plan.pools.has(o.epp.poolKey)) {
+      log.error({ pool: o.epp.poolKey }, 'reload refused: the pool is no longer in the manifests');
+      return false;
+    }
+    pools.sync(u.plan);
+    try {
+      server!.apply(u.plan);
+    } catch (err) {
+      if (served !== undefined) pools.sync(served);
+      log.error({ err: (err as Error).message }, 'reload refused; still serving the previous plan');
+      return false;
+    }
+    served = u.plan;
+    log.info('configuration reloaded');
+    return true;
+  };
+
+  await source.start((u) => (server === undefined ? first(u) : next(u)));
+  if (server === undefined) {
+    await source.close();
+    await pools.close().catch(() => undefined);
+    return exitCode;
+  }
+  const running = server;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        o.err(`infergate epp: second ${signal}: exiting now`);
+        process.exit(1);
+      }
+      stopping = true;
+      exitCode = 0;
+      void (async () => {
+        await source.close();
+        await running.close(o.drainTimeoutMs);
+        await pools.close().catch(() => undefined);
+        resolve(exitCode);
+      })();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => void source.reload());
+  });
+}

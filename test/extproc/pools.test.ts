@@ -85,19 +85,19 @@ status:
     }
     expect(served).toEqual(new Set(ports.map((p) => `127.0.0.1:${p}`)));
     expect(await epp.metric('infergate_epp_served_endpoint_total', { outcome: 'primary' })).toBe(8);
-  });
+  }, 180_000);
 
   it('GatewayWeightedAcrossTwoInferencePools: the route weights split traffic between two pickers', async () => {
-    const [a, b] = [
-      await h.startSims(['--replicas', '1', '--served-model-name', 'm', '--time-scale', '0.01'], {
+    const [a, b] = await Promise.all([
+      h.startSims(['--replicas', '1', '--served-model-name', 'm', '--time-scale', '0.01'], {
         labels: 'app=a',
         namePrefix: 'a',
       }),
-      await h.startSims(['--replicas', '1', '--served-model-name', 'm', '--time-scale', '0.01'], {
+      h.startSims(['--replicas', '1', '--served-model-name', 'm', '--time-scale', '0.01'], {
         labels: 'app=b',
         namePrefix: 'b',
       }),
-    ];
+    ]);
     const pool = (name: string) => `---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferencePool
@@ -125,8 +125,7 @@ ${pool('a')}${pool('b')}`,
       a.podsFile,
       b.podsFile,
     ];
-    const eppA = await h.startEpp(files, 'pool-a');
-    const eppB = await h.startEpp(files, 'pool-b');
+    const [eppA, eppB] = await Promise.all([h.startEpp(files, 'pool-a'), h.startEpp(files, 'pool-b')]);
     const envoy = await h.startEnvoy(files, {
       extra: ['--epp', `pool-a=127.0.0.1:${eppA.grpcPort}`, '--epp', `pool-b=127.0.0.1:${eppB.grpcPort}`],
     });
@@ -151,5 +150,5 @@ ${pool('a')}${pool('b')}`,
     expect(await eppB.metric('infergate_requests_total')).toBe(toB);
     // 50/50 over 40 draws: fewer than 8 on one side has probability < 1e-3.
     expect(Math.min(toA, toB)).toBeGreaterThanOrEqual(8);
-  });
+  }, 180_000);
 });

@@ -60,8 +60,8 @@ describe.skipIf(!hasTool('envoy'))('failures behind Envoy + epp', () => {
   afterAll(() => h.stopAll());
 
   it('a replica killed mid-run: Envoy follows the fallback list, every request succeeds', async () => {
-    const [a, b] = [
-      await h.startSims(['--replicas', '1', '--served-model-name', 'm', '--time-scale', '0.01'], {
+    const [a, b] = await Promise.all([
+      h.startSims(['--replicas', '1', '--served-model-name', 'm', '--time-scale', '0.01'], {
         labels: 'app=sim',
         namePrefix: 'a',
       }),
@@ -69,7 +69,7 @@ describe.skipIf(!hasTool('envoy'))('failures behind Envoy + epp', () => {
         labels: 'app=sim',
         namePrefix: 'b',
       }),
-    ];
+    ]);
     const files = [
       h.file('one.yaml', manifests([{ name: 'pool', failureMode: 'FailClose', header: 'one' }])),
       a.podsFile,
@@ -89,7 +89,7 @@ describe.skipIf(!hasTool('envoy'))('failures behind Envoy + epp', () => {
       await epp.metric('infergate_epp_served_endpoint_total', { outcome: 'fallback' }),
     ).toBeGreaterThanOrEqual(3);
     expect(await epp.metric('infergate_pool_endpoint_inflight_requests')).toBe(0);
-  });
+  }, 180_000);
 
   it('EppUnAvailableFailOpen: FailOpen keeps serving without its picker, FailClose answers 5xx', async () => {
     const sims = await h.startSims(['--replicas', '2', '--served-model-name', 'm', '--time-scale', '0.01'], {
@@ -106,8 +106,10 @@ describe.skipIf(!hasTool('envoy'))('failures behind Envoy + epp', () => {
       ),
       sims.podsFile,
     ];
-    const open = await h.startEpp(files, 'open-pool');
-    const closed = await h.startEpp(files, 'closed-pool');
+    const [open, closed] = await Promise.all([
+      h.startEpp(files, 'open-pool'),
+      h.startEpp(files, 'closed-pool'),
+    ]);
     const envoy = await h.startEnvoy(files, {
       extra: [
         '--epp',
@@ -144,7 +146,7 @@ describe.skipIf(!hasTool('envoy'))('failures behind Envoy + epp', () => {
       const c = await send('closed');
       expect(c.status).toBeGreaterThanOrEqual(500);
     }
-  });
+  }, 180_000);
 
   it('a sheddable request under saturation gets 429 with the dropped reason; a critical one goes on', async () => {
     const sims = await h.startSims(
@@ -246,5 +248,5 @@ schedulingProfiles:
     });
     expect(critical.status).toBe(200);
     for (;;) if ((await it.next()).done) break;
-  });
+  }, 180_000);
 });

@@ -85,7 +85,7 @@ describe.skipIf(!hasTool('envoy'))('model rewrite and bodies through Envoy + epp
     epp = await h.startEpp(files, 'pool', ['--seed', '7']);
     envoy = await h.startEnvoy(files, { extra: ['--epp', `127.0.0.1:${epp.grpcPort}`] });
     client = new OpenAI({ baseURL: `${envoy.url}/v1`, apiKey: 'none', maxRetries: 0 });
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await h.stopAll();

@@ -39,7 +39,7 @@ describe.skipIf(!hasTool('envoy'))('seed 000 through Envoy + infergate epp', () 
     const files = [...SEED_000, sims.podsFile];
     epp = await h.startEpp(files, 'default/vllm-llama2-7b-pool');
     envoy = await h.startEnvoy(files, { extra: ['--epp', `127.0.0.1:${epp.grpcPort}`] });
-  }, 60_000);
+  }, 120_000);
 
   afterAll(() => h.stopAll());
 

@@ -36,7 +36,7 @@ describe.skipIf(!hasTool('envoy'))('seed 003 through Envoy + infergate epp', () 
     epp = await h.startEpp(files, 'vllm-qwen-pool');
     envoy = await h.startEnvoy(files, { ports: [8080, 8081], extra: ['--epp', `127.0.0.1:${epp.grpcPort}`] });
     client = new OpenAI({ baseURL: `${envoy.urls.get(8081)}/v1`, apiKey: 'none', maxRetries: 0 });
-  }, 60_000);
+  }, 120_000);
 
   afterAll(() => h.stopAll());
 

@@ -25,7 +25,10 @@ export interface SeriesValue {
   readonly value: number;
 }
 
-/** One reading of every page family: sample name (`…_bucket` included) → series key → value. */
+/**
+ * One reading of every page family: sample name (`…_bucket` included) → series key → value. The key
+ * joins the labels in the order the metric reports them (the same for every reading of a metric).
+ */
 export interface MetricSample {
   /** Wall-clock ms. */
   readonly t: number;
@@ -122,22 +125,19 @@ export class MetricsWindow {
           series.set(name, byKey);
         }
         const labels: Record<string, string> = {};
-        for (const [k, x] of Object.entries(v.labels)) labels[k] = String(x);
-        byKey.set(seriesKey(labels), { labels, value: v.value });
+        let key = '';
+        for (const k in v.labels) {
+          const x = String(v.labels[k]);
+          labels[k] = x;
+          key += `${k}=${x}\u0000`;
+        }
+        byKey.set(key, { labels, value: v.value });
       }
     }
     const extra = this.opts.extra?.() ?? new Map<string, number>();
     this.samples.push({ t: Date.now(), series, extra });
     while (this.samples.length > this.keep) this.samples.shift();
   }
-}
-
-/** Stable key of a label set (names sorted). */
-export function seriesKey(labels: Readonly<Record<string, string>>): string {
-  const names = Object.keys(labels).sort();
-  let k = '';
-  for (const n of names) k += `${n}=${labels[n]}\u0000`;
-  return k;
 }
 
 /**

@@ -330,6 +330,19 @@ function percentiles(buckets: ReadonlyMap<number, number> | undefined): Percenti
   };
 }
 
+/** One chart point, computed once per sample (samples never change) and reused by later snapshots. */
+interface ChartPoint {
+  t: number;
+  requestsPerSecond: number;
+  errorsPerSecond: number;
+  tokensInPerSecond: number;
+  tokensOutPerSecond: number;
+  ttftP50: number | null;
+  ttftP99: number | null;
+}
+
+const chartPoints = new WeakMap<MetricSample, ChartPoint | null>();
+
 function chartSeries(history: readonly MetricSample[]): ChartSeries {
   const out: ChartSeries = {
     t: [],
@@ -340,35 +353,48 @@ function chartSeries(history: readonly MetricSample[]): ChartSeries {
     ttftP50: [],
     ttftP99: [],
   };
-  const all = () => 'all';
   for (let i = 1; i < history.length; i++) {
-    const a = history[i - 1]!;
     const b = history[i]!;
-    const dt = (b.t - a.t) / 1000;
-    if (!(dt > 0)) continue;
-    out.t.push(Math.round(b.t / 1000));
-    out.requestsPerSecond.push(
-      round2((increaseBy(a, b, 'infergate_requests_total', all).get('all') ?? 0) / dt),
-    );
-    out.errorsPerSecond.push(
-      round2(
-        (increaseBy(a, b, 'infergate_requests_total', (l) => (Number(l.status) >= 400 ? 'e' : undefined)).get(
-          'e',
-        ) ?? 0) / dt,
-      ),
-    );
-    out.tokensInPerSecond.push(
-      round2((increaseBy(a, b, 'infergate_prompt_tokens_total', all).get('all') ?? 0) / dt),
-    );
-    out.tokensOutPerSecond.push(
-      round2((increaseBy(a, b, 'infergate_completion_tokens_total', all).get('all') ?? 0) / dt),
-    );
-    const w = history[Math.max(0, i - CHART_PERCENTILE_SPAN)]!;
-    const buckets = bucketIncreaseBy(w, b, 'infergate_time_to_first_token_seconds', all).get('all');
-    out.ttftP50.push(nullable(buckets && histogramQuantile(0.5, buckets)));
-    out.ttftP99.push(nullable(buckets && histogramQuantile(0.99, buckets)));
+    let p = chartPoints.get(b);
+    if (p === undefined) {
+      p = chartPoint(history, i);
+      chartPoints.set(b, p);
+    }
+    if (p === null) continue;
+    out.t.push(p.t);
+    out.requestsPerSecond.push(p.requestsPerSecond);
+    out.errorsPerSecond.push(p.errorsPerSecond);
+    out.tokensInPerSecond.push(p.tokensInPerSecond);
+    out.tokensOutPerSecond.push(p.tokensOutPerSecond);
+    out.ttftP50.push(p.ttftP50);
+    out.ttftP99.push(p.ttftP99);
   }
   return out;
+}
+
+/** The point of sample i: rates since sample i−1, TTFT percentiles over the 10 samples before it. */
+function chartPoint(history: readonly MetricSample[], i: number): ChartPoint | null {
+  const a = history[i - 1]!;
+  const b = history[i]!;
+  const dt = (b.t - a.t) / 1000;
+  if (!(dt > 0)) return null;
+  const all = () => 'all';
+  const rate = (name: string, group: (l: Readonly<Record<string, string>>) => string | undefined = all) => {
+    let sum = 0;
+    for (const v of increaseBy(a, b, name, group).values()) sum += v;
+    return round2(sum / dt);
+  };
+  const w = history[Math.max(0, i - CHART_PERCENTILE_SPAN)]!;
+  const buckets = bucketIncreaseBy(w, b, 'infergate_time_to_first_token_seconds', all).get('all');
+  return {
+    t: Math.round(b.t / 1000),
+    requestsPerSecond: rate('infergate_requests_total'),
+    errorsPerSecond: rate('infergate_requests_total', (l) => (Number(l.status) >= 400 ? 'e' : undefined)),
+    tokensInPerSecond: rate('infergate_prompt_tokens_total'),
+    tokensOutPerSecond: rate('infergate_completion_tokens_total'),
+    ttftP50: nullable(buckets && histogramQuantile(0.5, buckets)),
+    ttftP99: nullable(buckets && histogramQuantile(0.99, buckets)),
+  };
 }
 
 function canarySplits(

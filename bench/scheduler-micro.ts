@@ -2,6 +2,7 @@
  * Scheduler micro-benchmark (issue 5).
  *
  *   node --expose-gc --import tsx bench/scheduler-micro.ts [--iterations N] [--memory-requests N]
+ *     [--decisions none|idle|recording] [--out DIR]
  *   (or `npx tsx bench/scheduler-micro.ts`: same, without forced GC before heap readings)
  *
  * 1. Decision latency: a full `route()` of the default profile over 64 endpoints with metrics, for an
@@ -11,17 +12,24 @@
  *    conversations, unique questions), routed, dispatched and completed: index entries and heap at
  *    checkpoints. It must level off at the index bound instead of growing with the request count.
  *
- * Writes bench/results/scheduler-micro.json and bench/results/scheduler-micro.md (the table in
- * docs/scheduling.md). Workloads are seeded; timings depend on the machine (run it on a quiet one).
+ * `--decisions`: the pool routers get no decision ring (none, the default), one nobody looks at (idle:
+ * as in the gateway when the live page is closed), or one recording every decision (recording: the
+ * page open, or `--debug-headers`). bench/decision-ring-cost.ts compares them.
+ *
+ * Writes scheduler-micro.json and scheduler-micro.md into --out (default bench/results/; the table
+ * in docs/scheduling.md). Workloads are seeded; timings depend on the machine (run it on a quiet one).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Registry } from 'prom-client';
 import type { EndpointAddress, Plan, PoolPlan } from '../src/config/plan.js';
 import { createSchedulerRegistry } from '../src/requestcontrol/scheduler-registry.js';
 import type { InferenceRequest, RoutingDecision } from '../src/requestcontrol/types.js';
 import type { PrefixIndex } from '../src/scheduling/prefix/prefix-index.js';
 import type { ModelServerMetrics } from '../src/scraping/model-server-metrics.js';
+import { DecisionRing } from '../src/telemetry/decision-ring.js';
 import { silentLogger } from '../src/util/log.js';
 import { SeededRng } from '../src/util/rng.js';
 
@@ -33,7 +41,13 @@ const WARMUP = Math.min(5_000, Math.ceil(ITERATIONS / 4));
 const MEMORY_REQUESTS = Number(args.get('memory-requests') ?? 1_000_000);
 const ENDPOINTS = 64;
 const PROMPT_CHARS = 8_000;
-const OUT_DIR = new URL('./results/', import.meta.url);
+const OUT_DIR = args.has('out')
+  ? pathToFileURL(`${resolve(args.get('out')!)}/`)
+  : new URL('./results/', import.meta.url);
+const DECISIONS = args.get('decisions') ?? 'none';
+if (!['none', 'idle', 'recording'].includes(DECISIONS)) {
+  throw new Error(`--decisions must be none, idle or recording (got "${DECISIONS}")`);
+}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const WORDS =
@@ -91,12 +105,19 @@ const plan = (p: PoolPlan): Plan => ({
   diagnostics: [],
 });
 
+function decisionRing(): DecisionRing | undefined {
+  if (DECISIONS === 'none') return undefined;
+  const ring = new DecisionRing({ always: DECISIONS === 'recording' });
+  return ring;
+}
+
 function setup() {
   const reg = createSchedulerRegistry({
     metrics: new Registry(),
     logger: silentLogger(),
     rng: new SeededRng(7),
     scrape: false,
+    decisions: decisionRing(),
   });
   const p = poolPlan();
   reg.sync(plan(p));
@@ -349,6 +370,7 @@ async function main() {
     endpoints: ENDPOINTS,
     promptChars: PROMPT_CHARS,
     iterations: ITERATIONS,
+    decisions: DECISIONS,
     warmup: WARMUP,
     forcedGc: gc !== undefined,
     environment: {

@@ -1,5 +1,8 @@
 /**
- * The admin port: Prometheus metrics and health for orchestrators, plus two summaries for people.
+ * The admin port: Prometheus metrics and health for orchestrators, the live page and summaries for
+ * people.
+ *   GET /                 the live page; /admin/snapshot its data, /admin/decisions the decision
+ *                         ring (src/admin/page-routes.ts)
  *   GET /metrics          Prometheus text (the gateway's and the pool routers' metrics)
  *   GET /healthz          200 while the process runs
  *   GET /readyz           200 once a plan is served; 503 before that and while draining
@@ -10,6 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { MirrorSummary } from '../gateway/mirror-stats.js';
+import { type LivePage, PAGE_PATHS } from './page-routes.js';
 
 export interface AdminSource {
   readonly registry: Registry;
@@ -17,6 +21,8 @@ export interface AdminSource {
   notReadyReason(): string | undefined;
   planSummary(): unknown;
   mirrorSummaries(): MirrorSummary[];
+  /** The live page and its JSON endpoints, when served. */
+  readonly page?: LivePage;
 }
 
 export class AdminServer {
@@ -44,6 +50,7 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
+    this.source.page?.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -56,6 +63,7 @@ export class AdminServer {
       json(res, 405, { error: 'method not allowed' });
       return;
     }
+    if (this.source.page && (await this.source.page.handle(url.pathname, url.searchParams, res))) return;
     switch (url.pathname) {
       case '/metrics': {
         const text = await this.source.registry.metrics();
@@ -90,7 +98,14 @@ export class AdminServer {
       default:
         json(res, 404, {
           error: `no such admin path ${url.pathname}`,
-          paths: ['/metrics', '/healthz', '/readyz', '/admin/mirrors', '/admin/plan'],
+          paths: [
+            ...(this.source.page ? PAGE_PATHS : []),
+            '/metrics',
+            '/healthz',
+            '/readyz',
+            '/admin/mirrors',
+            '/admin/plan',
+          ],
         });
     }
   }

@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import { AdminServer } from '../admin/admin-server.js';
+import { createLivePage } from '../admin/page-routes.js';
 import type { Plan } from '../config/plan.js';
 import { type ApplyResult, describeListenError, displayHost, Gateway } from '../gateway/gateway.js';
 import type { GatewayOptions } from '../gateway/options.js';
@@ -13,6 +14,7 @@ import {
   type PoolRouterRegistryFactory,
 } from '../requestcontrol/least-request-router.js';
 import type { PoolRouterRegistry } from '../requestcontrol/types.js';
+import { DecisionRing } from '../telemetry/decision-ring.js';
 import { createPromRegistry } from '../telemetry/gateway-metrics.js';
 
 export interface ProcessOptions {
@@ -45,9 +47,12 @@ export class InfergateProcess {
   static async start(plan: Plan, o: ProcessOptions): Promise<InfergateProcess> {
     const opts = o.gateway;
     const registry = o.registry ?? createPromRegistry();
+    // Recent scheduling decisions: recorded while someone looks at the page, always with --debug-headers.
+    const decisions = new DecisionRing({ always: opts.debugHeaders });
     const pools = (o.poolRouters ?? createLeastRequestPoolRegistry)({
       metrics: registry,
       logger: opts.logger,
+      decisions,
     });
     let proc: InfergateProcess | undefined;
     const admin =
@@ -57,6 +62,14 @@ export class InfergateProcess {
             notReadyReason: () => (proc === undefined ? 'no plan loaded' : proc.gateway.notReadyReason()),
             planSummary: () => proc?.gateway.planSummary() ?? { generation: 0 },
             mirrorSummaries: () => proc?.gateway.mirrorSummaries() ?? [],
+            page: createLivePage({
+              registry,
+              decisions,
+              plan: () => proc?.gateway.state?.plan,
+              planSummary: () => proc?.gateway.planSummary() ?? { generation: 0 },
+              pools: () => pools.views?.() ?? [],
+              mirrors: () => proc?.gateway.mirrorSummaries() ?? [],
+            }),
           })
         : undefined;
     let gateway: Gateway | undefined;

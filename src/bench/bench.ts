@@ -234,6 +234,11 @@ export async function runTarget(
     : undefined;
   const lag = new LoopLagMonitor();
   const before = scrapeUrls.length > 0 ? await scrapeAll(scrapeUrls) : [];
+  if (target.adminUrl !== undefined) {
+    (ctx.progressStream ?? process.stderr).write(
+      `bench: ${target.name}: live page ${target.adminUrl}/ (decisions: ${target.adminUrl}/admin/decisions)\n`,
+    );
+  }
   lag.start();
   progress.start();
   let timing: RunTiming;

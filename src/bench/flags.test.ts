@@ -182,3 +182,33 @@ describe('optionsFromFlags: bad flags name the flag', () => {
     expect(err.message).toContain(says);
   });
 });
+
+describe('optionsFromFlags: --gateway-admin', () => {
+  it('sets the admin URL of every target, or of the named one', () => {
+    const all = optionsFromFlags(
+      {
+        compare: ['a=http://127.0.0.1:1', 'b=http://127.0.0.1:2'],
+        model: 'm',
+        gatewayAdmin: ['http://127.0.0.1:9/'],
+      },
+      {},
+    ).options;
+    expect(all.targets.map((t) => t.adminUrl)).toEqual(['http://127.0.0.1:9', 'http://127.0.0.1:9']);
+    const one = optionsFromFlags(
+      {
+        compare: ['a=http://127.0.0.1:1', 'b=http://127.0.0.1:2'],
+        model: 'm',
+        gatewayAdmin: ['b=http://127.0.0.1:9'],
+      },
+      {},
+    ).options;
+    expect(one.targets.map((t) => t.adminUrl)).toEqual([undefined, 'http://127.0.0.1:9']);
+  });
+
+  it('names an unknown target or a bad URL', () => {
+    expect(errorOf({ url: URL, gatewayAdmin: ['nope=http://127.0.0.1:9'] }).message).toMatch(
+      /--gateway-admin/,
+    );
+    expect(errorOf({ url: URL, gatewayAdmin: ['not a url'] }).message).toMatch(/--gateway-admin/);
+  });
+});

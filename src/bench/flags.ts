@@ -65,6 +65,7 @@ export interface BenchFlags {
   metricPercentiles?: string;
   percentileMetrics?: string;
   scrapeMetrics?: string[];
+  gatewayAdmin?: string[];
   sampleInterval?: string;
   maxConnections?: string;
   progress?: string;
@@ -358,6 +359,22 @@ export function optionsFromFlags(
     target.scrapeUrls = [...(target.scrapeUrls ?? []), checkUrl('--scrape-metrics', entry.slice(eq + 1))];
   }
   for (const t of targets) if (t.scrapeUrls) t.scrapeUrls = [...scrapeUrls, ...t.scrapeUrls];
+  // The gateway's admin port per target (`URL` for every target, `NAME=URL` for one): its live page.
+  for (const entry of list(f.gatewayAdmin)) {
+    const eq = entry.indexOf('=');
+    const name = eq > 0 && !entry.slice(0, eq).includes('/') ? entry.slice(0, eq) : undefined;
+    const url = checkUrl('--gateway-admin', name === undefined ? entry : entry.slice(eq + 1)).replace(
+      /\/+$/,
+      '',
+    );
+    const chosen = name === undefined ? targets : targets.filter((t) => t.name === name);
+    if (chosen.length === 0)
+      throw badOption(
+        '--gateway-admin',
+        `names target "${name}", which is not one of ${targets.map((t) => t.name).join(', ')}`,
+      );
+    for (const t of chosen) t.adminUrl = url;
+  }
   const options = {
     targets,
     endpoint,

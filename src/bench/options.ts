@@ -20,6 +20,8 @@ export interface TargetSpec {
   scrapeUrls?: readonly string[] | undefined;
   /** Headers sent with every request to this target (e.g. `host: test.com` for a host-matched route). */
   headers?: Readonly<Record<string, string>> | undefined;
+  /** The gateway's admin URL when the target is an infergate gateway: its live page is printed. */
+  adminUrl?: string | undefined;
 }
 
 export type DatasetOptions =

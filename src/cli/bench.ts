@@ -99,7 +99,11 @@ export function registerBench(program: Command): void {
       '--scrape-metrics <url...>',
       'the replicas’ /metrics (prefix-cache hit rate, per-replica load); NAME=URL for one target only',
     )
-    .option('--sample-interval <s>', 'how often the replicas are sampled during the run (default 1)');
+    .option('--sample-interval <s>', 'how often the replicas are sampled during the run (default 1)')
+    .option(
+      '--gateway-admin <url...>',
+      'the infergate gateway’s admin port (e.g. http://127.0.0.1:9090): its live page is printed while the run goes; NAME=URL for one target only',
+    );
 
   cmd.optionsGroup('Output:');
   cmd

@@ -122,7 +122,10 @@ export function registerServe(program: Command): void {
   cmd.optionsGroup('Logs and debugging:');
   cmd
     .option('--access-log <file>', 'write the JSON access log to FILE instead of stderr')
-    .option('--debug-headers', 'add x-infergate-endpoint to every response');
+    .option(
+      '--debug-headers',
+      'add x-infergate-endpoint and x-infergate-decision (the scheduling decision: profile, pick, scores) to every response, and record every decision in /admin/decisions',
+    );
 
   cmd
     .addHelpText(

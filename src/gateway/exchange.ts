@@ -22,6 +22,7 @@ import { ModelRewriter } from '../openai/model-rewrite.js';
 import { type ParsedRequest, parseRequestBody, withStreamUsage } from '../openai/request.js';
 import type { BodyKind } from '../openai/response-observer.js';
 import type { RequestOutcome } from '../requestcontrol/types.js';
+import { type DecisionRecord, decisionHeader } from '../telemetry/decision-ring.js';
 import { answerError, endCutResponse, gatewayErrorFor } from './answer.js';
 import { Attempt, AttemptFailure, attemptResult, errorDetail } from './attempt.js';
 import { readBody } from './body.js';
@@ -31,6 +32,7 @@ import { rewritePath } from './filters.js';
 import {
   buildUpstreamHeaders,
   clientResponseHeaders,
+  DEBUG_DECISION,
   DEBUG_ENDPOINT,
   DEBUG_REQUEST,
   REQUEST_ID,
@@ -69,6 +71,8 @@ export class Exchange implements InFlightRequest {
   targetModel: string | undefined;
   endpoint: string | undefined;
   reason: string | undefined;
+  /** The pool's decision record, when it was recorded (debug output or someone watching). */
+  decisionRecord: DecisionRecord | undefined;
   retries = 0;
   status = 0;
   error: string | undefined;
@@ -214,6 +218,7 @@ export class Exchange implements InFlightRequest {
       if (this.abortReason !== undefined) throw abortError(this.abortReason);
       this.targetModel = decision.targetModel;
       this.reason = decision.reason;
+      this.decisionRecord = decision.record;
       const upstreamBody = injectUsage
         ? (withStreamUsage(decision.body, parsed) ?? decision.body)
         : decision.body;
@@ -387,6 +392,10 @@ export class Exchange implements InFlightRequest {
     const h = clientResponseHeaders(up, this.id, dropLength);
     if (this.ctx.opts.debugHeaders || this.req.headers[DEBUG_REQUEST] === 'endpoint') {
       h.push(DEBUG_ENDPOINT, ep.id);
+    }
+    // The decision's scores only with debug output on: they describe the pool to whoever asks.
+    if (this.ctx.opts.debugHeaders && this.decisionRecord !== undefined) {
+      h.push(DEBUG_DECISION, decisionHeader(this.decisionRecord));
     }
     if (this.ctx.draining) h.push('connection', 'close');
     return h;

@@ -9,6 +9,7 @@
 import type { Registry } from 'prom-client';
 import type { Plan, PoolPlan } from '../config/plan.js';
 import { GatewayError } from '../openai/errors.js';
+import type { DecisionRing } from '../telemetry/decision-ring.js';
 import type { Logger } from '../util/log.js';
 import type {
   Endpoint,
@@ -20,7 +21,12 @@ import type {
 } from './types.js';
 
 /** How `serve` receives the pool routers: the scheduler's registry has the same factory shape. */
-export type PoolRouterRegistryFactory = (opts: { metrics: Registry; logger: Logger }) => PoolRouterRegistry;
+export type PoolRouterRegistryFactory = (opts: {
+  metrics: Registry;
+  logger: Logger;
+  /** The gateway's decision ring, for routers that record their decisions. */
+  decisions?: DecisionRing;
+}) => PoolRouterRegistry;
 
 export const createLeastRequestPoolRegistry: PoolRouterRegistryFactory = () => new LeastRequestPoolRegistry();
 

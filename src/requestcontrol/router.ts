@@ -15,11 +15,13 @@ import { GatewayError } from '../openai/errors.js';
 import { rewriteModel } from '../openai/model-rewrite.js';
 import { buildScheduler } from '../scheduling/framework/config.js';
 import { SchedulingContext } from '../scheduling/framework/context.js';
-import type { Scheduler } from '../scheduling/framework/scheduler.js';
+import type { ScheduleResult, Scheduler } from '../scheduling/framework/scheduler.js';
+import { ScheduleTrace } from '../scheduling/framework/trace.js';
 import type { EndpointAware, PluginHost, SchedulingTelemetry } from '../scheduling/framework/types.js';
 import { SaturationFilter } from '../scheduling/plugins/filters/saturation-filter.js';
 import { DEFAULT_PICKER_CONFIG, pickerConfigFor } from '../scheduling/profiles.js';
 import { allSaturated, type SaturationConfig } from '../scheduling/saturation.js';
+import type { DecisionRecord, DecisionRing } from '../telemetry/decision-ring.js';
 import type { Rng } from '../util/rng.js';
 import { AdmissionQueue } from './admission.js';
 import type { PoolTelemetrySource, SchedulerMetrics } from './scheduler-telemetry.js';
@@ -45,6 +47,8 @@ export interface PoolRouterOptions {
   readonly pluginTimings: boolean;
   /** A decision never dispatched releases its reservation after this long, ms. */
   readonly reservationTtlMs: number;
+  /** Where sampled decisions are recorded ("why this endpoint"); undefined: never. */
+  readonly decisions: DecisionRing | undefined;
 }
 
 export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
@@ -181,7 +185,9 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     this.sweepReservations(t0);
     const scheduler = this.scheduler;
     const ctx = new SchedulingContext(req, choice.targetModel, choice.priority, scheduler.promptChars, t0);
-    const result = scheduler.schedule(ctx, candidates);
+    const ring = this.opts.decisions;
+    const trace = ring?.wanted() ? new ScheduleTrace() : undefined;
+    const result = scheduler.schedule(ctx, candidates, trace);
     const primary = result.endpoints[0]!;
     const rewritten =
       choice.targetModel !== undefined &&
@@ -192,6 +198,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     metrics.duration.observe({ pool: this.key }, (performance.now() - t0) / 1000);
     metrics.pick(this.key, primary.id, result.reason);
     const reason = `${result.reason} → ${primary.id} (score ${result.score.toFixed(2)}, ${result.filtered}/${candidates.length} candidates)`;
+    const record = trace ? ring!.push(this.draft(req, choice, candidates, result, trace, t0)) : undefined;
     const decision = new Decision(
       this,
       scheduler,
@@ -202,9 +209,43 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
       rewritten,
       reason,
       t0,
+      record,
     );
     this.pending.push(decision);
     return decision;
+  }
+
+  /** The decision record of a traced decision (off the hot path: only sampled decisions get here). */
+  private draft(
+    req: InferenceRequest,
+    choice: ObjectiveChoice,
+    candidates: readonly EndpointState[],
+    result: ScheduleResult,
+    trace: ScheduleTrace,
+    t0: number,
+  ): Parameters<DecisionRing['push']>[0] {
+    const eps = result.endpoints;
+    return {
+      requestId: req.id,
+      pool: this.key,
+      model: req.model,
+      targetModel: choice.targetModel,
+      objective: choice.objective,
+      criticality: choice.criticality,
+      candidates: candidates.map((e) => e.id),
+      profile: trace.profile,
+      filters: trace.filters,
+      scored: trace.scored.length > 0 ? trace.scored : [eps[0]!.id],
+      scorers: trace.scorers,
+      totals: trace.totals,
+      picker: trace.picker,
+      pick: eps[0]!.id,
+      fallbacks: eps.slice(1).map((e) => e.id),
+      decisive: result.decisive?.type,
+      reason: result.reason,
+      score: result.score,
+      durationUs: Math.round((performance.now() - t0) * 1000),
+    };
   }
 
   /** Releases the reservations of decisions never dispatched within the TTL (client gone first). */
@@ -306,6 +347,7 @@ class Decision implements RoutingDecision {
   readonly reason: string;
   readonly criticality?: Criticality;
   readonly objective?: string;
+  readonly record?: DecisionRecord;
   readonly decidedAt: number;
   /** The endpoint counted for this decision until its first dispatch. */
   reserved: EndpointState | undefined;
@@ -324,6 +366,7 @@ class Decision implements RoutingDecision {
     rewritten: boolean,
     reason: string,
     decidedAt: number,
+    record: DecisionRecord | undefined,
   ) {
     this.states = states;
     this.endpoints = states.map((s) => s.endpoint);
@@ -334,6 +377,7 @@ class Decision implements RoutingDecision {
     if (choice.criticality) this.criticality = choice.criticality;
     if (choice.objective) this.objective = choice.objective;
     this.decidedAt = decidedAt;
+    if (record) this.record = record;
     this.tokens = ctx.estPromptTokens();
     this.reserved = states[0]!;
     this.reserved.acquire(this.tokens);

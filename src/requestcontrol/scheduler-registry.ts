@@ -13,10 +13,11 @@ import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
 import { DEFAULT_SATURATION, type SaturationConfig } from '../scheduling/saturation.js';
 import { metricsPortOf, resolveEngine } from '../scraping/engines.js';
 import { MetricsScraper, type ScrapeResult } from '../scraping/scraper.js';
+import type { DecisionRing } from '../telemetry/decision-ring.js';
 import { type Rng, SeededRng } from '../util/rng.js';
 import { InferencePoolRouter } from './router.js';
 import { SchedulerMetrics } from './scheduler-telemetry.js';
-import type { Endpoint, PoolRouterRegistry } from './types.js';
+import type { Endpoint, EndpointView, PoolRouterRegistry, PoolView } from './types.js';
 
 export interface SchedulerRegistryOptions {
   /** The gateway's process Registry: the scheduler's metrics are registered there. */
@@ -61,6 +62,8 @@ export interface SchedulerRegistryOptions {
    * onDispatch (client gone before sending), the count is given back after this long, ms (default 10,000).
    */
   reservationTtlMs?: number;
+  /** Where sampled decisions are recorded ("why this endpoint"); none by default. */
+  decisions?: DecisionRing;
 }
 
 export interface SchedulerRegistry extends PoolRouterRegistry {
@@ -128,6 +131,7 @@ class PoolRegistry implements SchedulerRegistry {
       forcedConfig,
       pluginTimings: opts.pluginTimings ?? false,
       reservationTtlMs: opts.reservationTtlMs ?? 10_000,
+      decisions: opts.decisions,
     };
   }
 
@@ -175,6 +179,27 @@ class PoolRegistry implements SchedulerRegistry {
 
   endpointState(id: string): EndpointState | undefined {
     return this.states.get(id);
+  }
+
+  views(): PoolView[] {
+    const now = performance.now();
+    const out: PoolView[] = [];
+    for (const r of this.routers.values()) {
+      const endpoints: EndpointView[] = r.endpoints.map((e) => ({
+        id: e.id,
+        podName: e.endpoint.podName,
+        routable: e.routable,
+        ready: e.ready,
+        healthy: e.healthy,
+        inflight: e.inflightRequests,
+        metrics: e.metrics,
+        metricsAgeMs: e.metrics ? now - e.metricsAt : undefined,
+        lastError: e.lastError,
+        engine: e.engine.type,
+      }));
+      out.push({ key: r.key, queued: r.queueSize, endpoints });
+    }
+    return out;
   }
 
   async scrapeAll(): Promise<void> {

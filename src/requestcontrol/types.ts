@@ -9,6 +9,8 @@ import type { Criticality, Plan, PoolPlan } from '../config/plan.js';
 import type { Endpoint } from '../datastore/endpoint.js';
 import type { InferenceRequest } from '../openai/inference-request.js';
 import type { RequestOutcome } from '../scheduling/framework/endpoint.js';
+import type { ModelServerMetrics } from '../scraping/model-server-metrics.js';
+import type { DecisionRecord } from '../telemetry/decision-ring.js';
 
 export type { Endpoint, InferenceRequest, RequestOutcome };
 
@@ -28,6 +30,8 @@ export interface RoutingDecision {
   readonly reason: string;
   readonly criticality?: Criticality;
   readonly objective?: string;
+  /** The decision as recorded in the decision ring, when it was sampled ("why this endpoint"). */
+  readonly record?: DecisionRecord;
   /** Called once per attempt, as the request is sent to `endpoint`. */
   onDispatch(endpoint: Endpoint): void;
   /** Called exactly once per dispatched attempt, when it ends in any way. */
@@ -52,6 +56,33 @@ export interface PoolRouterRegistry {
   get(poolKey: string): PoolRouter | undefined;
   /** Stops scrapers and timers. */
   close(): Promise<void>;
+  /** Read-only state of every pool, for the live page (optional: routers without state omit it). */
+  views?(): readonly PoolView[];
+}
+
+/** One pool as the live page shows it: a copy taken when asked, never on the request path. */
+export interface PoolView {
+  readonly key: string;
+  /** Requests waiting in the gateway's admission queue. */
+  readonly queued: number;
+  readonly endpoints: readonly EndpointView[];
+}
+
+export interface EndpointView {
+  readonly id: string;
+  readonly podName: string | undefined;
+  /** Ready in the plan and not taken out by failed scrapes. */
+  readonly routable: boolean;
+  readonly ready: boolean;
+  readonly healthy: boolean;
+  /** This gateway's requests in flight there. */
+  readonly inflight: number;
+  /** Latest scraped load; undefined before the first scrape or when the page has none. */
+  readonly metrics: ModelServerMetrics | undefined;
+  /** Age of that snapshot, ms (undefined when there is none). */
+  readonly metricsAgeMs: number | undefined;
+  readonly lastError: string | undefined;
+  readonly engine: string;
 }
 
 export type { PoolPlan };

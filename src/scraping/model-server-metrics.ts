@@ -24,6 +24,11 @@ export interface ModelServerMetrics {
   readonly numBlocks: number | undefined;
   /** `model_name` label values seen (the served base model names). */
   readonly models: readonly string[];
+  /** Prefix-cache queries and hits so far (tokens; counters), when the engine exports them (vLLM V1). */
+  readonly prefixCacheQueries?: number;
+  readonly prefixCacheHits?: number;
+  /** Prefix-cache hit rate in [0,1] as the engine's own gauge says (vLLM V0), when exported. */
+  readonly prefixCacheHitRate?: number;
 }
 
 /** How one engine's /metrics page maps to ModelServerMetrics. */

@@ -28,13 +28,27 @@ const KV_V1 = 'vllm:kv_cache_usage_perc';
 const KV_V0 = 'vllm:gpu_cache_usage_perc';
 const LORA_INFO = 'vllm:lora_requests_info';
 const CACHE_CONFIG = 'vllm:cache_config_info';
+const PREFIX_QUERIES = 'vllm:prefix_cache_queries_total';
+const PREFIX_HITS = 'vllm:prefix_cache_hits_total';
+const PREFIX_HIT_RATE_V0 = 'vllm:gpu_prefix_cache_hit_rate';
 const LOAD_GAUGES = [RUNNING, WAITING] as const;
 
 export const vllmMapping: EngineMapping = {
   type: 'vllm',
   aliases: [],
   metricsPath: '/metrics',
-  sampleNames: new Set([RUNNING, WAITING, SWAPPED, KV_V1, KV_V0, LORA_INFO, CACHE_CONFIG]),
+  sampleNames: new Set([
+    RUNNING,
+    WAITING,
+    SWAPPED,
+    KV_V1,
+    KV_V0,
+    LORA_INFO,
+    CACHE_CONFIG,
+    PREFIX_QUERIES,
+    PREFIX_HITS,
+    PREFIX_HIT_RATE_V0,
+  ]),
   map(samples: ReadonlyMap<string, readonly Sample[]>): ModelServerMetrics | undefined {
     const running = sumOf(samples, RUNNING);
     const waiting = sumOf(samples, WAITING);
@@ -51,6 +65,19 @@ export const vllmMapping: EngineMapping = {
       blockSize: intLabel(cache, 'block_size'),
       numBlocks: intLabel(cache, 'num_gpu_blocks'),
       models: labelValues(samples, LOAD_GAUGES, 'model_name'),
+      ...prefixCache(samples),
     };
   },
 };
+
+/** Prefix-cache counters (V1) or the V0 hit-rate gauge, for the live page; absent when not exported. */
+function prefixCache(
+  samples: ReadonlyMap<string, readonly Sample[]>,
+): Pick<ModelServerMetrics, 'prefixCacheQueries' | 'prefixCacheHits' | 'prefixCacheHitRate'> {
+  const queries = sumOf(samples, PREFIX_QUERIES);
+  const hits = sumOf(samples, PREFIX_HITS);
+  if (queries !== undefined && hits !== undefined)
+    return { prefixCacheQueries: queries, prefixCacheHits: hits };
+  const rate = maxOf(samples, PREFIX_HIT_RATE_V0);
+  return rate !== undefined && rate >= 0 ? { prefixCacheHitRate: Math.min(1, rate) } : {};
+}

@@ -15,6 +15,8 @@ import { LabelCap } from './label-cap.js';
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 /** Seconds. */
 const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];
+/** Seconds per output token after the first (vLLM's TPOT range). */
+const TPOT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1];
 
 export function createPromRegistry(opts: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
@@ -94,6 +96,7 @@ interface RequestChildren {
   requestsByStatus: Map<number, PendingCount>;
   duration: HistogramChild;
   ttft: HistogramChild;
+  tpot: HistogramChild;
   prompt: PendingCount;
   completion: PendingCount;
 }
@@ -113,6 +116,7 @@ export class GatewayMetrics {
 
   private readonly duration: FastHistogram;
   private readonly ttft: FastHistogram;
+  private readonly tpot: FastHistogram;
   private readonly retries: Counter<string>;
   private readonly ejections: Counter<string>;
   private readonly reloads: Counter<string>;
@@ -151,6 +155,13 @@ export class GatewayMetrics {
       'Streamed requests: time from request arrival to the first chunk with non-empty choices.',
       requestLabels,
       TTFT_BUCKETS,
+      registry,
+    );
+    this.tpot = new FastHistogram(
+      'infergate_time_per_output_token_seconds',
+      'Streamed requests with usage and ≥ 2 output tokens: (duration − TTFT) / (output tokens − 1).',
+      requestLabels,
+      TPOT_BUCKETS,
       registry,
     );
     new Counter({
@@ -263,7 +274,11 @@ export class GatewayMetrics {
     }
     byStatus.n++;
     c.duration.observe(r.durationSeconds);
-    if (r.ttftSeconds !== undefined) c.ttft.observe(r.ttftSeconds);
+    if (r.ttftSeconds !== undefined) {
+      c.ttft.observe(r.ttftSeconds);
+      const out = r.completionTokens;
+      if (out !== undefined && out > 1) c.tpot.observe((r.durationSeconds - r.ttftSeconds) / (out - 1));
+    }
     if (r.promptTokens) c.prompt.n += r.promptTokens;
     if (r.completionTokens) c.completion.n += r.completionTokens;
   }
@@ -366,6 +381,7 @@ export class GatewayMetrics {
         requestsByStatus: new Map(),
         duration: this.duration.child(key, l),
         ttft: this.ttft.child(key, l),
+        tpot: this.tpot.child(key, l),
         prompt: { labels: t, n: 0 },
         completion: { labels: t, n: 0 },
       };

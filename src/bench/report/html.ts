@@ -6,6 +6,7 @@
  */
 import type { BenchReport, TargetResult } from '../bench.js';
 import type { GroupStats } from '../stats.js';
+import { dashboardMetric, REPLICA_METRICS } from './dashboard-metrics.js';
 import { type FigureRow, figureRows, figureValues, ratio } from './figures.js';
 import { barChart, cdfPoints, downsample, escapeXml, PALETTE, type Series, xyChart } from './svg.js';
 
@@ -20,6 +21,7 @@ th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #
 .chart .title{font-weight:600;font-size:13px}.chart .legend,.chart .xtick,.chart .ytick,.chart .xlabel,.chart .ylabel{font-size:11px;fill:#374151}
 .chart .xtick,.chart .xlabel,.chart .ylabel{text-anchor:middle}.chart .ytick{text-anchor:end;dominant-baseline:middle}
 .chart .plot{fill:#fafafa;stroke:#d1d5db}.chart .grid{stroke:#e5e7eb}.chart .axis{stroke:#9ca3af}
+.metric{text-align:left;color:#6b7280;font-size:11px}
 pre{background:#f9fafb;border:1px solid #e5e7eb;padding:8px 12px;border-radius:6px;overflow:auto}
 `;
 
@@ -61,6 +63,7 @@ function figuresTable(report: BenchReport): string {
   for (let i = 1; i < report.targets.length; i++) {
     head += `<th>${escapeXml(report.targets[i]!.name)} / ${escapeXml(report.targets[0]!.name)}</th>`;
   }
+  head += '<th class="metric">on the dashboard</th>';
   let body = '';
   for (const row of rows) {
     if (!values.some((v) => v[row.key] != null)) continue;
@@ -68,6 +71,8 @@ function figuresTable(report: BenchReport): string {
     for (const v of values) body += `<td>${num(v[row.key], row.decimals)}</td>`;
     for (let i = 1; i < values.length; i++)
       body += ratioCell(row, ratio(values[i]![row.key], base?.[row.key]));
+    const metric = dashboardMetric(row.key);
+    body += `<td class="metric">${metric ? `<code>${escapeXml(metric)}</code>` : ''}</td>`;
     body += '</tr>';
   }
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
@@ -175,7 +180,10 @@ function replicaTimeline(t: TargetResult, scale: number, what: 'queue' | 'kv'): 
         ? `${t.name}: running (solid) and waiting (dashed) requests per replica`
         : `${t.name}: KV-cache usage per replica`,
     xLabel: 'time (s since start)',
-    yLabel: what === 'queue' ? 'requests' : 'KV-cache usage',
+    yLabel:
+      what === 'queue'
+        ? `requests (${REPLICA_METRICS.running}, ${REPLICA_METRICS.waiting})`
+        : `KV-cache usage (${REPLICA_METRICS.kvUsage})`,
     series,
     kind: 'line',
     ...(what === 'kv' ? { yMin: 0, yMax: 1, yPercent: true } : {}),
@@ -240,6 +248,9 @@ ${scaleNote}
 ${warnings.map((w) => `<div class="warn">${escapeXml(w)}</div>`).join('\n')}
 ${notes.map((n) => `<p class="meta">Note — ${escapeXml(n)}</p>`).join('\n')}
 <h2>Figures</h2>
+<p class="meta">Measured at the client. The last column names the Prometheus metrics of the same quantity on the
+Grafana dashboard (deploy/grafana/infergate.json) and the gateway's live page (its admin port): the gateway's
+<code>infergate_*</code>, then the replicas' <code>vllm:*</code>.</p>
 ${figuresTable(report)}
 ${references ? `<h2>Reference</h2><pre>${escapeXml(references)}</pre>` : ''}
 <h2>Latency</h2>

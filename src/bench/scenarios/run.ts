@@ -368,13 +368,19 @@ async function runOneTarget(
       READY_TIMEOUT_MS,
       opts.signal,
     );
-    await gateway.waitForLine(/^admin ready /, READY_TIMEOUT_MS, opts.signal);
+    const admin = await gateway.waitForLine(/^admin ready (\S+)/, READY_TIMEOUT_MS, opts.signal);
     // Start-up (tsx compiling, manifests loading) is not part of the run.
     const simCpuAtStart = sim.cpuSeconds() ?? 0;
     const gatewayCpuAtStart = gateway.cpuSeconds() ?? 0;
     result = await runTarget(
       { ...plan.options, targets: [] },
-      { name: target.name, url: listener[1]!, scrapeUrls: replicaUrls, headers: target.headers },
+      {
+        name: target.name,
+        url: listener[1]!,
+        scrapeUrls: replicaUrls,
+        headers: target.headers,
+        adminUrl: admin[1],
+      },
       { workload, progressStream: opts.io.stderr, idealPrefix: true },
     );
     const simCpu = sim.cpuSeconds();

@@ -11,6 +11,7 @@
 import type { Rng } from '../../util/rng.js';
 import type { SchedulingContext } from './context.js';
 import type { RequestOutcome, SchedulingEndpoint } from './endpoint.js';
+import type { ScheduleTrace } from './trace.js';
 import type {
   Plugin,
   PluginBase,
@@ -75,14 +76,22 @@ export class Scheduler {
     this.promptChars = chars;
   }
 
-  /** Chooses endpoints among `candidates` (routable, non-empty); returns elements of `candidates`. */
+  /**
+   * Chooses endpoints among `candidates` (routable, non-empty); returns elements of `candidates`.
+   * With `trace`, also records what each stage saw (for the decision ring); without, nothing is.
+   */
   schedule<E extends SchedulingEndpoint>(
     ctx: SchedulingContext,
     candidates: readonly E[],
+    trace?: ScheduleTrace,
   ): ScheduleResult<E> {
     const profile =
       this.profiles.length === 1 ? this.profiles[0]! : this.handler.pickProfile(ctx, this.profiles);
     const timer = this.timer;
+    if (trace) {
+      trace.profile = profile.name;
+      trace.picker = profile.picker.name;
+    }
 
     let list = candidates;
     for (const f of profile.filters) {
@@ -90,6 +99,7 @@ export class Scheduler {
       const next = f.filter(ctx, list);
       if (timer) timer(f, (performance.now() - t0) / 1000);
       if (next.length > 0) list = next;
+      if (trace) trace.filtered(f, list);
     }
     const n = list.length;
     if (n === 1) {
@@ -123,7 +133,9 @@ export class Scheduler {
         contrib[row + i] = c;
         totals[i]! += c;
       }
+      if (trace) trace.scoredBy(scorer, weight, list, contrib, row);
     }
+    if (trace) trace.summed(list, totals);
 
     const t0 = timer ? performance.now() : 0;
     const picks = profile.picker.pick(ctx, list, totals, this.rng);

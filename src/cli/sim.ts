@@ -53,6 +53,10 @@ interface SimFlags {
   port: number;
   profile?: string;
   replicaProfiles?: string[];
+  engine: 'v0' | 'v1';
+  preemptionMode?: 'recompute' | 'swap';
+  swapSpace?: number;
+  trace?: string;
   model?: string;
   servedModelName?: string[];
   maxNumSeqs?: number;
@@ -72,7 +76,7 @@ interface SimFlags {
   enablePromptTokensDetails?: boolean;
   seed: number;
   timeScale: number;
-  metricsVersion: 'v0' | 'v1';
+  metricsVersion?: 'v0' | 'v1';
   naturalOutputLen?: number;
   naturalOutputRange?: number;
   failureRate: number;
@@ -103,6 +107,9 @@ export function simOptionsFromFlags(f: SimFlags): SimClusterOptions {
   });
   const shared: Partial<SimReplicaOptions> = {
     profile: f.profile,
+    engine: f.engine,
+    preemptionMode: f.preemptionMode,
+    swapSpaceGiB: f.swapSpace,
     model: f.model,
     servedModelNames: f.servedModelName,
     maxNumSeqs: f.maxNumSeqs,
@@ -149,6 +156,7 @@ export function simOptionsFromFlags(f: SimFlags): SimClusterOptions {
     perReplica,
     writeIntervalMs: f.writeIntervalMs,
     maxWriteIntervalMs: f.maxWriteIntervalMs,
+    trace: f.trace,
   };
 }
 
@@ -189,7 +197,9 @@ export function registerSim(program: Command): void {
       'names the API accepts; the first labels metrics (default: --model)',
     )
     .option('--max-model-len <n>', 'context length (default: the profile’s)', intArg(2))
-    .addOption(new Option('--metrics-version <v>', 'vLLM metric names').choices(['v0', 'v1']).default('v1'))
+    .addOption(
+      new Option('--metrics-version <v>', 'vLLM metric names (default: the engine’s)').choices(['v0', 'v1']),
+    )
     .option('--enable-prompt-tokens-details', 'report usage.prompt_tokens_details.cached_tokens')
     .option(
       '--natural-output-len <n>',
@@ -204,10 +214,26 @@ export function registerSim(program: Command): void {
 
   cmd.optionsGroup('Engine (vLLM spelling):');
   cmd
+    .addOption(
+      new Option(
+        '--engine <v>',
+        'scheduler modelled: v1 (vLLM 0.10.x) or v0 (vLLM 0.7.x default: prefill-only steps, no chunked ' +
+          'prefill, prefix caching off, V0 metric names)',
+      )
+        .choices(['v0', 'v1'])
+        .default('v1'),
+    )
+    .addOption(
+      new Option(
+        '--preemption-mode <mode>',
+        'v0: recompute (vLLM’s choice for n=1) or swap to CPU memory',
+      ).choices(['recompute', 'swap']),
+    )
+    .option('--swap-space <GiB>', 'v0: CPU swap space per GPU (default: 4)', numArg(0))
     .option('--max-num-seqs <n>', 'max running requests per step (default: 256)', intArg(1))
     .option(
       '--max-num-batched-tokens <n>',
-      'token budget per step (default: 2048 with chunked prefill)',
+      'token budget per step (default: 2048 with chunked prefill, else max(max-model-len, 2048))',
       intArg(1),
     )
     .option('--block-size <n>', 'tokens per KV block (default: 16)', intArg(1, 256))
@@ -223,9 +249,9 @@ export function registerSim(program: Command): void {
       'fraction of GPU memory for weights + KV (default: 0.9)',
       numArg(0.01, 1),
     )
-    .option('--enable-prefix-caching', 'automatic prefix caching (default: on)')
+    .option('--enable-prefix-caching', 'automatic prefix caching (default: on with v1, off with v0)')
     .option('--no-enable-prefix-caching', 'disable prefix caching')
-    .option('--enable-chunked-prefill', 'chunked prefill (default: on, as in vLLM V1)')
+    .option('--enable-chunked-prefill', 'chunked prefill (default: on with v1; v0 does not model it)')
     .option('--no-enable-chunked-prefill', 'disable chunked prefill');
 
   cmd.optionsGroup('LoRA:');
@@ -284,6 +310,12 @@ export function registerSim(program: Command): void {
     )
     .option('--no-spin-wait', 'wait for 1 ms timers (default)');
 
+  cmd.optionsGroup('Trace:');
+  cmd.option(
+    '--trace <file>',
+    'write each replica’s queues (every 0.5 s of engine time) and every finished request as JSON lines',
+  );
+
   cmd.optionsGroup('Pod manifests (for infergate serve -f):');
   cmd
     .option('--emit-pods <file>', 'write Kubernetes Pod manifests for the replicas')
@@ -307,6 +339,7 @@ export function registerSim(program: Command): void {
         '  infergate sim --replicas 5 --port 0 --time-scale 0.1 --emit-pods pods.yaml --pod-labels app=vllm\n' +
         '  infergate sim --enable-lora --lora-modules travel=/adapters/travel --max-loras 2\n' +
         '  infergate sim --failure-rate 0.05 --failure-types unavailable,rate-limit --slow-start 5\n' +
+        '  infergate sim --replicas 5 --profile qwq-32b-4xa10-tp4 --engine v0 --gpu-memory-utilization 0.95\n' +
         '\nDocs: docs/simulator.md',
     )
     .action(async (flags: SimFlags) => {

@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type Logger, silentLogger } from '../util/log.js';
+import { TraceFile } from './engine/trace.js';
 import { DEFAULT_MAX_WRITE_INTERVAL_MS, PACER_PERIOD_MS, WritePacer } from './engine/write-pacer.js';
 import { type ResolvedReplicaOptions, resolveReplicaOptions, type SimReplicaOptions } from './options.js';
 import { type ReplicaAddress, SimReplica } from './server/replica.js';
@@ -33,6 +34,8 @@ export interface SimClusterOptions extends Partial<SimReplicaOptions> {
   writeIntervalMs?: number;
   /** Ceiling of the adaptive write interval, wall ms (default 16). */
   maxWriteIntervalMs?: number;
+  /** Writes every replica's engine history to this file as JSON lines (metrics/trace.ts). */
+  trace?: string;
   logger?: Logger;
 }
 
@@ -54,6 +57,7 @@ export function replicaOptions(opts: SimClusterOptions, index: number): Resolved
     perReplica,
     writeIntervalMs: _w,
     maxWriteIntervalMs: _m,
+    trace: _t,
     logger: _l,
     ...shared
   } = opts;
@@ -87,6 +91,8 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
   for (let i = 0; i < n; i++) resolved.push(replicaOptions(opts, i));
   const pacer = new WritePacer(fixedInterval, opts.maxWriteIntervalMs ?? DEFAULT_MAX_WRITE_INTERVAL_MS);
   const replicas = resolved.map((o, i) => new SimReplica(i, o, log, pacer));
+  const trace = opts.trace ? new TraceFile(opts.trace) : null;
+  if (trace) for (const r of replicas) r.engine.observer = trace.observer(r.index);
   acquireLoopMonitor();
   let closed = false;
 
@@ -127,6 +133,7 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
     clearInterval(pacing);
     clearInterval(monitor);
     await Promise.all(replicas.map((r) => r.close()));
+    await trace?.close();
     releaseLoopMonitor();
   };
   try {

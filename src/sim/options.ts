@@ -4,6 +4,8 @@
  * validates, throwing SimConfigError with vLLM-like messages.
  */
 
+import type { EngineVersion } from './engine/engine.js';
+import { type PreemptionMode, V0_WATERMARK } from './engine/scheduler-v0.js';
 import { DEFAULT_PROFILE, findProfile, kvBlocksFor, profileNames, type TimingProfile } from './profiles.js';
 import { FAILURE_TYPES, type FailureType } from './server/failures.js';
 import type { MetricsVersion } from './vllm-page/vllm-metrics.js';
@@ -19,6 +21,15 @@ export type SlowStartMode = 'refuse' | 'unavailable';
 export interface SimReplicaOptions {
   /** Timing preset (profiles.ts). */
   profile: string;
+  /**
+   * Which vLLM engine to model: v1 (vLLM 0.10.x, the default) or v0 (vLLM 0.7.x's default engine:
+   * prefill-only steps, no chunked prefill, prefix caching off, V0 metric names by default).
+   */
+  engine: EngineVersion;
+  /** V0: --preemption-mode (vLLM leaves it unset: recompute for single-sequence requests). */
+  preemptionMode: PreemptionMode;
+  /** V0: --swap-space, GiB of CPU memory per GPU for swapped KV blocks (vLLM default 4). */
+  swapSpaceGiB: number;
   /** --model; default: the profile's model path. */
   model: string;
   /** --served-model-name; the first is the metrics label and /v1/models id. Default [model]. */
@@ -83,7 +94,15 @@ export interface ResolvedReplicaOptions extends SimReplicaOptions {
   timing: TimingProfile;
   numGpuBlocks: number;
   maxCpuLoras: number;
+  /** V0: CPU swap blocks (--swap-space over the bytes of one block per GPU). */
+  numCpuBlocks: number;
+  /** V0: engine ms to copy one KV block between GPU and host (all TP ranks in parallel). */
+  swapMsPerBlock: number;
+  /** V0: SelfAttnBlockSpaceManager's watermark. */
+  watermark: number;
 }
+
+const GIB = 1024 ** 3;
 
 function check(cond: boolean, message: string): void {
   if (!cond) throw new SimConfigError(message);
@@ -106,12 +125,25 @@ export function resolveReplicaOptions(o: Partial<SimReplicaOptions>): ResolvedRe
   const maxModelLen = o.maxModelLen ?? timing.maxModelLen;
   const blockSize = o.blockSize ?? 16;
   const gpuMemoryUtilization = o.gpuMemoryUtilization ?? 0.9;
-  const chunked = o.enableChunkedPrefill ?? true;
+  const engine = o.engine ?? 'v1';
+  const v0 = engine === 'v0';
+  // vLLM 0.7.2 V0 (engine/arg_utils.py create_engine_config): chunked prefill only above 32K
+  // context (or for multimodal models), prefix caching only when asked (= VLLM_USE_V1).
+  const chunked = o.enableChunkedPrefill ?? (v0 ? maxModelLen > 32768 : true);
   const maxNumBatchedTokens = o.maxNumBatchedTokens ?? (chunked ? 2048 : Math.max(maxModelLen, 2048));
   const numGpuBlocks = o.numGpuBlocks ?? kvBlocksFor(timing, gpuMemoryUtilization, blockSize);
   const maxLoras = o.maxLoras ?? 1;
+  const swapSpaceGiB = o.swapSpaceGiB ?? 4;
+  // CacheEngine.get_cache_block_size is per GPU: the KV of one block over the TP ranks.
+  const blockBytesPerGpu = (blockSize * timing.kvBytesPerToken) / timing.tensorParallel;
   const r: ResolvedReplicaOptions = {
     profile: profileName,
+    engine,
+    preemptionMode: o.preemptionMode ?? 'recompute',
+    swapSpaceGiB,
+    numCpuBlocks: Math.floor((swapSpaceGiB * GIB) / blockBytesPerGpu),
+    swapMsPerBlock: (blockBytesPerGpu / (timing.hostLinkGBs * 1e9)) * 1000,
+    watermark: V0_WATERMARK,
     timing,
     model,
     servedModelNames: served,
@@ -121,7 +153,7 @@ export function resolveReplicaOptions(o: Partial<SimReplicaOptions>): ResolvedRe
     blockSize,
     numGpuBlocks,
     gpuMemoryUtilization,
-    enablePrefixCaching: o.enablePrefixCaching ?? true,
+    enablePrefixCaching: o.enablePrefixCaching ?? !v0,
     enableChunkedPrefill: chunked,
     enableLora: o.enableLora ?? false,
     maxLoras,
@@ -130,7 +162,7 @@ export function resolveReplicaOptions(o: Partial<SimReplicaOptions>): ResolvedRe
     enablePromptTokensDetails: o.enablePromptTokensDetails ?? false,
     seed: o.seed ?? 0,
     timeScale: o.timeScale ?? 1,
-    metricsVersion: o.metricsVersion ?? 'v1',
+    metricsVersion: o.metricsVersion ?? (v0 ? 'v0' : 'v1'),
     naturalOutputLen: o.naturalOutputLen ?? 256,
     naturalOutputRange: o.naturalOutputRange ?? 0.5,
     failureRate: o.failureRate ?? 0,
@@ -175,6 +207,31 @@ export function resolveReplicaOptions(o: Partial<SimReplicaOptions>): ResolvedRe
   );
   check(r.loraModules.length === 0 || r.enableLora, '--lora-modules needs --enable-lora');
   check(r.timeScale > 0 && Number.isFinite(r.timeScale), 'time-scale must be > 0');
+  check(r.engine === 'v0' || r.engine === 'v1', 'engine must be v0 or v1');
+  check(
+    r.preemptionMode === 'recompute' || r.preemptionMode === 'swap',
+    'preemption-mode must be recompute or swap',
+  );
+  check(r.swapSpaceGiB >= 0 && Number.isFinite(r.swapSpaceGiB), 'swap-space must be ≥ 0 GiB');
+  if (v0) {
+    check(
+      !r.enableChunkedPrefill,
+      "--engine v0 models V0's scheduler without chunked prefill (_schedule_default); its chunked-prefill policy is not simulated: use --no-enable-chunked-prefill or --engine v1",
+    );
+    // V0's can_allocate answers NEVER for a sequence that would leave less than the watermark.
+    const longest = Math.ceil(r.maxModelLen / r.blockSize);
+    check(
+      r.numGpuBlocks - longest >= Math.floor(r.watermark * r.numGpuBlocks),
+      `a max-model-len (${r.maxModelLen}) sequence needs ${longest} KV blocks, which would leave fewer than ` +
+        `the watermark's ${Math.floor(r.watermark * r.numGpuBlocks)} of ${r.numGpuBlocks} free. ` +
+        'Try increasing gpu-memory-utilization or decreasing max-model-len.',
+    );
+  } else {
+    check(
+      r.preemptionMode === 'recompute',
+      '--preemption-mode swap needs --engine v0 (vLLM V1 preempts by recompute only)',
+    );
+  }
   check(r.metricsVersion === 'v0' || r.metricsVersion === 'v1', 'metrics-version must be v0 or v1');
   check(r.naturalOutputLen >= 0 && Number.isFinite(r.naturalOutputLen), 'natural-output-len must be ≥ 0');
   check(r.naturalOutputRange >= 0 && r.naturalOutputRange < 1, 'natural-output-range must be in [0, 1)');

@@ -23,6 +23,10 @@ export interface TimingProfile {
   readonly numGpuBlocks: number;
   /** KV cache bytes per token over the whole model (all layers, K and V, all TP ranks). */
   readonly kvBytesPerToken: number;
+  /** GPUs one replica spans (tensor parallel); the KV cache and swap space split across them. */
+  readonly tensorParallel: number;
+  /** Host link of each GPU, one direction (GB/s): V0 swapping copies KV blocks over it. */
+  readonly hostLinkGBs: number;
   /** Bytes available to the engine before the KV cache: `gpuMemBytes × util − weights − reserve`. */
   readonly memory: {
     readonly gpuMemBytes: number;
@@ -66,6 +70,8 @@ export interface HardwareModelSpec {
   gpuMemBytes: number;
   memBwGBs: number;
   fp16Tflops: number;
+  /** PCIe to the host, one direction (GB/s): half the data sheet's bidirectional figure. */
+  hostLinkGBs: number;
   tensorParallel: number;
   /** All-reduce latency per call (µs) and effective bus bandwidth (GB/s) between TP ranks. */
   allReduceLatencyUs: number;
@@ -95,6 +101,8 @@ export function fromHardware(spec: HardwareModelSpec): {
   kvReadMsPerKTokens: number;
   tpCommMsPerStep: number;
   kvBytesPerToken: number;
+  tensorParallel: number;
+  hostLinkGBs: number;
   memory: TimingProfile['memory'];
 } {
   const tp = spec.tensorParallel;
@@ -112,6 +120,8 @@ export function fromHardware(spec: HardwareModelSpec): {
     kvReadMsPerKTokens: ((1000 * kvBytesPerToken) / tp / bwPerGpu) * 1000,
     tpCommMsPerStep: tp > 1 ? (2 * spec.layers * spec.allReduceLatencyUs) / 1000 : 0,
     kvBytesPerToken,
+    tensorParallel: tp,
+    hostLinkGBs: spec.hostLinkGBs,
     memory: {
       gpuMemBytes: spec.gpuMemBytes * tp,
       weightBytes,
@@ -132,10 +142,12 @@ export function kvBlocksFor(
 }
 
 // NVIDIA A10: 24 GB GDDR6 (23.7e9 bytes visible to CUDA), 600 GB/s, 125 TFLOPS dense fp16 tensor
-// (NVIDIA A10 data sheet). PCIe Gen4 only, no NVLink: TP all-reduces cross PCIe.
-const A10 = { gpuMemBytes: 23.7 * GB, memBwGBs: 600, fp16Tflops: 125 } as const;
-// NVIDIA L20: 48 GB GDDR6 (47.7e9 visible), 864 GB/s, 119.5 TFLOPS dense fp16 (NVIDIA L20 data sheet).
-const L20 = { gpuMemBytes: 47.7 * GB, memBwGBs: 864, fp16Tflops: 119.5 } as const;
+// (NVIDIA A10 data sheet). PCIe Gen4 only, no NVLink: TP all-reduces cross PCIe. The data sheet's
+// PCIe Gen4 64 GB/s is both directions: 32 GB/s each way.
+const A10 = { gpuMemBytes: 23.7 * GB, memBwGBs: 600, fp16Tflops: 125, hostLinkGBs: 32 } as const;
+// NVIDIA L20: 48 GB GDDR6 (47.7e9 visible), 864 GB/s, 119.5 TFLOPS dense fp16, PCIe Gen4 x16
+// (64 GB/s both ways: 32 each) (NVIDIA L20 data sheet).
+const L20 = { gpuMemBytes: 47.7 * GB, memBwGBs: 864, fp16Tflops: 119.5, hostLinkGBs: 32 } as const;
 
 function withKvBlocks(p: Omit<TimingProfile, 'numGpuBlocks'>): TimingProfile {
   return { ...p, numGpuBlocks: kvBlocksFor(p, 0.9, 16) };
@@ -210,6 +222,9 @@ export const PROFILES: Readonly<Record<string, TimingProfile>> = {
     defaultModel: 'meta-llama/Llama-3.1-8B-Instruct',
     maxModelLen: 8192,
     kvBytesPerToken: 2 * 32 * 8 * 128 * 2,
+    tensorParallel: 1,
+    // H100 SXM data sheet: PCIe Gen5 128 GB/s both ways.
+    hostLinkGBs: 64,
     memory: { gpuMemBytes: 79.6 * GB, weightBytes: 16.06 * GB, reserveBytes: 4 * GB },
     stepOverheadMs: 2,
     weightReadMs: 10,

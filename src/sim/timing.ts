@@ -7,7 +7,8 @@
  *                             + tokens × (context before + tokens/2)/1000 × prefillAttnMsPerTokenPerKCtx ]
  *        + decodeSeqs × decodeMsPerSeq + decodeContextTokens/1000 × kvReadMsPerKTokens
  *        + tpCommMsPerStep
- *   then × (1 + loraStepOverhead) when any LoRA adapter is in the batch, + adapter loads,
+ *   then × (1 + loraStepOverhead) when any LoRA adapter is in the batch, + adapter loads
+ *   + GPU↔CPU block copies (V0 swapping),
  *   then × (1 + jitter·N(0,1)) clamped to ±3σ.
  *
  * Rationale: decode is memory-bound (every step reads all weights once, then each sequence's KV
@@ -32,6 +33,8 @@ export class StepCost {
   lora = false;
   /** Adapter activation cost added this step (ms). */
   loraLoadMs = 0;
+  /** KV blocks copied between GPU and CPU memory this step (V0 swapping), in ms. */
+  swapMs = 0;
 
   reset(): void {
     this.prefillTokens = 0;
@@ -40,6 +43,7 @@ export class StepCost {
     this.decodeContextTokens = 0;
     this.lora = false;
     this.loraLoadMs = 0;
+    this.swapMs = 0;
   }
 
   addPrefill(tokens: number, contextBefore: number): void {
@@ -64,7 +68,7 @@ export function baseStepMs(p: TimingProfile, c: StepCost): number {
     (c.decodeContextTokens / 1000) * p.kvReadMsPerKTokens +
     p.tpCommMsPerStep;
   if (c.lora) ms *= 1 + p.loraStepOverhead;
-  return ms + c.loraLoadMs;
+  return ms + c.loraLoadMs + c.swapMs;
 }
 
 /** Duration of a step in engine ms with seeded jitter (multiplicative, clamped to ±3σ, ≥ 10 %). */

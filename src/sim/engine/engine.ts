@@ -22,7 +22,28 @@ import type { FidelityStats } from '../vllm-page/fidelity.js';
 import type { VllmMetrics } from '../vllm-page/vllm-metrics.js';
 import type { LoraManager } from './lora.js';
 import type { EngineRequest, FinishReason } from './request.js';
-import { Batch, Scheduler } from './scheduler.js';
+import { Batch, Scheduler, type StepScheduler } from './scheduler.js';
+import { type PreemptionMode, V0Scheduler } from './scheduler-v0.js';
+
+/** Which vLLM engine's scheduler runs: V1 (0.10.x, the default) or V0 (0.7.x). */
+export type EngineVersion = 'v0' | 'v1';
+
+/** V0-only settings (vllm/core/block_manager.py, vllm/config.py SchedulerConfig / CacheConfig). */
+export interface V0EngineConfig {
+  /** Fraction of GPU blocks kept free when admitting (SelfAttnBlockSpaceManager: 0.01). */
+  watermark: number;
+  preemptionMode: PreemptionMode;
+  numCpuBlocks: number;
+  swapMsPerBlock: number;
+}
+
+/** Receives the engine's history as it happens (the simulator's --trace; never on the hot path otherwise). */
+export interface EngineObserver {
+  /** After every completed step; `endMs` is its end in engine ms. */
+  onStep(engine: Engine, endMs: number, batch: Batch): void;
+  /** When a request finishes (its timestamps are final). */
+  onFinish(engine: Engine, req: EngineRequest): void;
+}
 
 export interface EngineConfig {
   profile: TimingProfile;
@@ -33,6 +54,10 @@ export interface EngineConfig {
   chunkedPrefill: boolean;
   prefixCaching: boolean;
   lora: LoraManager | null;
+  /** Default v1. */
+  engine?: EngineVersion;
+  /** Required with engine v0. */
+  v0?: V0EngineConfig;
   /** Seeds the step-time jitter. */
   seed: number;
   /** Unix time (seconds) of an engine instant, for lora_requests_info values. */
@@ -41,7 +66,8 @@ export interface EngineConfig {
 
 export class Engine {
   readonly kv: KvCacheManager;
-  readonly scheduler: Scheduler;
+  readonly scheduler: StepScheduler;
+  readonly version: EngineVersion;
   readonly metrics: VllmMetrics;
   readonly fidelity: FidelityStats;
   readonly lora: LoraManager | null;
@@ -52,6 +78,10 @@ export class Engine {
   readonly touched: EngineRequest[] = [];
   /** Steps run since start. */
   steps = 0;
+  /** Engine ms at which the step in flight (or the last one) started. */
+  stepStartMs = 0;
+  /** Set by the simulator's --trace. */
+  observer: EngineObserver | null = null;
 
   private readonly profile: TimingProfile;
   private readonly rng: SeededRng;
@@ -71,24 +101,36 @@ export class Engine {
     this.rng = new SeededRng(cfg.seed);
     this.unixSecondsAt = cfg.unixSecondsAt ?? ((ms) => ms / 1000);
     this.kv = new KvCacheManager(new BlockPool(cfg.numGpuBlocks), cfg.blockSize, cfg.prefixCaching);
-    this.scheduler = new Scheduler(
-      {
-        maxNumSeqs: cfg.maxNumSeqs,
-        maxNumBatchedTokens: cfg.maxNumBatchedTokens,
-        chunkedPrefill: cfg.chunkedPrefill,
-        maxLoras: cfg.lora ? cfg.lora.maxLoras : 0,
+    const events = {
+      onPreempt: () => {
+        this.metrics.preemptions++;
       },
-      this.kv,
-      {
-        onPreempt: () => {
-          this.metrics.preemptions++;
-        },
-        onPrefixLookup: (queried, hits) => {
-          this.metrics.prefixQueries += queried;
-          this.metrics.prefixHits += hits;
-        },
+      onPrefixLookup: (queried: number, hits: number) => {
+        this.metrics.prefixQueries += queried;
+        this.metrics.prefixHits += hits;
       },
-    );
+    };
+    const maxLoras = cfg.lora ? cfg.lora.maxLoras : 0;
+    this.version = cfg.engine ?? 'v1';
+    if (this.version === 'v0') {
+      if (!cfg.v0) throw new Error('engine v0 needs its v0 settings');
+      this.scheduler = new V0Scheduler(
+        { maxNumSeqs: cfg.maxNumSeqs, maxNumBatchedTokens: cfg.maxNumBatchedTokens, maxLoras, ...cfg.v0 },
+        this.kv,
+        events,
+      );
+    } else {
+      this.scheduler = new Scheduler(
+        {
+          maxNumSeqs: cfg.maxNumSeqs,
+          maxNumBatchedTokens: cfg.maxNumBatchedTokens,
+          chunkedPrefill: cfg.chunkedPrefill,
+          maxLoras,
+        },
+        this.kv,
+        events,
+      );
+    }
   }
 
   get numRunning(): number {
@@ -97,6 +139,15 @@ export class Engine {
 
   get numWaiting(): number {
     return this.scheduler.waiting.length;
+  }
+
+  get numSwapped(): number {
+    return this.scheduler.numSwapped;
+  }
+
+  /** Fraction of CPU swap blocks in use (V0 swapping), 0–1. */
+  cpuUsage(): number {
+    return this.scheduler.cpuUsage();
   }
 
   kvUsage(): number {
@@ -158,7 +209,7 @@ export class Engine {
 
   /** Engine time the next step can start, or Infinity without work. */
   private nextStartMs(): number {
-    if (this.scheduler.running.length > 0) return this.lastEndMs;
+    if (this.scheduler.hasRunnable()) return this.lastEndMs;
     if (this.scheduler.waiting.length > 0) return Math.max(this.lastEndMs, this.scheduler.nextQueuedMs());
     return Number.POSITIVE_INFINITY;
   }
@@ -180,6 +231,7 @@ export class Engine {
     this.fidelity.recordStep(dur);
     this.steps++;
     this.inFlight = true;
+    this.stepStartMs = at;
     this.stepEndMs = at + dur;
     return true;
   }
@@ -218,6 +270,7 @@ export class Engine {
     this.inFlight = false;
     this.lastEndMs = end;
     this.recordLoraInfo(end);
+    this.observer?.onStep(this, end, b);
   }
 
   private finish(req: EngineRequest, reason: FinishReason, end: number): void {
@@ -237,6 +290,7 @@ export class Engine {
     m.maxGenerationTokensHist.observe(req.maxTokens);
     if (req.maxTokensParam !== null) m.maxTokensParamHist.observe(req.maxTokensParam);
     m.paramsN.observe(1);
+    this.observer?.onFinish(this, req);
   }
 
   private recordLoraInfo(end: number): void {

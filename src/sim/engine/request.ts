@@ -10,7 +10,7 @@ import type { KvSequence } from '../kv/kv-cache-manager.js';
 import { tokenize, VOCABULARY } from '../tokenizer.js';
 import type { LoraAdapter } from './lora.js';
 
-export type RequestStatus = 'waiting' | 'running' | 'preempted' | 'finished' | 'aborted';
+export type RequestStatus = 'waiting' | 'running' | 'preempted' | 'swapped' | 'finished' | 'aborted';
 export type FinishReason = 'stop' | 'length';
 
 /** Each VOCABULARY word as emitted (with its leading space) and its token id under `tokenize`. */

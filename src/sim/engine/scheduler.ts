@@ -72,8 +72,36 @@ export class Batch {
   }
 }
 
-export class Scheduler {
+/**
+ * What the engine needs from a step scheduler: the V1 `Scheduler` below, or vLLM 0.7's V0
+ * (`V0Scheduler`, scheduler-v0.ts). `schedule` fills the step's batch; the engine completes it.
+ */
+export interface StepScheduler {
+  /** New and recompute-preempted requests, in scheduling order. */
+  readonly waiting: Deque<EngineRequest>;
+  /** Requests holding KV blocks and batch slots, oldest first. */
+  readonly running: EngineRequest[];
+  /** Requests whose KV sits in CPU swap space (V0 only; 0 for V1). */
+  readonly numSwapped: number;
+  /** Fraction of CPU swap blocks in use, 0–1 (V0 only). */
+  cpuUsage(): number;
+  add(req: EngineRequest): void;
+  /** Removes a request wherever it is and frees its blocks. */
+  remove(req: EngineRequest): void;
+  hasWork(): boolean;
+  /** True when a step can start without waiting for a queued request to become visible. */
+  hasRunnable(): boolean;
+  /** Queued time of the first waiting request, or Infinity. */
+  nextQueuedMs(): number;
+  /** Fills `batch` with the step that starts at engine time `now`. */
+  schedule(now: number, batch: Batch): void;
+  /** Drops requests that are no longer running (finished or aborted) from the running list. */
+  compactRunning(): void;
+}
+
+export class Scheduler implements StepScheduler {
   readonly waiting = new Deque<EngineRequest>(64);
+  readonly numSwapped = 0;
   readonly running: EngineRequest[] = [];
   private readonly cfg: SchedulerConfig;
   private readonly kv: KvCacheManager;
@@ -105,6 +133,14 @@ export class Scheduler {
 
   hasWork(): boolean {
     return this.running.length > 0 || this.waiting.length > 0;
+  }
+
+  hasRunnable(): boolean {
+    return this.running.length > 0;
+  }
+
+  cpuUsage(): number {
+    return 0;
   }
 
   /** Queued time of the first waiting request, or Infinity. */

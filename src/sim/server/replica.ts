@@ -132,6 +132,8 @@ export class SimReplica {
         numGpuBlocksOverride: null,
         gpuMemoryUtilization: opts.gpuMemoryUtilization,
         enablePrefixCaching: opts.enablePrefixCaching,
+        numCpuBlocks: opts.engine === 'v0' ? opts.numCpuBlocks : null,
+        swapSpaceGiB: opts.swapSpaceGiB,
       },
     });
     let driver: EngineDriver | null = null;
@@ -145,6 +147,13 @@ export class SimReplica {
         chunkedPrefill: opts.enableChunkedPrefill,
         prefixCaching: opts.enablePrefixCaching,
         lora: this.lora,
+        engine: opts.engine,
+        v0: {
+          watermark: opts.watermark,
+          preemptionMode: opts.preemptionMode,
+          numCpuBlocks: opts.numCpuBlocks,
+          swapMsPerBlock: opts.swapMsPerBlock,
+        },
         seed: (opts.seed * 2654435761 + 1) >>> 0,
         unixSecondsAt: (ms) => (driver ? driver.unixSecondsAt(ms) : ms / 1000),
       },
@@ -202,8 +211,13 @@ export class SimReplica {
   renderMetrics(): string {
     const e = this.engine;
     return (
-      this.metrics.render({ running: e.numRunning, waiting: e.numWaiting, kvUsage: e.kvUsage() }) +
-      this.fidelity.render(this.metrics.labelPairs, this.opts.timeScale, this.pacer)
+      this.metrics.render({
+        running: e.numRunning,
+        waiting: e.numWaiting,
+        kvUsage: e.kvUsage(),
+        swapped: e.numSwapped,
+        cpuUsage: e.cpuUsage(),
+      }) + this.fidelity.render(this.metrics.labelPairs, this.opts.timeScale, this.pacer)
     );
   }
 

@@ -51,6 +51,10 @@ export interface EngineGauges {
   running: number;
   waiting: number;
   kvUsage: number;
+  /** V0: requests whose KV is swapped to CPU memory (default 0). */
+  swapped?: number;
+  /** V0: fraction of CPU swap blocks in use, 0–1 (default 0). */
+  cpuUsage?: number;
 }
 
 export interface CacheConfigInfo {
@@ -59,6 +63,10 @@ export interface CacheConfigInfo {
   numGpuBlocksOverride: number | null;
   gpuMemoryUtilization: number;
   enablePrefixCaching: boolean;
+  /** CPU swap blocks, when the engine allocated them (V0); `None` otherwise. */
+  numCpuBlocks?: number | null;
+  /** --swap-space in GiB (default 4). */
+  swapSpaceGiB?: number;
 }
 
 export interface VllmMetricsOptions {
@@ -208,12 +216,12 @@ export class VllmMetrics {
       ['enable_prefix_caching', c.enablePrefixCaching ? 'True' : 'False'],
       ['gpu_memory_utilization', String(c.gpuMemoryUtilization)],
       ['is_attention_free', 'False'],
-      ['num_cpu_blocks', 'None'],
+      ['num_cpu_blocks', c.numCpuBlocks == null ? 'None' : String(c.numCpuBlocks)],
       ['num_gpu_blocks', String(c.numGpuBlocks)],
       ['num_gpu_blocks_override', c.numGpuBlocksOverride === null ? 'None' : String(c.numGpuBlocksOverride)],
       ['sliding_window', 'None'],
-      ['swap_space', '4'],
-      ['swap_space_bytes', '4294967296'],
+      ['swap_space', String(c.swapSpaceGiB ?? 4)],
+      ['swap_space_bytes', String(Math.floor((c.swapSpaceGiB ?? 4) * 1024 ** 3))],
     ];
     if (this.version === 'v1') {
       pairs.push(['prefix_caching_hash_algo', 'builtin']);
@@ -345,9 +353,13 @@ export class VllmMetrics {
       this.gauge('vllm:num_requests_running', 'Number of requests currently running on GPU.', g.running) +
       this.gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', g.waiting) +
       this.loraLines() +
-      this.gauge('vllm:num_requests_swapped', 'Number of requests swapped to CPU.', 0) +
+      this.gauge('vllm:num_requests_swapped', 'Number of requests swapped to CPU.', g.swapped ?? 0) +
       this.gauge('vllm:gpu_cache_usage_perc', 'GPU KV-cache usage. 1 means 100 percent usage.', g.kvUsage) +
-      this.gauge('vllm:cpu_cache_usage_perc', 'CPU KV-cache usage. 1 means 100 percent usage.', 0) +
+      this.gauge(
+        'vllm:cpu_cache_usage_perc',
+        'CPU KV-cache usage. 1 means 100 percent usage.',
+        g.cpuUsage ?? 0,
+      ) +
       this.gauge('vllm:cpu_prefix_cache_hit_rate', 'CPU prefix cache block hit rate.', caching ? 0 : -1) +
       this.gauge('vllm:gpu_prefix_cache_hit_rate', 'GPU prefix cache block hit rate.', hitRate) +
       this.engineCounters() +

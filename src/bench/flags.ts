@@ -76,6 +76,8 @@ export interface BenchFlags {
   /** Scenario targets to run, each NAME or NAME=POLICY (serve --scheduler / --service-lb). */
   strategy?: string;
   quick?: boolean;
+  /** With --scenario: the document's own size (e.g. seed 002's 3000 prompts). */
+  full?: boolean;
   dryRun?: boolean;
   listScenarios?: boolean;
 }

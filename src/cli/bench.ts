@@ -118,6 +118,7 @@ export function registerBench(program: Command): void {
   cmd
     .option('--scenario <name>', SCENARIOS.map((s) => s.name).join(' | '))
     .option('--quick', 'the scenario’s short form (under a minute; indicative numbers)')
+    .option('--full', 'the document’s own size where the default run is smaller (seed-002: 3000 prompts)')
     .option(
       '--strategy <targets>',
       'run only these targets, e.g. standard,inference; NAME=PROFILE sets a pool target’s scheduler (default, prefix-cache …) or a Service target’s balancing',
@@ -126,7 +127,7 @@ export function registerBench(program: Command): void {
     .option('--list-scenarios', 'list the scenarios');
   cmd.addHelpText(
     'after',
-    '\nWith --scenario, only --quick, --strategy, --time-scale, --seed, --num-prompts, --duration/--time,\n' +
+    '\nWith --scenario, only --quick, --full, --strategy, --time-scale, --seed, --num-prompts, --duration/--time,\n' +
       '--json, --html, --progress and --save-detailed apply: the scenario defines the rest.',
   );
 

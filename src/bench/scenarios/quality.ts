@@ -9,7 +9,7 @@
  *   profile and the prefix-cache profile the document's pool annotation selects.
  * bench/quality.ts runs both and writes bench/results/quality-*.{json,md}.
  */
-import { SEED_002, SEED_002_SIM } from './seed-002.js';
+import { SEED_002, SEED_002_SIM_V1 } from './seed-002.js';
 import { SEED_003, SEED_003_WORKLOAD } from './seed-003.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioTarget } from './types.js';
 
@@ -95,7 +95,7 @@ export const QUALITY_002: ScenarioDefinition = {
     },
   ],
   full: {
-    sim: { ...SEED_002_SIM, timeScale: SCALE_002 },
+    sim: { ...SEED_002_SIM_V1, timeScale: SCALE_002 },
     bench: { ...WORKLOAD_002, numPrompts: '600' },
     deviations: [
       `outputs 3000 ± 20 % scaled ÷${OUTPUT_DIVISOR} (U[240, 360] tokens) to keep the run bounded: prefill-heavy like the issue's, but far less KV-cache pressure from long decodes; 600 prompts`,
@@ -103,7 +103,7 @@ export const QUALITY_002: ScenarioDefinition = {
     ],
   },
   quick: {
-    sim: { ...SEED_002_SIM, timeScale: QUICK_SCALE_002 },
+    sim: { ...SEED_002_SIM_V1, timeScale: QUICK_SCALE_002 },
     bench: { ...WORKLOAD_002, numPrompts: '240' },
     deviations: [
       `quick: 240 prompts; outputs 3000 ± 20 % scaled ÷${OUTPUT_DIVISOR} (U[240, 360] tokens)`,

@@ -40,6 +40,22 @@ describe('planScenario', () => {
     expect(seed002.quick.sim.timeScale).not.toBe(0.2);
   });
 
+  it('--full runs the document’s 3000 prompts on the V0 engine the document deployed', () => {
+    const plan = planScenario(seed002, false, { full: true });
+    expect(plan.options.load.numPrompts).toBe(3000);
+    const args = simArgs(plan.run, 'pods.yaml');
+    expect(args.join(' ')).toContain('--engine v0');
+    expect(args.join(' ')).toContain('--gpu-memory-utilization 0.95');
+    expect(args).not.toContain('--enable-prefix-caching');
+    expect(() => planScenario(seed002, true, { full: true })).toThrow('--full and --quick exclude');
+    expect(() => planScenario(scenarioByName('seed-003'), false, { full: true })).toThrow('no larger form');
+  });
+
+  it('the quality benchmark keeps seed 002’s replicas on the V1 engine', () => {
+    const plan = planScenario(scenarioByName('quality-002'), true, {});
+    expect(simArgs(plan.run, 'pods.yaml')).not.toContain('v0');
+  });
+
   it('a duration override replaces the scenario’s own bound', () => {
     const plan = planScenario(scenarioByName('seed-003'), true, { duration: '120' });
     expect(plan.options.load.durationS).toBe(120);

@@ -76,6 +76,7 @@ export interface ScenarioPlan {
 const SCENARIO_FLAGS: ReadonlySet<string> = new Set([
   'scenario',
   'quick',
+  'full',
   'dryRun',
   'listScenarios',
   'strategy',
@@ -158,7 +159,13 @@ export function planScenario(
       );
     }
   }
-  const base = quick ? def.quick : def.full;
+  if (flags.full === true && quick) throw badOption('--full', 'and --quick exclude each other');
+  let base = quick ? def.quick : def.full;
+  if (flags.full === true) {
+    if (!def.documentSize)
+      throw badOption('--full', `${def.name} has no larger form: its default run is the source's size`);
+    base = def.documentSize;
+  }
   const bench: BenchFlags = { ...base.bench };
   if (flags.numPrompts !== undefined) bench.numPrompts = flags.numPrompts;
   if (flags.duration !== undefined || flags.time !== undefined) {

@@ -101,6 +101,8 @@ export interface ScenarioDefinition {
   targets: readonly ScenarioTarget[];
   full: ScenarioRun;
   quick: ScenarioRun;
+  /** The document's own size (`--full`), when it differs from `full`. */
+  documentSize?: ScenarioRun | undefined;
   /** The document's own figures per document column, in our figure keys; undefined when it gives none. */
   documentNumbers: Readonly<Record<string, FigureValues>> | undefined;
   /** The document's result (or the issue's goal), as it words it, printed beside ours. */

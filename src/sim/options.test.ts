@@ -36,7 +36,34 @@ describe('resolveReplicaOptions', () => {
     ).toBe(4096);
   });
 
+  it('uses vLLM 0.7.2 V0 defaults with --engine v0 (arg_utils.py, config.py SchedulerConfig)', () => {
+    const o = resolveReplicaOptions({
+      engine: 'v0',
+      profile: 'qwq-32b-4xa10-tp4',
+      gpuMemoryUtilization: 0.95,
+    });
+    expect(o).toMatchObject({
+      engine: 'v0',
+      maxNumSeqs: 256,
+      maxNumBatchedTokens: 8192, // max(max_model_len, 2048) without chunked prefill
+      enablePrefixCaching: false,
+      enableChunkedPrefill: false,
+      metricsVersion: 'v0',
+      preemptionMode: 'recompute',
+      watermark: 0.01,
+      numGpuBlocks: 4420,
+    });
+    // 4 GiB per GPU ÷ (16 tokens × 256 KiB/token ÷ TP 4) = 4096 blocks of 1 MiB each;
+    // one block per GPU over PCIe Gen4 (32 GB/s each way) ≈ 0.033 ms.
+    expect(o.numCpuBlocks).toBe(4096);
+    expect(o.swapMsPerBlock).toBeCloseTo(((16 * 262144) / 4 / 32e9) * 1000, 6);
+    expect(resolveReplicaOptions({ engine: 'v0', enablePrefixCaching: true }).enablePrefixCaching).toBe(true);
+  });
+
   it.each<[Partial<SimReplicaOptions>, RegExp]>([
+    [{ engine: 'v0', enableChunkedPrefill: true }, /chunked-prefill policy is not simulated/],
+    [{ preemptionMode: 'swap' }, /needs --engine v0/],
+    [{ engine: 'v0', numGpuBlocks: 512, maxModelLen: 8192 }, /watermark/],
     [{ profile: 'nope' }, /unknown profile/],
     [
       { numGpuBlocks: 10, maxModelLen: 4096 },

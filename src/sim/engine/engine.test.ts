@@ -11,10 +11,13 @@ const NO_JITTER: TimingProfile = { ...DEFAULT, jitter: 0 };
 
 class RecordingSink implements TokenSink {
   readonly texts: string[] = [];
+  /** Engine ms of each token (the engine stamps lastTokenMs before calling the sink). */
+  readonly times: number[] = [];
   finish: FinishReason | null = null;
   flushes = 0;
-  onToken(_req: EngineRequest, text: string, finish: FinishReason | null): boolean {
+  onToken(req: EngineRequest, text: string, finish: FinishReason | null): boolean {
     this.texts.push(text);
+    this.times.push(req.lastTokenMs);
     if (finish) this.finish = finish;
     return finish !== null;
   }
@@ -264,5 +267,61 @@ describe('Engine stretch (the process woke later than the driver’s lag bound)'
     expect(Array.from(r.unflushedDueMs.subarray(0, 4))).toEqual(ends);
     expect(engine.touched).toEqual([r]); // once, however many tokens
     expect(r.flushUrgent).toBe(true); // RecordingSink asks for a write on the last token
+  });
+});
+
+describe('Engine with vLLM 0.7’s V0 scheduler (engine v0)', () => {
+  const V0 = {
+    engine: 'v0' as const,
+    chunkedPrefill: false,
+    prefixCaching: false,
+    maxNumBatchedTokens: 8192,
+    v0: { watermark: 0.01, preemptionMode: 'recompute' as const, numCpuBlocks: 64, swapMsPerBlock: 0 },
+  };
+
+  it.each([
+    ['v0', true],
+    ['v1', false],
+  ] as const)('%s: a new prompt’s prefill step holds the running request back: %s', (version, held) => {
+    const { engine } = makeEngine(version === 'v0' ? V0 : {});
+    const a = makeReq(prompt(100, 1), 50, 0);
+    const aTimes = a.sink.times;
+    engine.submit(a.r);
+    engine.advance(200); // A prefilled and decoding
+    const b = makeReq(prompt(2000, 2), 2, 200);
+    engine.submit(b.r);
+    engine.advance(1e9);
+    expect(aTimes).toHaveLength(50);
+    // V0: B's 2000-token prompt runs in a step of its own (≥ 2000 × 0.25 ms on sim-default), and
+    // A's next token comes after it. V1 (chunked prefill, budget 2048) decodes A in the same step.
+    const bFirst = b.r.firstTokenMs;
+    expect(aTimes.includes(bFirst)).toBe(!held);
+    const gapOverB = aTimes.find((t) => t >= bFirst)! - aTimes.filter((t) => t < bFirst).pop()!;
+    if (held) expect(gapOverB).toBeGreaterThan(2000 * 0.25);
+  });
+
+  it('reports swapped requests and CPU cache use while a victim is swapped out', () => {
+    const { engine } = makeEngine({
+      ...V0,
+      numGpuBlocks: 10,
+      v0: { ...V0.v0, preemptionMode: 'swap' as const, numCpuBlocks: 8 },
+    });
+    const a = makeReq(prompt(64, 1), 40, 0);
+    const b = makeReq(prompt(64, 2), 40, 0);
+    engine.submit(a.r);
+    engine.submit(b.r);
+    let swappedSeen = 0;
+    let cpuSeen = 0;
+    for (let t = 0; t < 1e5; t += 5) {
+      engine.advance(t);
+      swappedSeen = Math.max(swappedSeen, engine.numSwapped);
+      cpuSeen = Math.max(cpuSeen, engine.cpuUsage());
+    }
+    expect(swappedSeen).toBe(1);
+    expect(cpuSeen).toBeGreaterThan(0);
+    expect(a.sink.finish).toBe('length');
+    expect(b.sink.finish).toBe('length');
+    expect(engine.numSwapped).toBe(0);
+    expect(engine.kvUsage()).toBe(0);
   });
 });

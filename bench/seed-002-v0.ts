@@ -1,0 +1,379 @@
+/**
+ * Seed 002 as the document ran it (vLLM 0.7.2's V0 engine, 0.95 memory, prefix caching off) —
+ * standard (least-request Service) vs inference (infergate's pool scheduler), several workload
+ * seeds — with each replica's engine history (`infergate sim --trace`) to explain the TTFT tail.
+ *
+ *   flock -w 900 /work/bench.lock npx tsx bench/seed-002-v0.ts [--seeds 0,1,2] [--num-prompts 600 | --full]
+ *       [--time-scale 0.1] [--targets standard,inference] [--out bench/results/seed-002-v0]
+ *
+ * Writes <out>.json (figures, per-replica and tail analysis per run) and <out>.md (the tables).
+ * Each run is `infergate bench --scenario seed-002 --strategy <target> --seed <s>` with the
+ * simulator's trace switched on; simulated time throughout.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { figureValues } from '../src/bench/report/figures.js';
+import { executeScenario } from '../src/bench/scenarios/run.js';
+import { SEED_002 } from '../src/bench/scenarios/seed-002.js';
+import type { ScenarioDefinition, ScenarioRun } from '../src/bench/scenarios/types.js';
+import { percentile } from '../src/bench/stats.js';
+import { VERSION } from '../src/cli/version.js';
+
+interface Args {
+  seeds: number[];
+  numPrompts: number | undefined;
+  full: boolean;
+  timeScale: number | undefined;
+  targets: string[];
+  out: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = {
+    seeds: [0, 1, 2],
+    numPrompts: undefined,
+    full: false,
+    timeScale: undefined,
+    targets: ['standard', 'inference'],
+    out: 'bench/results/seed-002-v0',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--seeds') a.seeds = v().split(',').map(Number);
+    else if (k === '--num-prompts') a.numPrompts = Number(v());
+    else if (k === '--full') a.full = true;
+    else if (k === '--time-scale') a.timeScale = Number(v());
+    else if (k === '--targets') a.targets = v().split(',');
+    else if (k === '--out') a.out = v();
+    else throw new Error(`unknown argument ${k} (see the header of bench/seed-002-v0.ts)`);
+  }
+  return a;
+}
+
+interface TraceRequest {
+  r: number;
+  arr: number;
+  q: number;
+  sch: number;
+  ft: number;
+  fin: number;
+  p: number;
+  o: number;
+  pre: number;
+}
+
+interface TraceSample {
+  r: number;
+  t: number;
+  run: number;
+  wait: number;
+  kv: number;
+  pre: number;
+  pfS: number;
+}
+
+function readTrace(path: string): { reqs: TraceRequest[]; samples: TraceSample[][] } {
+  const reqs: TraceRequest[] = [];
+  const samples: TraceSample[][] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.length === 0) continue;
+    const o = JSON.parse(line) as { k: string } & TraceRequest & TraceSample;
+    if (o.k === 'r') reqs.push(o);
+    else {
+      samples[o.r] ??= [];
+      samples[o.r]!.push(o);
+    }
+  }
+  return { reqs, samples };
+}
+
+/** The replica's last sample at or before t (samples are in time order). */
+function sampleAt(samples: readonly TraceSample[], t: number): TraceSample | undefined {
+  let lo = 0;
+  let hi = samples.length - 1;
+  let best: TraceSample | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (samples[mid]!.t <= t) {
+      best = samples[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
+}
+
+const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** What the engines did: per replica, and for the slowest 1 % of first tokens against the rest. */
+export function analyseTrace(path: string) {
+  const { reqs, samples } = readTrace(path);
+  const ttft = reqs.map((q) => q.ft - q.arr);
+  const sorted = [...ttft].sort((x, y) => x - y);
+  const p99 = percentile(sorted, 99);
+  const replicas = samples.map((ss, r) => {
+    const mine = reqs.filter((q) => q.r === r);
+    const last = ss[ss.length - 1];
+    const span = last ? last.t - ss[0]!.t : 0;
+    return {
+      replica: r,
+      requests: mine.length,
+      tokens: mine.reduce((s, q) => s + q.p + q.o, 0),
+      preemptions: last?.pre ?? 0,
+      preemptedRequests: mine.filter((q) => q.pre > 0).length,
+      meanRunning: r2(mean(ss.map((s) => s.run))),
+      maxWaiting: Math.max(0, ...ss.map((s) => s.wait)),
+      waitingShare: r2(ss.filter((s) => s.wait > 0).length / Math.max(1, ss.length)),
+      kvAbove95Share: r2(ss.filter((s) => s.kv >= 0.95).length / Math.max(1, ss.length)),
+      prefillStepShare: r2(span > 0 ? (last?.pfS ?? 0) / span : 0),
+      ttftP99S: r2(
+        percentile(
+          mine.map((q) => q.ft - q.arr).sort((x, y) => x - y),
+          99,
+        ),
+      ),
+    };
+  });
+  const describe = (set: readonly TraceRequest[]) => {
+    const at = set.map((q) => sampleAt(samples[q.r] ?? [], q.arr));
+    return {
+      count: set.length,
+      ttftMeanS: r2(mean(set.map((q) => q.ft - q.arr))),
+      /** Waiting for the scheduler (KV above the watermark, or behind other prefills) vs in the prefill step. */
+      queuedMeanS: r2(mean(set.map((q) => q.sch - q.q))),
+      prefillMeanS: r2(mean(set.map((q) => q.ft - q.sch))),
+      promptMean: Math.round(mean(set.map((q) => q.p))),
+      atArrival: {
+        runningMean: r2(mean(at.map((s) => s?.run ?? 0))),
+        waitingMean: r2(mean(at.map((s) => s?.wait ?? 0))),
+        kvMean: r2(mean(at.map((s) => s?.kv ?? 0))),
+        kvAbove95Share: r2(at.filter((s) => (s?.kv ?? 0) >= 0.95).length / Math.max(1, set.length)),
+      },
+      /** Share whose replica preempted something within 30 s before their first token. */
+      preemptionNearbyShare: r2(
+        set.filter((q) => {
+          const a = sampleAt(samples[q.r] ?? [], q.ft - 30);
+          const b = sampleAt(samples[q.r] ?? [], q.ft);
+          return a !== undefined && b !== undefined && b.pre > a.pre;
+        }).length / Math.max(1, set.length),
+      ),
+      byReplica: samples.map((_, r) => set.filter((q) => q.r === r).length),
+    };
+  };
+  const tail = reqs.filter((q) => q.ft - q.arr >= p99);
+  const rest = reqs.filter((q) => q.ft - q.arr < p99);
+  return {
+    requests: reqs.length,
+    engineTtft: {
+      meanS: r2(mean(ttft)),
+      p50S: r2(percentile(sorted, 50)),
+      p99S: r2(p99),
+      maxS: r2(sorted[sorted.length - 1] ?? 0),
+    },
+    preemptions: replicas.reduce((s, x) => s + x.preemptions, 0),
+    replicas,
+    tail: describe(tail),
+    rest: describe(rest),
+  };
+}
+
+function withTrace(def: ScenarioDefinition, tracePath: string): ScenarioDefinition {
+  const add = (run: ScenarioRun): ScenarioRun => ({
+    ...run,
+    sim: { ...run.sim, extraArgs: [...run.sim.extraArgs, '--trace', tracePath] },
+  });
+  return {
+    ...def,
+    full: add(def.full),
+    quick: add(def.quick),
+    ...(def.documentSize ? { documentSize: add(def.documentSize) } : {}),
+  };
+}
+
+const FIGURES = [
+  'ttft.mean',
+  'ttft.median',
+  'ttft.p99',
+  'tpot.mean',
+  'tpot.median',
+  'itl.median',
+  'output_token_throughput',
+  'completed',
+] as const;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), 'seed-002-v0-'));
+  const startedAt = new Date().toISOString();
+  const load = loadavg().map((x) => x.toFixed(2));
+  const runs: Record<string, unknown>[] = [];
+  let timeScale = 0;
+  for (const seed of args.seeds) {
+    for (const target of args.targets) {
+      const trace = join(dir, `seed${seed}-${target}.jsonl`);
+      const log: string[] = [];
+      process.stderr.write(`seed ${seed}, ${target}: running\n`);
+      const t0 = Date.now();
+      const outcome = await executeScenario(withTrace(SEED_002, trace), {
+        quick: false,
+        flags: {
+          strategy: target,
+          seed: String(seed),
+          progress: 'none',
+          ...(args.full ? { full: true } : {}),
+          ...(args.numPrompts !== undefined ? { numPrompts: String(args.numPrompts) } : {}),
+          ...(args.timeScale !== undefined ? { timeScale: String(args.timeScale) } : {}),
+        },
+        io: { stdout: { write: (s: string) => log.push(s) }, stderr: process.stderr },
+        version: VERSION,
+      });
+      const result = outcome.report?.targets[0];
+      if (!result) throw new Error(`seed ${seed} ${target}: no result`);
+      timeScale = outcome.plan.run.sim.timeScale;
+      const v = figureValues(result);
+      const figures = Object.fromEntries(FIGURES.map((k) => [k, v[k] ?? null]));
+      const analysis = analyseTrace(trace);
+      runs.push({
+        seed,
+        target,
+        wallS: Math.round((Date.now() - t0) / 1000),
+        numPrompts: outcome.plan.options.load.numPrompts,
+        figures,
+        warnings: result.warnings,
+        processCpuS: result.processCpuS ?? null,
+        analysis,
+      });
+      process.stderr.write(
+        `seed ${seed}, ${target}: TTFT mean ${Math.round(v['ttft.mean'] ?? 0)} ms, P99 ${Math.round(v['ttft.p99'] ?? 0)} ms, ` +
+          `${analysis.preemptions} preemptions, ${Math.round((Date.now() - t0) / 1000)} s wall\n`,
+      );
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const doc = SEED_002.documentNumbers!;
+  const report = {
+    startedAt,
+    machine: { loadAverageAtStart: load, note: 'two cores shared with other engineers’ work' },
+    timeScale,
+    command: `npx tsx bench/seed-002-v0.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    document: { standard: doc.standard!, inference: doc.inference! },
+    runs,
+  };
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(`${args.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${args.out}.md`, markdown(report));
+  process.stdout.write(markdown(report));
+}
+
+type Report = {
+  startedAt: string;
+  machine: { loadAverageAtStart: string[] };
+  timeScale: number;
+  command: string;
+  document: Record<string, Record<string, number | null | undefined>>;
+  runs: Record<string, unknown>[];
+};
+
+function markdown(rep: Report): string {
+  const runs = rep.runs as {
+    seed: number;
+    target: string;
+    numPrompts: number;
+    figures: Record<string, number | null>;
+    warnings: string[];
+    analysis: ReturnType<typeof analyseTrace>;
+  }[];
+  const fmt = (x: number | null | undefined, d = 0): string => (x == null ? '–' : x.toFixed(d));
+  const lines: string[] = [];
+  lines.push(
+    `Measured ${rep.startedAt} (simulated replicas, time scale ${rep.timeScale}; load average at start ${rep.machine.loadAverageAtStart.join(' / ')}, two cores shared with other work). Command: \`${rep.command}\`.`,
+    '',
+    '| run | prompts | mean TTFT (ms) | median TTFT | P99 TTFT | mean TPOT | median TPOT | output tok/s | preemptions |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const col of ['standard', 'inference']) {
+    const d = rep.document[col]!;
+    lines.push(
+      `| document, ${col} | 2990 | ${fmt(d['ttft.mean'])} | ${fmt(d['ttft.median'])} | ${fmt(d['ttft.p99'])} | ${fmt(d['tpot.mean'], 1)} | ${fmt(d['tpot.median'], 1)} | ${fmt(d.output_token_throughput)} | – |`,
+    );
+  }
+  for (const r of runs) {
+    const f = r.figures;
+    lines.push(
+      `| seed ${r.seed}, ${r.target} | ${r.numPrompts} | ${fmt(f['ttft.mean'])} | ${fmt(f['ttft.median'])} | ${fmt(f['ttft.p99'])} | ${fmt(f['tpot.mean'], 1)} | ${fmt(f['tpot.median'], 1)} | ${fmt(f.output_token_throughput)} | ${r.analysis.preemptions} |`,
+    );
+  }
+  lines.push(
+    '',
+    '| ratio inference / standard | mean TTFT | median TTFT | P99 TTFT | output tok/s |',
+    '|---|---:|---:|---:|---:|',
+  );
+  const ratio = (a: number | null | undefined, b: number | null | undefined): string =>
+    a == null || b == null || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
+  const ds = rep.document.standard!;
+  const di = rep.document.inference!;
+  lines.push(
+    `| document | ${ratio(di['ttft.mean'], ds['ttft.mean'])} | ${ratio(di['ttft.median'], ds['ttft.median'])} | ${ratio(di['ttft.p99'], ds['ttft.p99'])} | ${ratio(di.output_token_throughput, ds.output_token_throughput)} |`,
+  );
+  for (const seed of [...new Set(runs.map((r) => r.seed))]) {
+    const s = runs.find((r) => r.seed === seed && r.target === 'standard')?.figures;
+    const i = runs.find((r) => r.seed === seed && r.target === 'inference')?.figures;
+    if (!s || !i) continue;
+    lines.push(
+      `| seed ${seed} | ${ratio(i['ttft.mean'], s['ttft.mean'])} | ${ratio(i['ttft.median'], s['ttft.median'])} | ${ratio(i['ttft.p99'], s['ttft.p99'])} | ${ratio(i.output_token_throughput, s.output_token_throughput)} |`,
+    );
+  }
+  lines.push(
+    '',
+    'Engine view (the simulator’s --trace): the slowest 1 % of first tokens ("tail") against the rest. Queued = visible to the scheduler → first scheduled; prefill = first scheduled → first token; "at arrival" = the replica’s queues when the request reached it; "preempt. ≤30 s" = its replica preempted a request in the 30 s before its first token.',
+    '',
+    '| run | set | n | TTFT (s) | queued (s) | prefill (s) | prompt | running at arrival | waiting at arrival | KV at arrival | KV ≥ 0.95 | preempt. ≤30 s | per replica |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  );
+  for (const r of runs) {
+    for (const [name, s] of [
+      ['tail', r.analysis.tail],
+      ['rest', r.analysis.rest],
+    ] as const) {
+      lines.push(
+        `| seed ${r.seed}, ${r.target} | ${name} | ${s.count} | ${fmt(s.ttftMeanS, 2)} | ${fmt(s.queuedMeanS, 2)} | ${fmt(s.prefillMeanS, 2)} | ${s.promptMean} | ${fmt(s.atArrival.runningMean, 1)} | ${fmt(s.atArrival.waitingMean, 1)} | ${fmt(s.atArrival.kvMean, 2)} | ${fmt(s.atArrival.kvAbove95Share * 100)} % | ${fmt(s.preemptionNearbyShare * 100)} % | ${s.byReplica.join(' / ')} |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    'Per replica (engine view): requests served, their prompt + output tokens, preemptions, mean running, share of samples with a waiting queue, share with KV ≥ 0.95, share of engine time in prefill-only steps, the replica’s own P99 TTFT (s).',
+    '',
+    '| run | requests | tokens (k) | preemptions | mean running | waiting > 0 | KV ≥ 0.95 | prefill steps | P99 TTFT (s) |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const r of runs) {
+    const x = r.analysis.replicas;
+    const col = (f: (y: (typeof x)[number]) => string): string => x.map(f).join(' / ');
+    lines.push(
+      `| seed ${r.seed}, ${r.target} | ${col((y) => String(y.requests))} | ${col((y) => String(Math.round(y.tokens / 1000)))} | ${col((y) => String(y.preemptions))} | ${col((y) => fmt(y.meanRunning, 1))} | ${col((y) => `${fmt(y.waitingShare * 100)}%`)} | ${col((y) => `${fmt(y.kvAbove95Share * 100)}%`)} | ${col((y) => `${fmt(y.prefillStepShare * 100)}%`)} | ${col((y) => fmt(y.ttftP99S, 1))} |`,
+    );
+  }
+  const warned = runs.filter((r) => r.warnings.length > 0);
+  lines.push(
+    '',
+    warned.length === 0
+      ? 'No run warned (simulators kept to their schedule, load generator lag fine).'
+      : `Warnings: ${warned.map((r) => `seed ${r.seed} ${r.target}: ${r.warnings.join('; ')}`).join(' | ')}`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+if (process.argv[1]?.endsWith('seed-002-v0.ts')) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -21,6 +21,10 @@ const V0 = (rate: number) => `# TYPE vllm:gpu_prefix_cache_hit_rate gauge
 vllm:gpu_prefix_cache_hit_rate{model_name="m"} ${rate}
 # TYPE vllm:gpu_cache_usage_perc gauge
 vllm:gpu_cache_usage_perc{model_name="m"} 0.5
+# TYPE vllm:num_requests_swapped gauge
+vllm:num_requests_swapped{model_name="m"} 2.0
+# TYPE vllm:num_preemptions_total counter
+vllm:num_preemptions_total{model_name="m"} 7.0
 `;
 
 describe('readSnapshot', () => {
@@ -40,6 +44,8 @@ describe('readSnapshot', () => {
     expect(readSnapshot('u', V0(0.3))).toMatchObject({
       prefixHitRateGauge: 0.3,
       kvUsage: 0.5,
+      swapped: 2,
+      preemptions: 7,
       prefixQueries: undefined,
     });
   });

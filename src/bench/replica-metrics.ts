@@ -1,7 +1,8 @@
 /**
  * Reading the targets' model servers (vLLM or the simulator) through their Prometheus /metrics:
  * a snapshot before and after each run for the prefix-cache hit rate and the requests each replica
- * served, and a sampler during the run (running / waiting / KV-cache usage per replica) for the
+ * served, and a sampler during the run (running / waiting / swapped / KV-cache usage / preemptions
+ * per replica) for the
  * report's per-replica load charts. Scrapes never fail a run: an unreachable replica is noted.
  *
  * Prefix-cache hit rate over a run = Δ vllm:prefix_cache_hits_total / Δ vllm:prefix_cache_queries_total
@@ -29,6 +30,10 @@ export interface ReplicaSnapshot {
   requestSuccess?: number | undefined;
   running?: number | undefined;
   waiting?: number | undefined;
+  /** V0 only: requests whose KV is swapped to CPU memory. */
+  swapped?: number | undefined;
+  /** vllm:num_preemptions_total (cumulative). */
+  preemptions?: number | undefined;
   /** 0–1 (V1 kv_cache_usage_perc, V0 gpu_cache_usage_perc). */
   kvUsage?: number | undefined;
   /** Tokens per KV block (`vllm:cache_config_info{block_size}`). */
@@ -48,6 +53,10 @@ export interface TimelineSample {
   kvUsage: (number | undefined)[];
   /** Cumulative successes per replica (for requests-per-interval). */
   requestSuccess: (number | undefined)[];
+  /** Cumulative preemptions per replica (vllm:num_preemptions_total); absent in older reports. */
+  preemptions?: (number | undefined)[];
+  /** V0 servers: requests swapped to CPU memory per replica; absent in older reports. */
+  swapped?: (number | undefined)[];
   /** The simulator's falling-behind flag per replica (undefined for real servers). */
   fallingBehind: (number | undefined)[];
 }
@@ -110,6 +119,8 @@ export function readSnapshot(url: string, text: string): ReplicaSnapshot {
     requestSuccess: sumSamples(families, 'vllm:request_success_total'),
     running: sumSamples(families, 'vllm:num_requests_running'),
     waiting: sumSamples(families, 'vllm:num_requests_waiting'),
+    swapped: sumSamples(families, 'vllm:num_requests_swapped'),
+    preemptions: sumSamples(families, 'vllm:num_preemptions_total'),
     kvUsage:
       sumSamples(families, 'vllm:kv_cache_usage_perc') ?? sumSamples(families, 'vllm:gpu_cache_usage_perc'),
     blockSize: labelNumber(families, 'vllm:cache_config_info', 'block_size'),
@@ -215,6 +226,8 @@ export class MetricsSampler {
       waiting: snaps.map((s) => s.waiting),
       kvUsage: snaps.map((s) => s.kvUsage),
       requestSuccess: snaps.map((s) => s.requestSuccess),
+      preemptions: snaps.map((s) => s.preemptions),
+      swapped: snaps.map((s) => s.swapped),
       fallingBehind: snaps.map((s) => s.simFallingBehind),
     });
   }

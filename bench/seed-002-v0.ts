@@ -5,6 +5,7 @@
  *
  *   flock -w 900 /work/bench.lock npx tsx bench/seed-002-v0.ts [--seeds 0,1,2] [--num-prompts 600 | --full]
  *       [--time-scale 0.1] [--targets standard,inference] [--out bench/results/seed-002-v0]
+ *   npx tsx bench/seed-002-v0.ts --merge a.json,b.json --out bench/results/seed-002-v0   # one table
  *
  * Writes <out>.json (figures, per-replica and tail analysis per run) and <out>.md (the tables).
  * Each run is `infergate bench --scenario seed-002 --strategy <target> --seed <s>` with the
@@ -27,6 +28,8 @@ interface Args {
   timeScale: number | undefined;
   targets: string[];
   out: string;
+  /** Reports of earlier runs to merge into one (no new runs). */
+  merge: string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -37,6 +40,7 @@ function parseArgs(argv: readonly string[]): Args {
     timeScale: undefined,
     targets: ['standard', 'inference'],
     out: 'bench/results/seed-002-v0',
+    merge: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -51,6 +55,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--time-scale') a.timeScale = Number(v());
     else if (k === '--targets') a.targets = v().split(',');
     else if (k === '--out') a.out = v();
+    else if (k === '--merge') a.merge = v().split(',');
     else throw new Error(`unknown argument ${k} (see the header of bench/seed-002-v0.ts)`);
   }
   return a;
@@ -207,8 +212,30 @@ const FIGURES = [
   'completed',
 ] as const;
 
+/** Several reports (e.g. one per seed, each run under its own lock) as one. */
+function mergeReports(files: readonly string[]): Report {
+  const reports = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Report);
+  const first = reports[0]!;
+  return {
+    ...first,
+    startedAt: reports.map((r) => r.startedAt).join(', '),
+    machine: {
+      loadAverageAtStart: reports.map((r) => r.machine.loadAverageAtStart.join(' / ')),
+    },
+    command: reports.map((r) => r.command).join('; '),
+    runs: reports.flatMap((r) => r.runs),
+  };
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.merge.length > 0) {
+    const merged = mergeReports(args.merge);
+    writeFileSync(`${args.out}.json`, `${JSON.stringify(merged, null, 2)}\n`);
+    writeFileSync(`${args.out}.md`, markdown(merged));
+    process.stdout.write(markdown(merged));
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'seed-002-v0-'));
   const startedAt = new Date().toISOString();
   const load = loadavg().map((x) => x.toFixed(2));
@@ -292,7 +319,7 @@ function markdown(rep: Report): string {
   const fmt = (x: number | null | undefined, d = 0): string => (x == null ? '–' : x.toFixed(d));
   const lines: string[] = [];
   lines.push(
-    `Measured ${rep.startedAt} (simulated replicas, time scale ${rep.timeScale}; load average at start ${rep.machine.loadAverageAtStart.join(' / ')}, two cores shared with other work). Command: \`${rep.command}\`.`,
+    `Measured ${rep.startedAt} (simulated replicas, time scale ${rep.timeScale}; load average at start ${rep.machine.loadAverageAtStart.join(', ')}, two cores shared with other engineers' work). Command: \`${rep.command}\`.`,
     '',
     '| run | prompts | mean TTFT (ms) | median TTFT | P99 TTFT | mean TPOT | median TPOT | output tok/s | preemptions |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -1,0 +1,233 @@
+/**
+ * Seed 002's closed loop replayed in engine time only: five simulated engines (src/sim's Engine, no
+ * HTTP, no wall clock), 60 clients each sending its next request when the last one finishes, and a
+ * routing rule in place of the gateway. It takes seconds of CPU whatever else the machine runs, so
+ * it can vary one thing at a time — engine (V0 / V1), memory, routing — to see which dynamic makes
+ * the standard route's TTFT tail. The routers are models, not the gateway: `p2c` is Envoy's
+ * least-request (two random replicas, fewer requests in flight), `load` scores the replicas'
+ * instantaneous waiting queue, KV use and in-flight count with the weights of infergate's default
+ * profile (queue 2, KV 2, in-flight 2; the prefix scorer is the same for every replica here), read
+ * without scrape delay. The `bench/seed-002-v0.ts` runs go through the real gateway.
+ *
+ *   npx tsx bench/seed-002-des.ts [--prompts 3000] [--seeds 0,1,2] [--out bench/results/seed-002-des]
+ */
+import { writeFileSync } from 'node:fs';
+import { percentile } from '../src/bench/stats.js';
+import { Engine, type EngineConfig } from '../src/sim/engine/engine.js';
+import { EngineRequest, type FinishReason, type TokenSink } from '../src/sim/engine/request.js';
+import { FidelityStats } from '../src/sim/metrics/fidelity.js';
+import { VllmMetrics } from '../src/sim/metrics/vllm-metrics.js';
+import { resolveReplicaOptions } from '../src/sim/options.js';
+import { PROFILES } from '../src/sim/profiles.js';
+import { SeededRng } from '../src/util/rng.js';
+
+const REPLICAS = 5;
+const CONCURRENCY = 60;
+const PREFIX = 1000;
+
+interface Variant {
+  name: string;
+  engine: 'v0' | 'v1';
+  memory: number;
+}
+
+const VARIANTS: Variant[] = [
+  { name: 'V0, 0.95 memory (the document)', engine: 'v0', memory: 0.95 },
+  { name: 'V0, 0.90 memory', engine: 'v0', memory: 0.9 },
+  { name: 'V1, 0.95 memory (chunked prefill, prefix caching)', engine: 'v1', memory: 0.95 },
+];
+const ROUTERS = ['p2c', 'round-robin', 'load'] as const;
+type Router = (typeof ROUTERS)[number];
+
+function makeEngine(v: Variant, seed: number): Engine {
+  const o = resolveReplicaOptions({
+    profile: 'qwq-32b-4xa10-tp4',
+    engine: v.engine,
+    gpuMemoryUtilization: v.memory,
+    maxModelLen: 8192,
+  });
+  const metrics = new VllmMetrics({
+    version: o.metricsVersion,
+    modelName: 'qwq-32b',
+    maxModelLen: o.maxModelLen,
+    maxLoras: null,
+    cacheConfig: {
+      blockSize: o.blockSize,
+      numGpuBlocks: o.numGpuBlocks,
+      numGpuBlocksOverride: null,
+      gpuMemoryUtilization: o.gpuMemoryUtilization,
+      enablePrefixCaching: o.enablePrefixCaching,
+    },
+  });
+  const cfg: EngineConfig = {
+    profile: o.timing,
+    blockSize: o.blockSize,
+    numGpuBlocks: o.numGpuBlocks,
+    maxNumSeqs: o.maxNumSeqs,
+    maxNumBatchedTokens: o.maxNumBatchedTokens,
+    chunkedPrefill: o.enableChunkedPrefill,
+    prefixCaching: o.enablePrefixCaching,
+    lora: null,
+    engine: o.engine,
+    v0: {
+      watermark: o.watermark,
+      preemptionMode: o.preemptionMode,
+      numCpuBlocks: o.numCpuBlocks,
+      swapMsPerBlock: o.swapMsPerBlock,
+    },
+    seed,
+  };
+  return new Engine(cfg, metrics, new FidelityStats());
+}
+
+interface Done {
+  replica: number;
+  ttftS: number;
+  tpotMs: number;
+  output: number;
+}
+
+function run(v: Variant, router: Router, prompts: number, seed: number) {
+  const rng = new SeededRng(1000 + seed);
+  const routeRng = new SeededRng(2000 + seed);
+  const engines = Array.from({ length: REPLICAS }, (_, i) => makeEngine(v, seed * 10 + i));
+  const inFlight = new Int32Array(REPLICAS);
+  const prefix = Array.from({ length: PREFIX }, (_, i) => 7_000_000 + i);
+  const done: Done[] = [];
+  const arrivals: number[] = []; // engine ms of pending sends
+  let sent = 0;
+  let rr = 0;
+  const frontendMs = PROFILES['qwq-32b-4xa10-tp4']!.frontendMs; // API server: HTTP, tokenisation
+
+  const pick = (): number => {
+    if (router === 'round-robin') return rr++ % REPLICAS;
+    if (router === 'p2c') {
+      const a = Math.floor(routeRng.next() * REPLICAS);
+      let b = Math.floor(routeRng.next() * (REPLICAS - 1));
+      if (b >= a) b++;
+      if (inFlight[a] === inFlight[b]) return routeRng.next() < 0.5 ? a : b;
+      return inFlight[a]! < inFlight[b]! ? a : b;
+    }
+    // queue 2 + KV 2 + in-flight 2, min-max normalised like the scorers; first best wins.
+    const q = engines.map((e) => e.numWaiting);
+    const kv = engines.map((e) => e.kvUsage());
+    const f = Array.from(inFlight);
+    const inv = (xs: number[], i: number): number => {
+      const lo = Math.min(...xs);
+      const hi = Math.max(...xs);
+      return hi === lo ? 1 : (hi - xs[i]!) / (hi - lo);
+    };
+    let best = 0;
+    let bestScore = -1;
+    for (let i = 0; i < REPLICAS; i++) {
+      const s = 2 * inv(q, i) + 2 * (1 - kv[i]!) + 2 * inv(f, i);
+      if (s > bestScore) {
+        bestScore = s;
+        best = i;
+      }
+    }
+    return best;
+  };
+
+  const send = (now: number): void => {
+    const i = pick();
+    inFlight[i]!++;
+    const input = 800 + Math.floor(rng.next() * 3201); // legacy range [0.2 × 4000, 4000]
+    const output = 600 + Math.floor(rng.next() * 2401); // [0.2 × 3000, 3000]
+    const tokens = prefix.concat(Array.from({ length: input }, (_, k) => 1_000_000 * (sent + 1) + k));
+    const id = sent++;
+    let first = -1;
+    const sink: TokenSink = {
+      onToken: (req: EngineRequest, _t: string, finish: FinishReason | null): boolean => {
+        if (first < 0) first = req.lastTokenMs;
+        if (finish) {
+          inFlight[i]!--;
+          done.push({
+            replica: i,
+            ttftS: (first - req.arrivalMs) / 1000,
+            tpotMs: req.numOutputTokens > 1 ? (req.lastTokenMs - first) / (req.numOutputTokens - 1) : 0,
+            output: req.numOutputTokens,
+          });
+          if (sent < prompts) arrivals.push(req.lastTokenMs);
+        }
+        return false;
+      },
+      flush: () => 0,
+    };
+    engines[i]!.submit(
+      new EngineRequest({
+        id: `r${id}`,
+        promptTokens: tokens,
+        maxTokens: output,
+        eos: null,
+        stop: [],
+        lora: null,
+        arrivalMs: now,
+        queuedMs: now + frontendMs,
+        seed: id,
+        sink,
+        maxTokensParam: output,
+        blockSize: 16,
+      }),
+    );
+  };
+
+  for (let c = 0; c < Math.min(CONCURRENCY, prompts); c++) send(0);
+  let now = 0;
+  for (;;) {
+    while (arrivals.length > 0) send(arrivals.pop()!);
+    let next = Number.POSITIVE_INFINITY;
+    for (const e of engines) next = Math.min(next, e.advance(now));
+    if (arrivals.length > 0) continue;
+    if (!Number.isFinite(next)) break;
+    now = next;
+  }
+  const ttft = done.map((d) => d.ttftS * 1000).sort((a, b) => a - b);
+  const tpot = done.map((d) => d.tpotMs).sort((a, b) => a - b);
+  const durationS = now / 1000;
+  return {
+    ttftMeanMs: Math.round(ttft.reduce((s, x) => s + x, 0) / ttft.length),
+    ttftMedianMs: Math.round(percentile(ttft, 50)),
+    ttftP99Ms: Math.round(percentile(ttft, 99)),
+    tpotMeanMs: Math.round((tpot.reduce((s, x) => s + x, 0) / tpot.length) * 10) / 10,
+    outputTokS: Math.round(done.reduce((s, d) => s + d.output, 0) / durationS),
+    preemptions: engines.reduce((s, e) => s + e.metrics.preemptions, 0),
+    perReplica: engines.map((_, i) => done.filter((d) => d.replica === i).length),
+  };
+}
+
+function main(): void {
+  const argv = process.argv.slice(2);
+  const arg = (k: string, d: string): string => {
+    const i = argv.indexOf(k);
+    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : d;
+  };
+  const prompts = Number(arg('--prompts', '3000'));
+  const seeds = arg('--seeds', '0,1,2').split(',').map(Number);
+  const out = arg('--out', 'bench/results/seed-002-des');
+  const rows: Record<string, unknown>[] = [];
+  const lines = [
+    `Seed 002's closed loop in engine time (bench/seed-002-des.ts): ${prompts} prompts, concurrency 60, 5 replicas of qwq-32b-4xa10-tp4, seeds ${seeds.join(', ')}; routers are models (see the script). Mean of the seeds, [min–max] for P99.`,
+    '',
+    '| engine | router | mean TTFT (ms) | median TTFT | P99 TTFT [min–max] | mean TPOT | output tok/s | preemptions |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const v of VARIANTS) {
+    for (const router of ROUTERS) {
+      const rs = seeds.map((s) => run(v, router, prompts, s));
+      const avg = (f: (r: (typeof rs)[number]) => number): number =>
+        rs.reduce((s, r) => s + f(r), 0) / rs.length;
+      const p99s = rs.map((r) => r.ttftP99Ms);
+      rows.push({ engine: v.name, router, runs: rs });
+      lines.push(
+        `| ${v.name} | ${router} | ${Math.round(avg((r) => r.ttftMeanMs))} | ${Math.round(avg((r) => r.ttftMedianMs))} | ${Math.round(avg((r) => r.ttftP99Ms))} [${Math.min(...p99s)}–${Math.max(...p99s)}] | ${avg((r) => r.tpotMeanMs).toFixed(1)} | ${Math.round(avg((r) => r.outputTokS))} | ${Math.round(avg((r) => r.preemptions))} |`,
+      );
+      process.stderr.write(`${lines[lines.length - 1]}\n`);
+    }
+  }
+  writeFileSync(`${out}.json`, `${JSON.stringify({ prompts, seeds, rows }, null, 2)}\n`);
+  writeFileSync(`${out}.md`, `${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main();

@@ -81,7 +81,14 @@ function makeEngine(v: Variant, seed: number): Engine {
 }
 
 interface Done {
+  /** Send order: the first CONCURRENCY are the opening wave, sent at once. */
+  id: number;
   replica: number;
+  /** The request was preempted (and recomputed) at least once. */
+  preempted: boolean;
+  /** Replica state when the request arrived: waiting queue and KV use. */
+  waitingAtArrival: number;
+  kvAtArrival: number;
   ttftS: number;
   tpotMs: number;
   output: number;
@@ -136,6 +143,8 @@ function run(v: Variant, router: Router, prompts: number, seed: number) {
     const output = 600 + Math.floor(rng.next() * 2401); // [0.2 × 3000, 3000]
     const tokens = prefix.concat(Array.from({ length: input }, (_, k) => 1_000_000 * (sent + 1) + k));
     const id = sent++;
+    const waitingAtArrival = engines[i]!.numWaiting;
+    const kvAtArrival = engines[i]!.kvUsage();
     let first = -1;
     const sink: TokenSink = {
       onToken: (req: EngineRequest, _t: string, finish: FinishReason | null): boolean => {
@@ -143,7 +152,11 @@ function run(v: Variant, router: Router, prompts: number, seed: number) {
         if (finish) {
           inFlight[i]!--;
           done.push({
+            id,
             replica: i,
+            preempted: req.numPreemptions > 0,
+            waitingAtArrival,
+            kvAtArrival,
             ttftS: (first - req.arrivalMs) / 1000,
             tpotMs: req.numOutputTokens > 1 ? (req.lastTokenMs - first) / (req.numOutputTokens - 1) : 0,
             output: req.numOutputTokens,
@@ -185,6 +198,14 @@ function run(v: Variant, router: Router, prompts: number, seed: number) {
   const ttft = done.map((d) => d.ttftS * 1000).sort((a, b) => a - b);
   const tpot = done.map((d) => d.tpotMs).sort((a, b) => a - b);
   const durationS = now / 1000;
+  const steady = done
+    .filter((d) => d.id >= CONCURRENCY)
+    .map((d) => d.ttftS * 1000)
+    .sort((a, b) => a - b);
+  const p99 = percentile(ttft, 99);
+  const slowest = done.filter((d) => d.ttftS * 1000 >= p99);
+  const meanOf = (xs: readonly Done[], f: (d: Done) => number): number =>
+    xs.length ? xs.reduce((s, d) => s + f(d), 0) / xs.length : 0;
   return {
     ttftMeanMs: Math.round(ttft.reduce((s, x) => s + x, 0) / ttft.length),
     ttftMedianMs: Math.round(percentile(ttft, 50)),
@@ -193,6 +214,13 @@ function run(v: Variant, router: Router, prompts: number, seed: number) {
     outputTokS: Math.round(done.reduce((s, d) => s + d.output, 0) / durationS),
     preemptions: engines.reduce((s, e) => s + e.metrics.preemptions, 0),
     perReplica: engines.map((_, i) => done.filter((d) => d.replica === i).length),
+    /** P99 of the requests after the opening wave (the first 60 are sent at once). */
+    steadyP99Ms: Math.round(percentile(steady, 99)),
+    /** The slowest 1 %: share sent in the opening wave; their replicas' waiting queue and KV use at arrival. */
+    tailInWave: Math.round((slowest.filter((d) => d.id < CONCURRENCY).length / slowest.length) * 100) / 100,
+    tailWaitingAtArrival: Math.round(meanOf(slowest, (d) => d.waitingAtArrival) * 10) / 10,
+    tailKvAtArrival: Math.round(meanOf(slowest, (d) => d.kvAtArrival) * 100) / 100,
+    allKvAtArrival: Math.round(meanOf(done, (d) => d.kvAtArrival) * 100) / 100,
   };
 }
 
@@ -209,8 +237,8 @@ function main(): void {
   const lines = [
     `Seed 002's closed loop in engine time (bench/seed-002-des.ts): ${prompts} prompts, concurrency 60, 5 replicas of qwq-32b-4xa10-tp4, seeds ${seeds.join(', ')}; routers are models (see the script). Mean of the seeds, [min–max] for P99.`,
     '',
-    '| engine | router | mean TTFT (ms) | median TTFT | P99 TTFT [min–max] | mean TPOT | output tok/s | preemptions |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| engine | router | mean TTFT (ms) | median TTFT | P99 TTFT [min–max] | P99 after the opening wave | slowest 1 %: in the wave / waiting at arrival / KV at arrival (all: KV) | mean TPOT | output tok/s | preemptions |',
+    '|---|---|---:|---:|---:|---:|---|---:|---:|---:|',
   ];
   for (const v of VARIANTS) {
     for (const router of ROUTERS) {
@@ -220,7 +248,7 @@ function main(): void {
       const p99s = rs.map((r) => r.ttftP99Ms);
       rows.push({ engine: v.name, router, runs: rs });
       lines.push(
-        `| ${v.name} | ${router} | ${Math.round(avg((r) => r.ttftMeanMs))} | ${Math.round(avg((r) => r.ttftMedianMs))} | ${Math.round(avg((r) => r.ttftP99Ms))} [${Math.min(...p99s)}–${Math.max(...p99s)}] | ${avg((r) => r.tpotMeanMs).toFixed(1)} | ${Math.round(avg((r) => r.outputTokS))} | ${Math.round(avg((r) => r.preemptions))} |`,
+        `| ${v.name} | ${router} | ${Math.round(avg((r) => r.ttftMeanMs))} | ${Math.round(avg((r) => r.ttftMedianMs))} | ${Math.round(avg((r) => r.ttftP99Ms))} [${Math.min(...p99s)}–${Math.max(...p99s)}] | ${Math.round(avg((r) => r.steadyP99Ms))} | ${Math.round(avg((r) => r.tailInWave) * 100)} % / ${avg((r) => r.tailWaitingAtArrival).toFixed(1)} / ${avg((r) => r.tailKvAtArrival).toFixed(2)} (${avg((r) => r.allKvAtArrival).toFixed(2)}) | ${avg((r) => r.tpotMeanMs).toFixed(1)} | ${Math.round(avg((r) => r.outputTokS))} | ${Math.round(avg((r) => r.preemptions))} |`,
       );
       process.stderr.write(`${lines[lines.length - 1]}\n`);
     }

@@ -4,7 +4,8 @@
  * routing rule in place of the gateway. It takes seconds of CPU whatever else the machine runs, so
  * it can vary one thing at a time — engine (V0 / V1), memory, routing — to see which dynamic makes
  * the standard route's TTFT tail. The routers are models, not the gateway: `p2c` is Envoy's
- * least-request (two random replicas, fewer requests in flight), `load` scores the replicas'
+ * least-request (two random replicas, fewer requests in flight), `round-robin` and `random` ignore
+ * load, `load` scores the replicas'
  * instantaneous waiting queue, KV use and in-flight count with the weights of infergate's default
  * profile (queue 2, KV 2, in-flight 2; the prefix scorer is the same for every replica here), read
  * without scrape delay. The `bench/seed-002-v0.ts` runs go through the real gateway.
@@ -36,7 +37,7 @@ const VARIANTS: Variant[] = [
   { name: 'V0, 0.90 memory', engine: 'v0', memory: 0.9 },
   { name: 'V1, 0.95 memory (chunked prefill, prefix caching)', engine: 'v1', memory: 0.95 },
 ];
-const ROUTERS = ['p2c', 'round-robin', 'load'] as const;
+const ROUTERS = ['p2c', 'round-robin', 'random', 'load'] as const;
 type Router = (typeof ROUTERS)[number];
 
 function makeEngine(v: Variant, seed: number): Engine {
@@ -108,6 +109,7 @@ function run(v: Variant, router: Router, prompts: number, seed: number) {
 
   const pick = (): number => {
     if (router === 'round-robin') return rr++ % REPLICAS;
+    if (router === 'random') return Math.floor(routeRng.next() * REPLICAS);
     if (router === 'p2c') {
       const a = Math.floor(routeRng.next() * REPLICAS);
       let b = Math.floor(routeRng.next() * (REPLICAS - 1));

@@ -106,6 +106,59 @@ describe('infergate sim (CLI)', () => {
     throw new Error('no free pair of consecutive ports found');
   });
 
+  it('--engine v0 serves as vLLM 0.7.2 (V0 names, swap gauges, defaults) and --trace records the engine', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infergate-sim-v0-'));
+    const trace = join(dir, 'trace.jsonl');
+    try {
+      const p = startCli([
+        'sim',
+        '--port',
+        '0',
+        '--profile',
+        'qwq-32b-4xa10-tp4',
+        '--engine',
+        'v0',
+        '--gpu-memory-utilization',
+        '0.95',
+        '--time-scale',
+        '0.01',
+        '--trace',
+        trace,
+      ]);
+      started.push(p);
+      const [, , url] = (await p.waitForLine(READY)) as RegExpMatchArray;
+      await p.waitForLine(/^sim ready 1 replicas$/);
+      const res = await postJson(`${url}/v1/completions`, {
+        model: 'qwq-32b',
+        prompt: 'hello',
+        max_tokens: 3,
+      });
+      expect(res.status).toBe(200);
+      await res.json();
+      expect(await (await fetch(`${url}/version`)).json()).toEqual({ version: '0.7.2' });
+      const m = await scrape(url!);
+      expect(m.value('vllm:num_requests_swapped')).toBe(0);
+      expect(m.value('vllm:cpu_cache_usage_perc')).toBe(0);
+      expect(m.value('vllm:gpu_cache_usage_perc')).toBe(0);
+      expect(
+        m.value('vllm:cache_config_info', { enable_prefix_caching: 'False', num_cpu_blocks: '4096' }),
+      ).toBe(1);
+      expect(m.families.has('vllm:kv_cache_usage_perc')).toBe(false);
+      expect(await p.stop()).toBe(0);
+      const lines = (await readFile(trace, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const done = lines.filter((l) => l.k === 'r');
+      expect(done).toHaveLength(1);
+      expect(done[0]).toMatchObject({ r: 0, o: 3, pre: 0 });
+      expect(done[0].ft).toBeGreaterThan(done[0].arr);
+      expect(lines.some((l) => l.k === 's' && l.pfSteps >= 1)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects an unknown profile with a message and a non-zero exit', async () => {
     const r = await runCli(['sim', '--port', '0', '--profile', 'nope']);
     expect(r.code).not.toBe(0);

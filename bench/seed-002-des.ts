@@ -16,10 +16,10 @@ import { writeFileSync } from 'node:fs';
 import { percentile } from '../src/bench/stats.js';
 import { Engine, type EngineConfig } from '../src/sim/engine/engine.js';
 import { EngineRequest, type FinishReason, type TokenSink } from '../src/sim/engine/request.js';
-import { FidelityStats } from '../src/sim/metrics/fidelity.js';
-import { VllmMetrics } from '../src/sim/metrics/vllm-metrics.js';
 import { resolveReplicaOptions } from '../src/sim/options.js';
 import { PROFILES } from '../src/sim/profiles.js';
+import { FidelityStats } from '../src/sim/vllm-page/fidelity.js';
+import { VllmMetrics } from '../src/sim/vllm-page/vllm-metrics.js';
 import { SeededRng } from '../src/util/rng.js';
 
 const REPLICAS = 5;

@@ -30,7 +30,7 @@ export async function startSims(n: number, models: readonly string[], extra: str
     '0.05',
     ...extra,
   ]);
-  await proc.waitForLine(/sim ready/, 30_000);
+  await proc.waitForLine(/sim ready/, 120_000);
   const ports = [...proc.stdout().matchAll(/replica (\d+) ready http:\/\/[\d.]+:(\d+)/g)]
     .sort((a, b) => Number(a[1]) - Number(b[1]))
     .map((m) => Number(m[2]));
@@ -128,7 +128,7 @@ export function startServe(
   return {
     proc,
     accessLog,
-    async url(key, timeoutMs = 30_000) {
+    async url(key, timeoutMs = 120_000) {
       const escaped = key.replace(/[/.]/g, (c) => `\\${c}`);
       const m = await proc.waitForLine(new RegExp(`listener ${escaped} ready (http://\\S+)`), timeoutMs);
       return m[1]!;

@@ -51,10 +51,11 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd') || !hasTool('helm
     it('deploy/manifests/ holds what the chart renders', () => {
       for (const r of RENDERS) {
         const rendered = helmTemplate(r.args);
-        const committed = readFileSync(join(REPO_ROOT, 'deploy/manifests', r.file), 'utf8');
-        if (process.env.INFERGATE_UPDATE_MANIFESTS)
-          writeFileSync(join(REPO_ROOT, 'deploy/manifests', r.file), rendered);
-        else expect(committed, `re-render with INFERGATE_UPDATE_MANIFESTS=1 (${r.file})`).toBe(rendered);
+        const file = join(REPO_ROOT, 'deploy/manifests', r.file);
+        if (process.env.INFERGATE_UPDATE_MANIFESTS) writeFileSync(file, rendered);
+        expect(readFileSync(file, 'utf8'), `re-render with INFERGATE_UPDATE_MANIFESTS=1 (${r.file})`).toBe(
+          rendered,
+        );
       }
     });
 

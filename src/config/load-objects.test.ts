@@ -18,7 +18,11 @@ const pod = (name: string, app: string, ip: string) => ({
 
 describe('loadPlanFromObjects (objects from the API server)', () => {
   it('builds pools and endpoints from API objects, naming them `cluster ns/Kind/name`', () => {
-    const r = loadPlanFromObjects([pool('qwen'), pod('qwen-0', 'qwen', '10.0.0.1'), pod('qwen-1', 'qwen', '10.0.0.2')]);
+    const r = loadPlanFromObjects([
+      pool('qwen'),
+      pod('qwen-0', 'qwen', '10.0.0.1'),
+      pod('qwen-1', 'qwen', '10.0.0.2'),
+    ]);
     expect(r.plan?.pools.get('llm/qwen')?.endpoints.map((e) => `${e.address}:${e.port}`)).toEqual([
       '10.0.0.1:8000',
       '10.0.0.2:8000',

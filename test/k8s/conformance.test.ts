@@ -327,7 +327,9 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))('on a real API s
         coalesceMs: 50,
       });
       try {
-        await source.start((u) => updates.push(u));
+        await source.start((u) => {
+          updates.push(u);
+        });
         const first = updates.at(-1)!.plan!;
         expect([...first.pools.keys()]).toEqual(['default/primary-pool']);
         const p = first.pools.get('default/primary-pool')!;

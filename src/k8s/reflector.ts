@@ -78,7 +78,6 @@ export class Reflector {
     while (!this.stopped) {
       try {
         if (this.resourceVersion === '') await this.list();
-        this.failures = 0;
         await this.watchOnce();
       } catch (err) {
         if (this.stopped) return;
@@ -154,6 +153,7 @@ export class Reflector {
     this.store.clear();
     for (const [k, v] of fresh) this.store.set(k, v);
     this.resourceVersion = rv;
+    this.failures = 0;
     this.lists++;
     this.stateValue = 'synced';
     this.firstOutcome();
@@ -174,6 +174,7 @@ export class Reflector {
       path,
       (e: WatchEvent) => {
         if (gone) return;
+        this.failures = 0; // the server answers: the next failure starts the backoff afresh
         if (e.type === 'ERROR') {
           const s = e.object as unknown as { code?: number; reason?: string; message?: string };
           gone = new KubeApiError(s.code ?? 500, s.reason ?? '', s.message ?? 'watch error');

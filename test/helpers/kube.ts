@@ -250,8 +250,10 @@ export async function startKubeEnv(): Promise<KubeEnv> {
         );
       },
       async restartApiServer() {
-        // A crash, not a graceful stop (which waits ≈ 60 s for open watches to drain).
-        apiserver.kill('SIGKILL');
+        // A crash by default. KUBE_RESTART_SIGNAL=TERM makes it a graceful stop instead, which takes
+        // ≈ 60–75 s here and after which the gateway's Pod watch did not resync within 60 s
+        // (under investigation; see docs/kubernetes.md).
+        apiserver.kill(process.env.KUBE_RESTART_SIGNAL === 'TERM' ? 'SIGTERM' : 'SIGKILL');
         await new Promise((r) => apiserver.once('exit', r));
         await startApiServer();
       },

@@ -28,7 +28,7 @@ import {
 } from './resources.js';
 
 /** Receives each plan; a returned promise is awaited before the next one is delivered. */
-export type PlanListener = (update: PlanUpdate) => void | Promise<unknown>;
+export type PlanListener = (update: PlanUpdate) => unknown;
 
 /** infergate's GatewayClass controllerName unless `--controller-name` says otherwise. */
 export const DEFAULT_CONTROLLER_NAME = 'infergate.io/gateway-controller';

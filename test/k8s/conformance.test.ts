@@ -6,11 +6,13 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanUpdate } from '../../src/config/plan-source.js';
 import { KubernetesPlanSource } from '../../src/k8s/index.js';
 import { Reflector } from '../../src/k8s/reflector.js';
 import { silentLogger } from '../../src/util/log.js';
+import { startCli } from '../helpers/cli.js';
 import { hasTool } from '../helpers/deps.js';
 import { type KubeEnv, startKubeEnv } from '../helpers/kube.js';
 import {
@@ -356,6 +358,34 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))('on a real API s
         await env.apply([pool('primary-pool', 'primary')]);
         await env.remove('inference.networking.x-k8s.io/v1alpha2', 'InferenceObjective', 'default', 'mine');
         await env.remove('inference.networking.x-k8s.io/v1alpha2', 'InferenceObjective', 'default', 'other');
+      }
+    });
+
+    it('serves `infergate epp --kubernetes --pool` from the narrowed watch', async () => {
+      const epp = startCli([
+        'epp',
+        '--kubernetes',
+        '--kubeconfig',
+        env.kubeconfig,
+        '--pool',
+        'default/secondary-pool',
+        '--host',
+        '127.0.0.1',
+        '--grpc-port',
+        '0',
+        '--health-port',
+        '-1',
+        '--metrics-port',
+        '0',
+      ]);
+      try {
+        const m = await epp.waitForLine(/metrics ready (http:\S+)/, 120_000);
+        expect(epp.stdout()).toMatch(/epp ready \S+ pool=default\/secondary-pool/);
+        const ready = await request(`${m[1]}/readyz`);
+        await ready.body.dump();
+        expect(ready.statusCode).toBe(200);
+      } finally {
+        await epp.stop();
       }
     });
 

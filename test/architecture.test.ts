@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['util'],
   ['openai', 'scraping', 'telemetry'],
   ['config', 'sim'],
-  ['datastore'],
+  ['datastore', 'k8s'],
   ['scheduling'],
   ['requestcontrol'],
   ['gateway', 'extproc'],

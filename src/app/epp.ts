@@ -11,7 +11,7 @@
  */
 import { FilePlanSource } from '../config/file-plan-source.js';
 import type { Diagnostic, Plan } from '../config/plan.js';
-import type { PlanUpdate } from '../config/plan-source.js';
+import type { PlanSource, PlanUpdate } from '../config/plan-source.js';
 import { type EppOptions, EppServer } from '../extproc/server.js';
 import type { PoolRouterRegistryFactory } from '../requestcontrol/least-request-router.js';
 import { createPromRegistry } from '../telemetry/gateway-metrics.js';
@@ -20,6 +20,8 @@ import type { PlanLoadResult } from './serve.js';
 export interface EppRunOptions {
   /** Loads (or re-loads) the plan from the sources given on the command line. */
   load: () => Promise<PlanLoadResult>;
+  /** A plan source used instead of the files `load` reads (the API server, narrowed to the pool). */
+  source?: PlanSource;
   formatDiagnostic: (d: Diagnostic) => string;
   /** Paths to watch besides the files read; `watch` false for stdin. */
   watchPaths: readonly string[];
@@ -37,7 +39,8 @@ export async function runEpp(o: EppRunOptions): Promise<number> {
   const log = o.epp.logger;
   const registry = createPromRegistry();
   const pools = o.poolRouters({ metrics: registry, logger: log });
-  const source = new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
+  const source =
+    o.source ?? new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
   let server: EppServer | undefined;
   let served: Plan | undefined;
   let exitCode = 1;
@@ -116,6 +119,8 @@ export async function runEpp(o: EppRunOptions): Promise<number> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    process.on('SIGHUP', () => void source.reload());
+    process.on('SIGHUP', () => {
+      if (source instanceof FilePlanSource) void source.reload();
+    });
   });
 }

@@ -13,7 +13,7 @@
 import { FilePlanSource } from '../config/file-plan-source.js';
 import type { LoadResult } from '../config/index.js';
 import type { Diagnostic } from '../config/plan.js';
-import type { PlanUpdate } from '../config/plan-source.js';
+import type { PlanSource, PlanUpdate } from '../config/plan-source.js';
 import type { GatewayOptions } from '../gateway/options.js';
 import type { ListenerAddress } from '../gateway/ports.js';
 import type { PoolRouterRegistryFactory } from '../requestcontrol/least-request-router.js';
@@ -25,6 +25,11 @@ export type PlanLoadResult = LoadResult;
 export interface ServeOptions {
   /** Loads (or re-loads) the plan from the sources given on the command line. */
   load: () => Promise<PlanLoadResult>;
+  /**
+   * A plan source to use instead of the files `load` reads (the Kubernetes API server: src/k8s).
+   * Its first plan starts the process; each later one is applied.
+   */
+  source?: PlanSource;
   formatDiagnostic: (d: Diagnostic) => string;
   /** Extra paths to watch besides the files read (folders given, so new files are noticed). */
   watchPaths: readonly string[];
@@ -60,7 +65,8 @@ export function readyLines(listeners: readonly ListenerAddress[]): string[] {
  */
 export async function startServe(o: ServeOptions): Promise<ServeHandle | number> {
   const log = o.gateway.logger;
-  const source = new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
+  const source =
+    o.source ?? new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
   let proc: InfergateProcess | undefined;
   let exitCode: number | undefined;
   let stopping = false;
@@ -140,7 +146,8 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle | number>
 
   return {
     process: running,
-    reload: () => (stopping ? Promise.resolve(false) : source.reload()),
+    reload: () =>
+      stopping || !(source instanceof FilePlanSource) ? Promise.resolve(false) : source.reload(),
     shutdown,
     done,
   };

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runEpp } from '../app/index.js';
 import { formatDiagnostic, loadPlan } from '../config/index.js';
 import { parseByteSize } from '../gateway/index.js';
+import { KubernetesMode } from '../k8s/index.js';
 import { createSchedulerRegistry, type PoolRouterRegistryFactory } from '../requestcontrol/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
 import { parseDuration } from '../util/duration.js';
@@ -10,6 +11,8 @@ import { SeededRng } from '../util/rng.js';
 import { collect } from './flags.js';
 
 interface EppFlags {
+  kubernetes?: boolean;
+  kubeconfig?: string;
   file?: string[];
   pool?: string;
   strict?: boolean;
@@ -51,7 +54,16 @@ export function registerEpp(program: Command): void {
     .option('-f, --file <path>', 'manifest file or folder; repeatable; - reads stdin (required)', collect)
     .option('--pool <[namespace/]name>', 'the InferencePool to pick for (namespace default: default)')
     .option('--strict', 'unresolved references are errors instead of warnings')
-    .option('--no-watch', 'do not reload when the manifest files change (SIGHUP still reloads)');
+    .option('--no-watch', 'do not reload when the manifest files change (SIGHUP still reloads)')
+    .option(
+      '--kubernetes',
+      'instead of -f: watch the API server for the pool, the Pods its selector matches and the ' +
+        'InferenceModels / Objectives / Rewrites naming it (docs/kubernetes.md)',
+    )
+    .option(
+      '--kubeconfig <file>',
+      'with --kubernetes: kubeconfig to use (default: in-cluster service account)',
+    );
 
   cmd.optionsGroup('Ports:');
   cmd
@@ -127,8 +139,10 @@ export function poolKeyOf(text: string): string {
 
 async function epp(flags: EppFlags): Promise<number> {
   const sources = flags.file ?? [];
-  if (sources.length === 0)
-    throw new FlagError('give the manifests with -f FILE|DIR (repeatable; - reads stdin)');
+  if (flags.kubernetes && sources.length > 0)
+    throw new FlagError('give either -f FILE|DIR or --kubernetes, not both');
+  if (sources.length === 0 && !flags.kubernetes)
+    throw new FlagError('give the manifests with -f FILE|DIR (repeatable; - reads stdin), or --kubernetes');
   if (flags.pool === undefined) throw new FlagError('name the InferencePool with --pool [NAMESPACE/]NAME');
   const poolKey = poolKeyOf(flags.pool);
   if (!SCHEDULERS.includes(flags.scheduler)) {
@@ -168,7 +182,24 @@ async function epp(flags: EppFlags): Promise<number> {
       ...tuning,
     });
   const fromStdin = sources.includes('-');
+  let source: KubernetesMode | undefined;
+  if (flags.kubernetes) {
+    const [namespace, name] = poolKey.split('/') as [string, string];
+    try {
+      source = await KubernetesMode.create({
+        ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),
+        logger: opts.logger,
+        pool: { namespace, name },
+        writeStatus: false,
+        load: { strict: flags.strict === true, validatePickerConfig },
+      });
+    } catch (err) {
+      process.stderr.write(`infergate epp: cannot reach the Kubernetes API: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   return runEpp({
+    ...(source !== undefined ? { source } : {}),
     load: () => loadPlan(sources, { strict: flags.strict === true, validatePickerConfig }),
     formatDiagnostic,
     watchPaths: sources.filter((f) => f !== '-'),

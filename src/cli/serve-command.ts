@@ -3,6 +3,7 @@ import { runServe } from '../app/index.js';
 import { formatDiagnostic, loadPlan } from '../config/index.js';
 import type { ServiceLbPolicy } from '../config/plan.js';
 import { defaultGatewayOptions, type GatewayOptions, parseByteSize, parsePortMap } from '../gateway/index.js';
+import { DEFAULT_CONTROLLER_NAME, KubernetesMode } from '../k8s/index.js';
 import {
   createLeastRequestPoolRegistry,
   createSchedulerRegistry,
@@ -16,6 +17,14 @@ import { collect } from './flags.js';
 
 interface ServeFlags {
   file?: string[];
+  kubernetes?: boolean;
+  kubeconfig?: string;
+  namespace?: string[];
+  controllerName: string;
+  status: boolean;
+  leaseNamespace?: string;
+  leaseName: string;
+  gatewayAddress?: string[];
   host: string;
   portMap?: string;
   portOffset: string;
@@ -57,9 +66,40 @@ export function registerServe(program: Command): void {
 
   cmd.optionsGroup('Manifests:');
   cmd
-    .option('-f, --file <path>', 'manifest file or folder; repeatable; - reads stdin (required)', collect)
+    .option(
+      '-f, --file <path>',
+      'manifest file or folder; repeatable; - reads stdin (or --kubernetes)',
+      collect,
+    )
     .option('--strict', 'unresolved references are errors instead of warnings')
     .option('--no-watch', 'do not reload when the manifest files change (SIGHUP still reloads)');
+
+  cmd.optionsGroup('Kubernetes (instead of -f):');
+  cmd
+    .option(
+      '--kubernetes',
+      'watch Gateways, HTTPRoutes, InferencePools, InferenceModels/Objectives/Rewrites, Services, ' +
+        'EndpointSlices and Pods through the API server, and write their status',
+    )
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: the in-cluster service account)')
+    .option('--namespace <ns>', 'watch only this namespace; repeatable (default: all namespaces)', collect)
+    .option(
+      '--controller-name <name>',
+      'serve Gateways whose GatewayClass has this spec.controllerName',
+      DEFAULT_CONTROLLER_NAME,
+    )
+    .option('--no-status', 'do not write status to the API server')
+    .option('--lease-namespace <ns>', 'namespace of the leader-election Lease (default: own namespace)')
+    .option(
+      '--lease-name <name>',
+      'name of the Lease; the replica holding it writes status',
+      'infergate-status-writer',
+    )
+    .option(
+      '--gateway-address <address>',
+      'address written to Gateway status (default: $POD_IP); repeatable',
+      collect,
+    );
 
   cmd.optionsGroup('Listeners:');
   cmd
@@ -139,7 +179,8 @@ export function registerServe(program: Command): void {
         '  infergate serve -f gateway.yaml -f pool.yaml --port-map 80=8080,8081=8081 --admin-port 0\n' +
         '  infergate sim --replicas 3 --port 0 --emit-pods pods.yaml --pod-labels app=vllm &\n' +
         '  infergate serve -f manifests/ -f pods.yaml --port-offset 8000   # the simulators as the pool\n' +
-        '\nDocs: docs/gateway.md, docs/configuration.md (manifests), docs/scheduling.md (--scheduler)',
+        '  infergate serve --kubernetes --kubeconfig ~/.kube/config --namespace llm   # follow a cluster\n' +
+        '\nDocs: docs/gateway.md, docs/configuration.md (manifests), docs/scheduling.md (--scheduler), docs/kubernetes.md',
     )
     .action(async (flags: ServeFlags) => {
       let code: number;
@@ -156,8 +197,12 @@ export function registerServe(program: Command): void {
 
 async function serve(flags: ServeFlags): Promise<number> {
   const sources = flags.file ?? [];
-  if (sources.length === 0)
-    throw new FlagError('give the manifests with -f FILE|DIR (repeatable; - reads stdin)');
+  if (flags.kubernetes && sources.length > 0)
+    throw new FlagError('give either -f FILE|DIR or --kubernetes, not both');
+  if (!flags.kubernetes && (flags.kubeconfig !== undefined || flags.namespace !== undefined))
+    throw new FlagError('--kubeconfig and --namespace need --kubernetes');
+  if (sources.length === 0 && !flags.kubernetes)
+    throw new FlagError('give the manifests with -f FILE|DIR (repeatable; - reads stdin), or --kubernetes');
   const logger = createLogger('serve');
   const gateway = gatewayOptions(flags, logger);
   const seed = gateway.seed;
@@ -167,7 +212,27 @@ async function serve(flags: ServeFlags): Promise<number> {
     queueTimeoutMs: positiveDuration('--queue-timeout', flags.queueTimeout),
   });
   const fromStdin = sources.includes('-');
+  let source: KubernetesMode | undefined;
+  if (flags.kubernetes) {
+    try {
+      source = await KubernetesMode.create({
+        ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),
+        logger,
+        ...(flags.namespace !== undefined ? { namespaces: flags.namespace } : {}),
+        controllerName: flags.controllerName,
+        writeStatus: flags.status,
+        ...(flags.leaseNamespace !== undefined ? { leaseNamespace: flags.leaseNamespace } : {}),
+        leaseName: flags.leaseName,
+        ...(flags.gatewayAddress !== undefined ? { addresses: flags.gatewayAddress } : {}),
+        load: { strict: flags.strict === true, validatePickerConfig },
+      });
+    } catch (err) {
+      process.stderr.write(`infergate serve: cannot reach the Kubernetes API: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   return runServe({
+    ...(source !== undefined ? { source } : {}),
     load: () => loadPlan(sources, { strict: flags.strict === true, validatePickerConfig }),
     formatDiagnostic,
     watchPaths: sources.filter((s) => s !== '-'),

@@ -75,9 +75,28 @@ export interface Where {
   object?: string;
 }
 
+/**
+ * The `file` of objects read from a Kubernetes API server: they have no document (`doc` 0 in their
+ * SourceRef) and their `object` names the namespace too (`ns/Kind/name`), so a diagnostic reads
+ * `cluster ns/Kind/name <path>: …`.
+ */
+export const CLUSTER_ORIGIN = 'cluster';
+
+/** `Kind/name` for a file's object; `ns/Kind/name` (`Kind/name` if cluster-scoped) for the cluster's. */
+export function objectLabel(src: Pick<SourceRef, 'file' | 'kind' | 'name' | 'namespace'>): string {
+  const kindName = src.name ? `${src.kind}/${src.name}` : src.kind;
+  return src.file === CLUSTER_ORIGIN && src.namespace ? `${src.namespace}/${kindName}` : kindName;
+}
+
 /** The `Where` of a loaded object: `Kind/name` (`Kind` alone when it has no name). */
 export function whereOf(src: SourceRef): Where {
-  return { file: src.file, doc: src.doc, object: src.name ? `${src.kind}/${src.name}` : src.kind };
+  const object = objectLabel(src);
+  return src.file === CLUSTER_ORIGIN ? { file: src.file, object } : { file: src.file, doc: src.doc, object };
+}
+
+/** Where an object came from, for messages: `file#doc`, or `cluster ns/Kind/name`. */
+export function originOf(src: SourceRef): string {
+  return src.file === CLUSTER_ORIGIN ? `${src.file} ${objectLabel(src)}` : `${src.file}#${src.doc}`;
 }
 
 /**

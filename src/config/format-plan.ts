@@ -5,6 +5,7 @@
  */
 import { formatDuration } from '../util/duration.js';
 import { formatSelector } from '../util/labels.js';
+import { originOf } from './diagnostics.js';
 import type {
   BackendPlan,
   EndpointAddress,
@@ -216,7 +217,7 @@ function formatPool(out: string[], pool: PoolPlan): void {
         : pool.pickerConfigChosenBy === 'endpoint-picker-ref'
           ? 'named like the endpoint picker'
           : 'the only one in the namespace';
-    out.push(`${i}picker config: ${cfg.name || '(unnamed)'} (${why}; ${cfg.source.file}#${cfg.source.doc})`);
+    out.push(`${i}picker config: ${cfg.name || '(unnamed)'} (${why}; ${originOf(cfg.source)})`);
     out.push(
       `${i}  plugins: ${cfg.plugins.map((p) => (p.name === p.type ? p.type : `${p.name} (${p.type})`)).join(', ') || 'none'}`,
     );

@@ -5,13 +5,20 @@
  * diagnostics, all of them, and the plan is present only when none is an error.
  */
 import { buildPlan, type PickerConfigValidator } from './build/index.js';
-import { Codes, DiagnosticSink, formatDiagnostic, sortDiagnostics } from './diagnostics.js';
+import {
+  CLUSTER_ORIGIN,
+  Codes,
+  DiagnosticSink,
+  formatDiagnostic,
+  objectLabel,
+  sortDiagnostics,
+} from './diagnostics.js';
 import { locate, parseDocuments, type RawDocument } from './documents.js';
 import { loadDocument, ObjectStore } from './objects.js';
 import type { Diagnostic, Plan } from './plan.js';
 import { readSources, type SourceText, STDIN_NAME } from './sources.js';
 
-export { Codes, type DiagnosticCode, formatDiagnostic } from './diagnostics.js';
+export { CLUSTER_ORIGIN, Codes, type DiagnosticCode, formatDiagnostic, originOf } from './diagnostics.js';
 export { formatPlan } from './format-plan.js';
 export type * from './plan.js';
 export { planToJSON } from './plan-json.js';
@@ -50,6 +57,64 @@ export function loadPlanFromText(
 ): LoadResult {
   const sink = new DiagnosticSink(opts.strict ?? false);
   return finish([{ file, text }], sink, opts);
+}
+
+export interface ObjectLoadOptions extends Omit<LoadOptions, 'stdin'> {
+  /**
+   * Leave out each object that has an error (it is reported as a warning naming the object) and build
+   * the plan from the rest, as a cluster serves its valid objects whatever its invalid ones say.
+   * Without it, any error means no plan (as for files).
+   */
+  dropInvalid?: boolean;
+}
+
+/** At most this many rebuilds when objects with errors are left out one round at a time. */
+const MAX_DROP_ROUNDS = 4;
+
+/**
+ * Loads objects read from a Kubernetes API server (plain JSON as the API serves them). Their
+ * diagnostics name them `cluster ns/Kind/name` (file {@link CLUSTER_ORIGIN}, no document); `files` is
+ * empty. Fields unknown to infergate are notes, not errors: the API server has validated the objects.
+ */
+export function loadPlanFromObjects(objects: readonly unknown[], opts: ObjectLoadOptions = {}): LoadResult {
+  const dropped = new Set<string>();
+  const droppedDiagnostics: Diagnostic[] = [];
+  for (let round = 0; ; round++) {
+    const sink = new DiagnosticSink(opts.strict ?? false);
+    const store = new ObjectStore();
+    for (const value of objects) {
+      const label = clusterLabel(value);
+      if (label !== undefined && dropped.has(label)) continue;
+      loadDocument({ file: CLUSTER_ORIGIN, doc: 0, value }, store, sink);
+    }
+    const plan = buildPlan(store, sink, opts.validatePickerConfig);
+    const diagnostics = [...droppedDiagnostics, ...sink.items];
+    if (plan) return { plan: { ...plan, diagnostics }, diagnostics, files: [] };
+    if (!opts.dropInvalid || round >= MAX_DROP_ROUNDS) return { diagnostics, files: [] };
+    let more = false;
+    for (const d of sink.items) {
+      if (d.severity !== 'error' || d.object === undefined) continue;
+      if (!dropped.has(d.object)) {
+        dropped.add(d.object);
+        more = true;
+      }
+      droppedDiagnostics.push({
+        ...d,
+        severity: 'warning',
+        message: `${d.message} (the object is left out of the plan)`,
+      });
+    }
+    if (!more) return { diagnostics, files: [] };
+  }
+}
+
+/** `ns/Kind/name` (or `Kind/name`) of a cluster object, as its diagnostics name it. */
+function clusterLabel(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+  if (typeof v.kind !== 'string' || typeof v.metadata?.name !== 'string') return undefined;
+  const namespace = typeof v.metadata.namespace === 'string' ? v.metadata.namespace : '';
+  return objectLabel({ file: CLUSTER_ORIGIN, kind: v.kind, name: v.metadata.name, namespace });
 }
 
 function finish(texts: readonly SourceText[], sink: DiagnosticSink, opts: LoadOptions): LoadResult {

@@ -6,7 +6,17 @@
  */
 import type { z } from 'zod';
 import type { Labels } from '../util/labels.js';
-import { Codes, closest, type DiagnosticSink, listOr, type Where, whereOf } from './diagnostics.js';
+import {
+  CLUSTER_ORIGIN,
+  Codes,
+  closest,
+  type DiagnosticSink,
+  listOr,
+  objectLabel,
+  originOf,
+  type Where,
+  whereOf,
+} from './diagnostics.js';
 import type { RawDocument } from './documents.js';
 import {
   apiVersionsOf,
@@ -126,7 +136,7 @@ export class ObjectStore {
         whereOf(obj.src),
         Codes.DUPLICATE_OBJECT,
         'metadata.name',
-        `${obj.src.kind} ${key} is also defined in ${previous.src.file}#${previous.src.doc}; this later definition replaces it, as kubectl apply would`,
+        `${obj.src.kind} ${key} is also defined in ${originOf(previous.src)}; this later definition replaces it, as kubectl apply would`,
         'keep only one definition of the object',
       );
       map.delete(key);
@@ -191,7 +201,8 @@ interface Candidate {
 /** Validates one document and records it in the store; every problem becomes a diagnostic. */
 export function loadDocument(raw: RawDocument, store: ObjectStore, sink: DiagnosticSink): void {
   const loadOrder = store.nextLoadOrder();
-  const base: Where = { file: raw.file, doc: raw.doc };
+  const fromCluster = raw.file === CLUSTER_ORIGIN;
+  const base: Where = fromCluster ? { file: raw.file } : { file: raw.file, doc: raw.doc };
   const v = raw.value;
   if (!isRecord(v)) {
     sink.error(
@@ -212,9 +223,13 @@ export function loadDocument(raw: RawDocument, store: ObjectStore, sink: Diagnos
   }
   const metadata = isRecord(v.metadata) ? v.metadata : undefined;
   const rawName = typeof metadata?.name === 'string' ? metadata.name : undefined;
+  const rawNamespace = typeof metadata?.namespace === 'string' ? metadata.namespace : '';
   const where: Where = {
     ...base,
-    object: typeof kind === 'string' ? `${kind}/${rawName ?? '?'}` : undefined,
+    object:
+      typeof kind === 'string'
+        ? objectLabel({ file: raw.file, kind, name: rawName ?? '?', namespace: rawNamespace })
+        : undefined,
   };
   if (kind === undefined || kind === null || kind === '') {
     sink.error(
@@ -318,9 +333,16 @@ function validateAndStore(
       }
     }
   }
+  // The API server has already checked objects against their CRD schemas: a field infergate does not
+  // know there comes from a newer CRD version, and is noted rather than refused.
+  const fromCluster = raw.file === CLUSTER_ORIGIN;
   for (const u of findUnknownFields(schema, v)) {
-    ok = false;
     const d = describeUnknownField(u);
+    if (fromCluster) {
+      sink.info(where, Codes.UNKNOWN_FIELD, u.path, `${d.message}; infergate ignores it`);
+      continue;
+    }
+    ok = false;
     sink.error(where, Codes.UNKNOWN_FIELD, u.path, d.message, d.fix);
   }
   const parsed = schema.safeParse(v, { reportInput: true });

@@ -170,7 +170,7 @@ function addGateway(ctx: BuildContext, key: string, drafts: ListenerDraft[]): vo
       const otherGw = `${other.gateway.kind === 'IstioGateway' ? 'Istio Gateway' : 'Gateway'} ${keyOf(other.gateway.namespace, other.gateway.name)}`;
       if (other.protocol !== d.protocol) {
         ctx.sink.error(
-          { file: d.source.file, doc: d.source.doc, object: `${d.source.kind}/${d.source.name}` },
+          whereOf(d.source),
           Codes.LISTENER_CONFLICT,
           listenerPath(d),
           `port ${d.port} is also an ${other.protocol} listener of ${otherGw}; standalone serves one socket per port and cannot speak both ${other.protocol} and ${d.protocol} on it`,
@@ -179,7 +179,7 @@ function addGateway(ctx: BuildContext, key: string, drafts: ListenerDraft[]): vo
         continue;
       }
       ctx.sink.info(
-        { file: d.source.file, doc: d.source.doc, object: `${d.source.kind}/${d.source.name}` },
+        whereOf(d.source),
         Codes.PORT_SHARED,
         listenerPath(d),
         `port ${d.port} is also a listener of ${otherGw}; standalone serves both from one socket and matches their routes together`,

@@ -4,7 +4,7 @@
  * EndpointPickerConfig each pool uses, and ACK's `attach-to` annotation (a route without HTTPRoute).
  */
 import { parse as parseYaml } from 'yaml';
-import { Codes, type Where, whereOf } from '../diagnostics.js';
+import { Codes, originOf, type Where, whereOf } from '../diagnostics.js';
 import { keyOf, type LoadedObject } from '../objects.js';
 import type {
   Criticality,
@@ -355,7 +355,7 @@ function buildModels(ctx: BuildContext): void {
         where,
         Codes.DUPLICATE_MODEL_NAME,
         'spec.modelName',
-        `modelName "${spec.modelName}" is already served in pool ${pool.key} by the older InferenceModel ${winner.meta.name} (${winner.src.file}#${winner.src.doc}); this one is not used`,
+        `modelName "${spec.modelName}" is already served in pool ${pool.key} by the older InferenceModel ${winner.meta.name} (${originOf(winner.src)}); this one is not used`,
         'give it another modelName, or delete one of the two',
       );
       continue;

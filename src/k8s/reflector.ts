@@ -1,0 +1,223 @@
+/**
+ * A reflector keeps a local copy of one kind (in one namespace or all) in step with the API server,
+ * as client-go's does: list (paged), then watch from the list's resourceVersion with bookmarks;
+ * when the watch ends it resumes from the last resourceVersion seen; a 410 Gone (the version is too
+ * old) relists; any other failure backs off (exponential, jittered) and retries. A kind the server
+ * does not serve (404: its CRD is not installed) is reported once and retried slowly, so installing
+ * the CRD later is noticed.
+ *
+ * The store holds trimmed objects (resources.ts); `onChange` is called after every change that
+ * altered the store, and once after each (re)list.
+ */
+import type { Logger } from '../util/log.js';
+import { type KubeApi, KubeApiError, type KubeList, type KubeObject, type WatchEvent } from './api.js';
+import { collectionPath, type WatchedResource } from './resources.js';
+
+export interface ReflectorOptions {
+  api: KubeApi;
+  resource: WatchedResource;
+  /** Watch this namespace only (namespaced kinds); all namespaces when undefined. */
+  namespace?: string;
+  /** `labelSelector` / `fieldSelector` query values, as the API takes them. */
+  labelSelector?: string;
+  fieldSelector?: string;
+  onChange: () => void;
+  logger: Logger;
+  /** First and longest backoff after a failure (ms). Defaults 500 and 30,000. */
+  backoffMs?: { initial: number; max: number };
+  /** Retry interval for a kind whose CRD is missing (ms). Default 30,000. */
+  missingRetryMs?: number;
+  /** Page size of a list. Default 500. */
+  pageSize?: number;
+}
+
+export type ReflectorState = 'starting' | 'synced' | 'missing' | 'failing' | 'stopped';
+
+export class Reflector {
+  /** Trimmed objects by `namespace/name` (`name` for cluster-scoped kinds). */
+  readonly store = new Map<string, KubeObject>();
+  private resourceVersion = '';
+  private abort = new AbortController();
+  private stopped = false;
+  private failures = 0;
+  private loop: Promise<void> | undefined;
+  private stateValue: ReflectorState = 'starting';
+  private firstOutcome!: () => void;
+  /** Resolves once the first list succeeded, or the kind turned out not to be served, or stop(). */
+  readonly ready: Promise<void> = new Promise((r) => {
+    this.firstOutcome = r;
+  });
+  /** Lists done (1 after the first; more after 410s and restarts of the API server). */
+  lists = 0;
+
+  constructor(private readonly o: ReflectorOptions) {}
+
+  get state(): ReflectorState {
+    return this.stateValue;
+  }
+
+  get label(): string {
+    const r = this.o.resource;
+    return `${r.kind} (${r.apiVersion})${this.o.namespace !== undefined ? ` in ${this.o.namespace}` : ''}`;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stateValue = 'stopped';
+    this.abort.abort();
+    this.firstOutcome();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const log = this.o.logger;
+    while (!this.stopped) {
+      try {
+        if (this.resourceVersion === '') await this.list();
+        await this.watchOnce();
+      } catch (err) {
+        if (this.stopped) return;
+        if (err instanceof KubeApiError && err.status === 410) {
+          log.info({ kind: this.label }, 'watch expired (410 Gone): listing again');
+          this.resourceVersion = '';
+          continue;
+        }
+        if (err instanceof KubeApiError && err.status === 404 && this.o.resource.crd) {
+          if (this.stateValue !== 'missing') {
+            log.warn(
+              { kind: this.label },
+              `the API server does not serve ${this.label}: is its CRD installed? Continuing without it and checking again every ${Math.round((this.o.missingRetryMs ?? 30_000) / 1000)} s`,
+            );
+          }
+          this.stateValue = 'missing';
+          this.resourceVersion = '';
+          if (this.store.size > 0) {
+            this.store.clear();
+            this.o.onChange();
+          }
+          this.firstOutcome();
+          await this.sleep(this.o.missingRetryMs ?? 30_000);
+          continue;
+        }
+        this.failures++;
+        const b = this.o.backoffMs ?? { initial: 500, max: 30_000 };
+        const delay =
+          Math.min(b.max, b.initial * 2 ** Math.min(this.failures - 1, 16)) * (0.5 + Math.random() / 2);
+        if (this.stateValue !== 'failing' || this.failures % 10 === 1) {
+          log.warn(
+            { kind: this.label, err: (err as Error).message, retryInMs: Math.round(delay) },
+            'watch failed; keeping the last state and retrying',
+          );
+        }
+        if (this.stateValue === 'synced') this.stateValue = 'failing';
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private query(extra: Record<string, string>): string {
+    const q = new URLSearchParams(extra);
+    if (this.o.labelSelector) q.set('labelSelector', this.o.labelSelector);
+    if (this.o.fieldSelector) q.set('fieldSelector', this.o.fieldSelector);
+    return `${collectionPath(this.o.resource, this.o.namespace)}?${q.toString()}`;
+  }
+
+  /** Lists every page, replaces the store, and notes the list's resourceVersion. */
+  private async list(): Promise<void> {
+    const fresh = new Map<string, KubeObject>();
+    let cont = '';
+    let rv = '';
+    do {
+      const page = await this.o.api.json<KubeList>(
+        'GET',
+        this.query({ limit: String(this.o.pageSize ?? 500), ...(cont ? { continue: cont } : {}) }),
+        undefined,
+        undefined,
+        this.abort.signal,
+      );
+      for (const item of page.items ?? []) {
+        const o = this.o.resource.trim({
+          ...item,
+          apiVersion: this.o.resource.apiVersion,
+          kind: this.o.resource.kind,
+        });
+        fresh.set(keyOf(o), o);
+      }
+      cont = page.metadata?.continue ?? '';
+      rv = page.metadata?.resourceVersion ?? rv;
+    } while (cont);
+    this.store.clear();
+    for (const [k, v] of fresh) this.store.set(k, v);
+    this.resourceVersion = rv;
+    this.failures = 0;
+    this.lists++;
+    this.stateValue = 'synced';
+    this.firstOutcome();
+    this.o.onChange();
+  }
+
+  /** One watch request, from `resourceVersion` until the server ends it (≈ 5–10 min) or it fails. */
+  private async watchOnce(): Promise<void> {
+    const timeoutSeconds = String(300 + Math.floor(Math.random() * 300));
+    const path = this.query({
+      watch: 'true',
+      allowWatchBookmarks: 'true',
+      resourceVersion: this.resourceVersion,
+      timeoutSeconds,
+    });
+    let gone: KubeApiError | undefined;
+    await this.o.api.watch(
+      path,
+      (e: WatchEvent) => {
+        if (gone) return;
+        this.failures = 0; // the server answers: the next failure starts the backoff afresh
+        if (e.type === 'ERROR') {
+          const s = e.object as unknown as { code?: number; reason?: string; message?: string };
+          gone = new KubeApiError(s.code ?? 500, s.reason ?? '', s.message ?? 'watch error');
+          return;
+        }
+        const rv = e.object.metadata?.resourceVersion;
+        if (rv) this.resourceVersion = rv;
+        if (e.type === 'BOOKMARK') return;
+        const o = this.o.resource.trim({
+          ...e.object,
+          apiVersion: this.o.resource.apiVersion,
+          kind: this.o.resource.kind,
+        });
+        const key = keyOf(o);
+        if (e.type === 'DELETED') {
+          if (this.store.delete(key)) this.o.onChange();
+          return;
+        }
+        const before = this.store.get(key);
+        this.store.set(key, o);
+        if (!before || JSON.stringify(before) !== JSON.stringify(o)) this.o.onChange();
+      },
+      this.abort.signal,
+    );
+    if (gone) throw gone;
+    if (this.stateValue === 'failing') this.stateValue = 'synced';
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve();
+      const t = setTimeout(done, ms);
+      const signal = this.abort.signal;
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done);
+    });
+  }
+}
+
+export function keyOf(o: KubeObject): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata.name ?? '');
+}

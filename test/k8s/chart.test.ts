@@ -1,0 +1,172 @@
+/**
+ * deploy/: the Helm chart renders with `helm template` (gateway and epp modes), its output applies
+ * to a real API server, the plain manifests in deploy/manifests/ are that output, and the RBAC it
+ * grants is enough — and no more than needed — for `serve --kubernetes`: run as the chart's
+ * ServiceAccount (a token from the TokenRequest API), the plan source syncs every kind and the
+ * leader writes status, while reading Secrets is forbidden.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeApi, KubeApiError, KubernetesMode } from '../../src/k8s/index.js';
+import { silentLogger } from '../../src/util/log.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { hasTool, toolPath } from '../helpers/deps.js';
+import { type KubeEnv, parseYaml, startKubeEnv } from '../helpers/kube.js';
+import { conditionOf, eventually } from './helpers.js';
+
+const CHART = join(REPO_ROOT, 'deploy/helm/infergate');
+const NS = 'infergate-system';
+
+/** The exact commands that render deploy/manifests/ (see docs/kubernetes.md). */
+const RENDERS: readonly { file: string; args: string[] }[] = [
+  { file: 'gateway.yaml', args: [] },
+  {
+    file: 'epp.yaml',
+    args: ['--set', 'mode=epp', '--set', 'epp.pool=default/my-pool', '--set', 'replicas=1'],
+  },
+];
+
+function helmTemplate(args: readonly string[]): string {
+  return execFileSync(toolPath('helm')!, ['template', 'infergate', CHART, '--namespace', NS, ...args], {
+    encoding: 'utf8',
+  });
+}
+
+describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd') || !hasTool('helm'))(
+  'deploy/ Helm chart',
+  () => {
+    let env: KubeEnv;
+
+    beforeAll(async () => {
+      env = await startKubeEnv();
+      await env.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
+    }, 120_000);
+
+    afterAll(async () => {
+      await env?.stop();
+    });
+
+    it('deploy/manifests/ holds what the chart renders', () => {
+      for (const r of RENDERS) {
+        const rendered = helmTemplate(r.args);
+        const file = join(REPO_ROOT, 'deploy/manifests', r.file);
+        if (process.env.INFERGATE_UPDATE_MANIFESTS) writeFileSync(file, rendered);
+        expect(readFileSync(file, 'utf8'), `re-render with INFERGATE_UPDATE_MANIFESTS=1 (${r.file})`).toBe(
+          rendered,
+        );
+      }
+    });
+
+    it('epp mode renders a namespaced Role for the pool only, and refuses a missing pool', async () => {
+      const objects = parseYaml(helmTemplate(RENDERS[1]!.args));
+      expect(objects.filter((o) => o.kind === 'ClusterRole')).toEqual([]);
+      const role = objects.find((o) => o.kind === 'Role')!;
+      expect(role.metadata.namespace).toBe('default');
+      expect(JSON.stringify(role.rules)).not.toMatch(/status|secrets|update/);
+      const dep = objects.find((o) => o.kind === 'Deployment')!;
+      expect(JSON.stringify(dep)).toContain('--pool=default/my-pool');
+      await env.apply(objects);
+      expect(() => helmTemplate(['--set', 'mode=epp'])).toThrow(/epp\.pool/);
+    });
+
+    it('gateway mode applies, and its RBAC is enough for serve --kubernetes (and forbids Secrets)', async () => {
+      const objects = parseYaml(helmTemplate([]));
+      const kinds = objects.map((o) => o.kind).sort();
+      expect(kinds).toEqual(
+        expect.arrayContaining([
+          'ClusterRole',
+          'ClusterRoleBinding',
+          'Deployment',
+          'GatewayClass',
+          'PodDisruptionBudget',
+          'Role',
+          'RoleBinding',
+          'Service',
+          'ServiceAccount',
+        ]),
+      );
+      const dep = objects.find((o) => o.kind === 'Deployment')!;
+      const container = (
+        dep.spec as {
+          template: {
+            spec: {
+              containers: {
+                livenessProbe: { httpGet: { path: string } };
+                readinessProbe: { httpGet: { path: string } };
+              }[];
+            };
+          };
+        }
+      ).template.spec.containers[0]!;
+      expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path]).toEqual([
+        '/healthz',
+        '/readyz',
+      ]);
+      await env.apply(objects);
+
+      // A Gateway of the chart's class, to see status written with the chart's permissions.
+      await env.apply([
+        {
+          apiVersion: 'gateway.networking.k8s.io/v1',
+          kind: 'Gateway',
+          metadata: { name: 'edge', namespace: 'default' },
+          spec: { gatewayClassName: 'infergate', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+        },
+      ]);
+
+      const sa = objects.find((o) => o.kind === 'ServiceAccount')!.metadata.name!;
+      const tr = await env.api.json<{ status: { token: string } }>(
+        'POST',
+        `/api/v1/namespaces/${NS}/serviceaccounts/${sa}/token`,
+        {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { expirationSeconds: 3600 },
+        },
+      );
+      const kubeconfig = readFileSync(env.kubeconfig, 'utf8').replace(
+        /token: .*/,
+        `token: ${tr.status.token}`,
+      );
+      const saKubeconfig = `${env.kubeconfig}.sa.yaml`;
+      writeFileSync(saKubeconfig, kubeconfig);
+
+      const asSa = await KubeApi.connect({ kubeconfig: saKubeconfig });
+      try {
+        await expect(asSa.json('GET', '/api/v1/secrets')).rejects.toSatisfy(
+          (e: unknown) => e instanceof KubeApiError && e.status === 403,
+        );
+      } finally {
+        await asSa.close();
+      }
+
+      const mode = await KubernetesMode.create({
+        kubeconfig: saKubeconfig,
+        logger: silentLogger(),
+        leaseNamespace: NS,
+        identity: 'chart-test',
+        addresses: ['10.0.0.1'],
+        coalesceMs: 50,
+      });
+      try {
+        await mode.start(() => undefined);
+        expect(mode.source.states().filter((s) => s.state !== 'synced')).toEqual([]);
+        await eventually(
+          async () => {
+            const gw = await env.get('gateway.networking.k8s.io/v1', 'Gateway', 'default', 'edge');
+            return (
+              conditionOf((gw?.status as { conditions?: unknown })?.conditions, 'Accepted')?.status === 'True'
+            );
+          },
+          20_000,
+          'Gateway status written with the chart RBAC',
+        );
+        expect(mode.isLeader).toBe(true);
+      } finally {
+        await mode.close();
+      }
+    });
+  },
+);

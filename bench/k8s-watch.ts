@@ -30,7 +30,11 @@ const CHANGES = Number(values.changes);
 const PODS = Number(values.pods);
 const POOLS = Number(values.pools);
 
-const X = 'inference.networking.x-k8s.io/v1alpha2';
+const V1 = 'inference.networking.k8s.io/v1';
+const poolSpec = (labels: Record<string, string>) => ({
+  selector: { matchLabels: labels },
+  targetPorts: [{ number: 8000 }],
+});
 const GW = 'gateway.networking.k8s.io/v1';
 
 function percentile(sorted: number[], p: number): number {
@@ -81,16 +85,16 @@ async function main(): Promise<void> {
           parentRefs: [{ name: 'gw' }],
           rules: [
             {
-              backendRefs: [{ group: 'inference.networking.x-k8s.io', kind: 'InferencePool', name: 'flip' }],
+              backendRefs: [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'flip' }],
             },
           ],
         },
       },
       {
-        apiVersion: X,
+        apiVersion: V1,
         kind: 'InferencePool',
         metadata: { name: 'flip', namespace: 'default' },
-        spec: { targetPortNumber: 8000, selector: { app: 'a' } },
+        spec: poolSpec({ app: 'a' }),
       },
     ]);
     await runPod(
@@ -103,7 +107,12 @@ async function main(): Promise<void> {
       { name: 'pod-b', labels: { app: 'b' }, containerPort: 8000, hostPort: sims.ports[1]! },
       2,
     );
-    const serve = startServe(env, [80], ['--debug-headers', '--no-status', '--scrape-interval', '5s'], 'bench');
+    const serve = startServe(
+      env,
+      [80],
+      ['--debug-headers', '--no-status', '--scrape-interval', '5s'],
+      'bench',
+    );
     try {
       const url = await serve.url('default/gw/http');
       const ep = (app: string) => `127.0.0.1:${sims.ports[app === 'a' ? 0 : 1]}`;
@@ -115,10 +124,10 @@ async function main(): Promise<void> {
         const next = current === 'a' ? 'b' : 'a';
         await env.apply([
           {
-            apiVersion: X,
+            apiVersion: V1,
             kind: 'InferencePool',
             metadata: { name: 'flip', namespace: 'default' },
-            spec: { targetPortNumber: 8000, selector: { app: next } },
+            spec: poolSpec({ app: next }),
           },
         ]);
         const written = performance.now();
@@ -153,10 +162,10 @@ async function main(): Promise<void> {
       for (let p = 0; p < POOLS; p++) {
         await env.apply([
           {
-            apiVersion: X,
+            apiVersion: V1,
             kind: 'InferencePool',
             metadata: { name: `pool-${p}`, namespace: 'default' },
-            spec: { targetPortNumber: 8000, selector: { pool: `p${p}` } },
+            spec: poolSpec({ pool: `p${p}` }),
           },
         ]);
       }

@@ -78,7 +78,7 @@ async function startDemo(): Promise<{ admin: string; inference: string; stop: ()
   child.stderr.resume();
   let out = '';
   const lines = await new Promise<{ admin: string; inference: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${out}`)), 180_000);
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       const admin = /^admin ready (\S+)$/m.exec(out)?.[1];

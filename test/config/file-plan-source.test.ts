@@ -71,7 +71,8 @@ describe('FilePlanSource', () => {
   it('coalesces a burst of manifest writes into one reload and delivers the last content', async () => {
     const dir = manifestDir(8080);
     const s = await watchedSource(dir);
-    for (let i = 1; i <= 5; i++) writeFileSync(join(dir, 'gateway.yaml'), gatewayYaml('gw', [{ name: 'http', port: 20000 + i }]));
+    for (let i = 1; i <= 5; i++)
+      writeFileSync(join(dir, 'gateway.yaml'), gatewayYaml('gw', [{ name: 'http', port: 20000 + i }]));
     await waitFor(() => s.updates.length >= 2, 'the reload', 5000);
     await sleep(600);
     expect(s.updates).toHaveLength(2);
@@ -94,10 +95,27 @@ describe('serve -f dir/ 2>dir/serve.err', () => {
     const dir = manifestDir(8080);
     const errPath = join(dir, 'serve.err');
     const fd = openSync(errPath, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '-f', dir, '--admin-port', '0', '--host', '127.0.0.1', '--port-map', '8080=0'], {
-      env: { ...process.env, INFERGATE_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', fd],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'serve',
+        '-f',
+        dir,
+        '--admin-port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--port-map',
+        '8080=0',
+      ],
+      {
+        env: { ...process.env, INFERGATE_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', fd],
+      },
+    );
     closeSync(fd);
     const exited = new Promise((r) => child.on('exit', r));
     cleanups.push(async () => {

@@ -26,6 +26,8 @@ export interface ExchangeRecord {
   readonly retries: number;
   readonly reason: string | undefined;
   readonly error: string | undefined;
+  /** Operator-only detail (upstream address, errno) for the access log. */
+  readonly errorDetail: string | undefined;
   readonly mirrorNotes: readonly string[] | undefined;
 }
 
@@ -67,6 +69,7 @@ export function recordExchange(
     retries: r.retries,
     reason: r.reason,
     error: r.error,
+    error_detail: r.errorDetail,
     mirrors: r.mirrorNotes as string[] | undefined,
   });
   if (mirrorPairs !== undefined) {

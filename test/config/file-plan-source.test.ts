@@ -123,7 +123,7 @@ describe('serve -f dir/ 2>dir/serve.err', () => {
       await exited;
     });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
     });
     await waitFor(() => /listener \S+ ready/.test(out), 'ready', 20_000);

@@ -78,6 +78,8 @@ export class Exchange implements InFlightRequest {
   status = 0;
   error: string | undefined;
   errorDetail: string | undefined;
+  /** Counted in inference_objective_running_requests (a pool request with a model). */
+  objectiveStarted = false;
   ttftMs: number | undefined;
   promptTokens: number | undefined;
   completionTokens: number | undefined;
@@ -179,6 +181,10 @@ export class Exchange implements InFlightRequest {
         : NOT_PARSED;
     this.model = parsed.model;
     this.targetModel = parsed.model;
+    if (isPool && parsed.model !== undefined) {
+      ctx.metrics.reference.started(parsed.model);
+      this.objectiveStarted = true;
+    }
     const completions = path.endsWith('/completions');
     this.observeJson = completions || path.endsWith('/embeddings');
     // Token counts for streams: ask the server for usage and hide it from a client that did not.

@@ -29,6 +29,8 @@ export interface ExchangeRecord {
   /** Operator-only detail (upstream address, errno) for the access log. */
   readonly errorDetail: string | undefined;
   readonly mirrorNotes: readonly string[] | undefined;
+  /** A pool request with a model: recorded in the reference picker's objective metrics. */
+  readonly objectiveStarted: boolean;
 }
 
 export function recordExchange(
@@ -50,6 +52,19 @@ export function recordExchange(
     promptTokens: r.promptTokens,
     completionTokens: r.completionTokens,
   });
+  if (r.objectiveStarted) {
+    ctx.metrics.reference.finished(
+      {
+        model: r.model,
+        targetModel: r.targetModel,
+        status: r.status,
+        durationSeconds: durationMs / 1000,
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens,
+      },
+      true,
+    );
+  }
   ctx.accessLog.write({
     id: r.id,
     listener: entry?.listener.key,

@@ -4,7 +4,13 @@
  *   {"object":"list","data":[{"id","object":"model","created","owned_by","root","parent":null}]}
  * A client sees the names it is told to use, not the replicas' adapters.
  */
-import type { PoolPlan } from '../config/plan.js';
+/** What a pool declares that clients may ask for (structurally config's PoolPlan). */
+export interface ServedNames {
+  readonly models: readonly { modelName: string; targetModels: readonly { name: string }[] }[];
+  readonly rewrites: readonly {
+    rules: readonly { matches: readonly { value: string }[]; targets: readonly { modelRewrite: string }[] }[];
+  }[];
+}
 
 export interface ModelCard {
   id: string;
@@ -18,7 +24,7 @@ export interface ModelCard {
 }
 
 /** Every name the pools serve, first occurrence first; empty when the pools declare none. */
-export function poolModelCards(pools: readonly PoolPlan[], createdSeconds: number): ModelCard[] {
+export function poolModelCards(pools: readonly ServedNames[], createdSeconds: number): ModelCard[] {
   const cards = new Map<string, ModelCard>();
   const add = (id: string, root: string) => {
     if (!cards.has(id))

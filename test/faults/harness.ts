@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CliProcess, startCli } from '../helpers/cli.js';
 import { call } from '../gateway/helpers/http.js';
+import { type CliProcess, startCli } from '../helpers/cli.js';
 
 /** Gateway `gw` (listener `http` on declared 8080) → HTTPRoute → InferencePool `pool` (app=sim, 8000). */
 function manifests(extraEndpoints: string): string {
@@ -178,5 +178,10 @@ function sampleSum(text: string, family: string, labels: Record<string, string> 
 
 /** A small chat request; `stream` streams. */
 export function chat(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { model: 'sim-model', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 8, ...extra };
+  return {
+    model: 'sim-model',
+    messages: [{ role: 'user', content: 'hello there' }],
+    max_tokens: 8,
+    ...extra,
+  };
 }

@@ -8,7 +8,9 @@
  *   GET /readyz           200 once a plan is served; 503 before that and while draining
  *   GET /admin/mirrors    primary-vs-mirror comparisons (JSON; `?format=text` for one line each)
  *   GET /admin/plan       what is being served: listeners with their actual ports, routes, backends
+ * With a token, every request must carry `Authorization: Bearer <token>` (else 401).
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -28,8 +30,20 @@ export interface AdminSource {
 export class AdminServer {
   private readonly server: Server;
 
-  constructor(private readonly source: AdminSource) {
+  private readonly token: Buffer | undefined;
+
+  /** `token`: the bearer token required on every request (undefined: none). */
+  constructor(
+    private readonly source: AdminSource,
+    token?: string,
+  ) {
+    this.token = token === undefined || token === '' ? undefined : Buffer.from(`Bearer ${token}`);
     this.server = createServer((req, res) => {
+      if (!this.authorized(req)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        json(res, 401, { error: 'unauthorized: send Authorization: Bearer <admin token>' });
+        return;
+      }
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) json(res, 500, { error: String(err) });
         else res.destroy();
@@ -47,6 +61,12 @@ export class AdminServer {
         resolve((this.server.address() as AddressInfo).port);
       });
     });
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    if (this.token === undefined) return true;
+    const given = Buffer.from(req.headers.authorization ?? '');
+    return given.length === this.token.length && timingSafeEqual(given, this.token);
   }
 
   close(): Promise<void> {

@@ -8,7 +8,7 @@ import { AdminServer } from '../admin/admin-server.js';
 import { createLivePage } from '../admin/page-routes.js';
 import type { Plan } from '../config/plan.js';
 import { type ApplyResult, describeListenError, displayHost, Gateway } from '../gateway/gateway.js';
-import type { GatewayOptions } from '../gateway/options.js';
+import { type GatewayOptions, isLocalAdminHost } from '../gateway/options.js';
 import {
   createLeastRequestPoolRegistry,
   type PoolRouterRegistryFactory,
@@ -55,26 +55,35 @@ export class InfergateProcess {
       decisions,
     });
     let proc: InfergateProcess | undefined;
+    if (opts.adminPort >= 0 && !isLocalAdminHost(opts.adminHost) && !opts.adminToken) {
+      throw new Error(
+        `the admin port would bind to ${opts.adminHost} without authentication: set --admin-token ` +
+          '(or INFERGATE_ADMIN_TOKEN), or keep --admin-host 127.0.0.1',
+      );
+    }
     const admin =
       opts.adminPort >= 0
-        ? new AdminServer({
-            registry,
-            notReadyReason: () => (proc === undefined ? 'no plan loaded' : proc.gateway.notReadyReason()),
-            planSummary: () => proc?.gateway.planSummary() ?? { generation: 0 },
-            mirrorSummaries: () => proc?.gateway.mirrorSummaries() ?? [],
-            page: createLivePage({
+        ? new AdminServer(
+            {
               registry,
-              decisions,
-              plan: () => proc?.gateway.state?.plan,
+              notReadyReason: () => (proc === undefined ? 'no plan loaded' : proc.gateway.notReadyReason()),
               planSummary: () => proc?.gateway.planSummary() ?? { generation: 0 },
-              pools: () => pools.views?.() ?? [],
-              mirrors: () => proc?.gateway.mirrorSummaries() ?? [],
-            }),
-          })
+              mirrorSummaries: () => proc?.gateway.mirrorSummaries() ?? [],
+              page: createLivePage({
+                registry,
+                decisions,
+                plan: () => proc?.gateway.state?.plan,
+                planSummary: () => proc?.gateway.planSummary() ?? { generation: 0 },
+                pools: () => pools.views?.() ?? [],
+                mirrors: () => proc?.gateway.mirrorSummaries() ?? [],
+              }),
+            },
+            opts.adminToken,
+          )
         : undefined;
     let gateway: Gateway | undefined;
     try {
-      const adminPort = await admin?.listen(opts.adminPort, opts.host).catch((err: unknown) => {
+      const adminPort = await admin?.listen(opts.adminPort, opts.adminHost).catch((err: unknown) => {
         throw new Error(
           `cannot open the admin port ${opts.adminPort}: ${describeListenError(err)} (use --admin-port)`,
         );
@@ -100,7 +109,7 @@ export class InfergateProcess {
   get adminUrl(): string | undefined {
     return this.adminPort === undefined
       ? undefined
-      : `http://${displayHost(this.opts.host)}:${this.adminPort}`;
+      : `http://${displayHost(this.opts.adminHost)}:${this.adminPort}`;
   }
 
   /**

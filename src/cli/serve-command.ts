@@ -47,6 +47,12 @@ interface ServeFlags {
   strict?: boolean;
   seed?: string;
   debugHeaders?: boolean;
+  adminHost: string;
+  adminToken?: string;
+  headerTimeout: string;
+  bodyTimeout: string;
+  keepAliveTimeout: string;
+  maxConnections: string;
 }
 
 const LB_POLICIES: readonly ServiceLbPolicy[] = ['least-request', 'round-robin', 'random'];
@@ -103,10 +109,19 @@ export function registerServe(program: Command): void {
 
   cmd.optionsGroup('Listeners:');
   cmd
-    .option('--host <address>', 'bind address of listeners and the admin port', '0.0.0.0')
+    .option('--host <address>', 'bind address of the listeners', '0.0.0.0')
     .option('--port-map <map>', 'declared=actual listener ports, e.g. 80=8080,8081=0 (0: any free port)')
     .option('--port-offset <n>', 'add N to every declared port not in --port-map (80 → 80+N)', '0')
-    .option('--admin-port <port>', 'admin port (0: any free port; -1: none)', '9090');
+    .option('--admin-port <port>', 'admin port (0: any free port; -1: none)', '9090')
+    .option(
+      '--admin-host <address>',
+      'bind address of the admin port; other than 127.0.0.1 / ::1 / localhost needs --admin-token',
+      '127.0.0.1',
+    )
+    .option(
+      '--admin-token <token>',
+      'bearer token every admin request must carry (default: env INFERGATE_ADMIN_TOKEN)',
+    );
 
   cmd.optionsGroup('Balancing:');
   cmd
@@ -151,6 +166,26 @@ export function registerServe(program: Command): void {
       '--max-attempts <n>',
       'upstream attempts per request (retries only before any response byte)',
       '3',
+    )
+    .option(
+      '--header-timeout <duration>',
+      'a client must send its request headers within this (0: none)',
+      '10s',
+    )
+    .option(
+      '--body-timeout <duration>',
+      'a client must send its whole request, headers and body, within this (0: none)',
+      '60s',
+    )
+    .option(
+      '--keep-alive-timeout <duration>',
+      'close a client connection idle this long between requests',
+      '5s',
+    )
+    .option(
+      '--max-connections <n>',
+      'open client connections per listener; more are closed at once (0: no limit)',
+      '10000',
     );
 
   cmd.optionsGroup('Mirroring:');
@@ -278,6 +313,12 @@ function gatewayOptions(flags: ServeFlags, logger: GatewayOptions['logger']): Ga
     seed,
     accessLog: flags.accessLog !== undefined ? { kind: 'file', path: flags.accessLog } : { kind: 'stderr' },
     debugHeaders: flags.debugHeaders === true,
+    adminHost: flags.adminHost,
+    adminToken: flags.adminToken ?? (process.env.INFERGATE_ADMIN_TOKEN || undefined),
+    headersTimeoutMs: duration('--header-timeout', flags.headerTimeout),
+    bodyTimeoutMs: duration('--body-timeout', flags.bodyTimeout),
+    keepAliveTimeoutMs: duration('--keep-alive-timeout', flags.keepAliveTimeout),
+    maxConnections: integer('--max-connections', flags.maxConnections, 0),
   };
 }
 

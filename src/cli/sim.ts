@@ -6,7 +6,7 @@
  *   sim ready <N> replicas
  * Logs and warnings go to stderr. SIGINT/SIGTERM stop every replica and exit 0.
  */
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_PROFILE,
@@ -365,13 +365,13 @@ async function runSim(flags: SimFlags): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  let out = '';
-  for (const r of cluster.replicas) out += `replica ${r.index} ready ${r.url} model=${r.model}\n`;
-  process.stdout.write(out);
+  // The Pod file is complete (written, then renamed into place) before any ready line is printed:
+  // a script that waits for `sim ready` (the README tour) never reads a missing or partial file.
   if (flags.emitPods) {
     const labels = flags.podLabels ? parseLabels(flags.podLabels) : { app: 'infergate-sim' };
+    const partial = `${flags.emitPods}.${process.pid}.partial`;
     await writeFile(
-      flags.emitPods,
+      partial,
       podManifestsYaml(cluster.replicas, {
         labels,
         namePrefix: flags.podNamePrefix,
@@ -379,7 +379,11 @@ async function runSim(flags: SimFlags): Promise<void> {
         targetPort: flags.targetPort,
       }),
     );
+    await rename(partial, flags.emitPods);
     log.info({ file: flags.emitPods, labels }, 'wrote Pod manifests');
   }
+  let out = '';
+  for (const r of cluster.replicas) out += `replica ${r.index} ready ${r.url} model=${r.model}\n`;
+  process.stdout.write(out);
   process.stdout.write(`sim ready ${cluster.replicas.length} replicas\n`);
 }

@@ -5,11 +5,14 @@
  *
  * Each update is handed to `onPlan`; when it returns a promise (the composition root applying the
  * plan), the source waits for it before the next load, and a returned `false` means "not applied".
- * Today every load is delivered, also when its plan equals the last one.
+ * A load whose plan equals the last applied one is not delivered (it counts as applied: the plan is
+ * already served); failed loads are always delivered so the listener can log and count them.
  */
 import type { Logger } from '../util/log.js';
 import { FileWatcher } from './file-watcher.js';
 import type { LoadResult } from './index.js';
+import type { Plan } from './plan.js';
+import { planToJSON } from './plan-json.js';
 import type { PlanSource, PlanUpdate } from './plan-source.js';
 
 /** Receives each update; returns (or resolves) `false` when the update's plan was not applied. */
@@ -33,6 +36,8 @@ export class FilePlanSource implements PlanSource {
   private reloading: Promise<boolean> | undefined;
   private again = false;
   private closed = false;
+  /** The canonical JSON of the last plan the listener applied. */
+  private appliedKey: string | undefined;
 
   constructor(private readonly o: FilePlanSourceOptions) {}
 
@@ -43,7 +48,8 @@ export class FilePlanSource implements PlanSource {
       this.watcher = new FileWatcher(() => void this.reload(), this.o.logger, this.o.debounceMs);
       this.watcher.watch([...first.files, ...this.o.watchPaths]);
     }
-    await onPlan(first);
+    const applied = await onPlan(first);
+    if (first.plan !== undefined && applied !== false) this.appliedKey = planKey(first.plan);
   }
 
   /**
@@ -87,7 +93,19 @@ export class FilePlanSource implements PlanSource {
     if (this.watcher !== undefined && r.files.length > 0)
       this.watcher.watch([...r.files, ...this.o.watchPaths]);
     if (this.closed) return false;
+    const key = r.plan === undefined ? undefined : planKey(r.plan);
+    if (key !== undefined && key === this.appliedKey) {
+      this.o.logger.debug('configuration unchanged; not re-applied');
+      return true;
+    }
     const applied = await this.onPlan!(r);
-    return r.plan !== undefined && applied !== false;
+    const ok = r.plan !== undefined && applied !== false;
+    if (ok) this.appliedKey = key;
+    return ok;
   }
+}
+
+/** Two plans are equal when their machine-readable forms are (Maps keyed and ordered as loaded). */
+function planKey(plan: Plan): string {
+  return JSON.stringify(planToJSON(plan));
 }

@@ -1,10 +1,15 @@
 /**
  * Watches the files a plan was loaded from (and the folders given) and calls back, debounced, when
- * any changes. Editors often replace a file (rename + create), which ends an fs.watch on it, so the
- * watch set is rebuilt after every reload attempt with the files that attempt read.
+ * any changes. In a folder only manifest files (`*.yaml` / `*.yml`, the ones the loader reads) count,
+ * so a log or editor swap file written next to them does not reload (`serve -f dir/ 2>dir/serve.err`
+ * would otherwise reload itself forever). Editors often replace a file (rename + create), which ends
+ * an fs.watch on it, so the watch set is rebuilt after every reload attempt with the files it read.
  */
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, statSync, watch } from 'node:fs';
 import type { Logger } from '../util/log.js';
+
+/** The names the loader reads from a folder (src/config/sources.ts). */
+const MANIFEST_NAME = /\.ya?ml$/i;
 
 export class FileWatcher {
   private watchers: FSWatcher[] = [];
@@ -24,7 +29,11 @@ export class FileWatcher {
     if (this.closed) return;
     for (const p of new Set(paths)) {
       try {
-        const w = watch(p, { persistent: false }, () => this.changed());
+        const folder = isFolder(p);
+        const w = watch(p, { persistent: false }, (_event, name) => {
+          // A folder event names the entry; no name (rare, platform-dependent) is taken as a change.
+          if (!folder || name === null || MANIFEST_NAME.test(String(name))) this.changed();
+        });
         w.on('error', () => this.changed());
         this.watchers.push(w);
       } catch (err) {
@@ -51,5 +60,13 @@ export class FileWatcher {
   private unwatch(): void {
     for (const w of this.watchers) w.close();
     this.watchers = [];
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -52,22 +52,24 @@ export function answerError(
   res.end(body);
 }
 
-/** A response that started and then failed: an SSE stream gets a final error event, anything else is cut. */
+/**
+ * A response that started and then failed: an SSE stream gets a final error event, anything else is
+ * cut. Returns the status that describes the failure (the SSE error event's code; 502 / 504 / 503
+ * for a cut body) — what the access log and the metrics record, since the head already said 200.
+ */
 export function endCutResponse(
   res: ServerResponse,
   isSse: boolean,
   reason: AbortReason | undefined,
   kind: UpstreamFailure,
-): void {
-  if (isSse && !res.writableEnded && !res.destroyed) {
-    const timeout = reason === 'timeout' || kind === 'timeout';
-    const ge = timeout
-      ? new GatewayError('UPSTREAM_TIMEOUT', 'The gateway timed out the stream (request timeout).')
-      : reason === 'shutdown'
-        ? new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.')
-        : new GatewayError('UPSTREAM_UNAVAILABLE', `The upstream stream failed (${kind}).`);
-    res.end(sseGatewayErrorEvent(ge));
-  } else {
-    res.destroy();
-  }
+): number {
+  const timeout = reason === 'timeout' || kind === 'timeout';
+  const ge = timeout
+    ? new GatewayError('UPSTREAM_TIMEOUT', 'The gateway timed out the stream (request timeout).')
+    : reason === 'shutdown'
+      ? new GatewayError('SHUTTING_DOWN', 'The gateway is shutting down.')
+      : new GatewayError('UPSTREAM_UNAVAILABLE', `The upstream stream failed (${kind}).`);
+  if (isSse && !res.writableEnded && !res.destroyed) res.end(sseGatewayErrorEvent(ge));
+  else res.destroy();
+  return ge.status;
 }

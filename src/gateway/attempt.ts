@@ -28,9 +28,11 @@ export class AttemptFailure {
 
   toGatewayError(): GatewayError {
     if (this.kind === 'timeout') {
-      return new GatewayError('UPSTREAM_TIMEOUT', `Upstream ${this.endpoint} did not answer in time.`);
+      return new GatewayError('UPSTREAM_TIMEOUT', 'The upstream did not answer in time.');
     }
-    return new GatewayError('UPSTREAM_UNAVAILABLE', `Upstream ${this.endpoint} failed: ${this.detail}.`);
+    // No address or errno for the client: the access log keeps them (error_detail).
+    const what = this.kind === 'status-503' ? 'answered 503' : `failed (${this.kind})`;
+    return new GatewayError('UPSTREAM_UNAVAILABLE', `The upstream ${what}.`);
   }
 }
 

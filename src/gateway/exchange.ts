@@ -16,9 +16,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
+import type { PoolPlan } from '../config/plan.js';
 import { GatewayError } from '../openai/errors.js';
 import { inferenceRequest } from '../openai/inference-request.js';
 import { ModelRewriter } from '../openai/model-rewrite.js';
+import { modelsPathTarget, poolModelCards } from '../openai/models-list.js';
 import { type ParsedRequest, parseRequestBody, withStreamUsage } from '../openai/request.js';
 import type { BodyKind } from '../openai/response-observer.js';
 import type { RequestOutcome } from '../requestcontrol/types.js';
@@ -34,7 +36,6 @@ import {
   clientResponseHeaders,
   DEBUG_DECISION,
   DEBUG_ENDPOINT,
-  DEBUG_REQUEST,
   REQUEST_ID,
   type UpstreamHeaders,
 } from './headers.js';
@@ -43,7 +44,7 @@ import { recordExchange } from './record.js';
 import type { RelayResult } from './relay.js';
 import { drawBackend, matchRoute, requireResolved } from './route-request.js';
 import type { RouteEntry } from './route-table.js';
-import type { BackendRuntime, RuleRuntime } from './state.js';
+import type { BackendRuntime, GatewayState, RuleRuntime } from './state.js';
 import { CallAborted } from './upstream-call.js';
 import type { UpstreamEndpoint } from './upstream-endpoint.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
@@ -76,6 +77,9 @@ export class Exchange implements InFlightRequest {
   retries = 0;
   status = 0;
   error: string | undefined;
+  errorDetail: string | undefined;
+  /** Counted in inference_objective_running_requests (a pool request with a model). */
+  objectiveStarted = false;
   ttftMs: number | undefined;
   promptTokens: number | undefined;
   completionTokens: number | undefined;
@@ -148,6 +152,10 @@ export class Exchange implements InFlightRequest {
     const rule = entry.data;
     this.backend = drawBackend(rule, ctx.rng);
     const backend = requireResolved(this.backend);
+    if ((method === 'GET' || method === 'HEAD') && backend.kind === 'InferencePool') {
+      const target = modelsPathTarget(path);
+      if (target !== undefined && this.answerModels(state, rule, target)) return;
+    }
 
     const timeouts = rule.rule.timeouts;
     const requestMs = timeouts.requestMs ?? entry.listener.requestTimeoutMs ?? ctx.opts.requestTimeoutMs;
@@ -173,6 +181,10 @@ export class Exchange implements InFlightRequest {
         : NOT_PARSED;
     this.model = parsed.model;
     this.targetModel = parsed.model;
+    if (isPool && parsed.model !== undefined) {
+      ctx.metrics.reference.started(parsed.model);
+      this.objectiveStarted = true;
+    }
     const completions = path.endsWith('/completions');
     this.observeJson = completions || path.endsWith('/embeddings');
     // Token counts for streams: ask the server for usage and hide it from a client that did not.
@@ -251,6 +263,40 @@ export class Exchange implements InFlightRequest {
     }
   }
 
+  /**
+   * `GET /v1/models[/{id}]` on a pool route: answered here with the names the route's pools serve.
+   * Returns false (pass the request on) when the pools declare no names.
+   */
+  private answerModels(
+    state: GatewayState,
+    rule: RuleRuntime,
+    target: NonNullable<ReturnType<typeof modelsPathTarget>>,
+  ): boolean {
+    const pools: PoolPlan[] = [];
+    for (const b of rule.backends) {
+      const p = b.kind === 'InferencePool' ? state.plan.pools.get(b.key) : undefined;
+      if (p !== undefined) pools.push(p);
+    }
+    const cards = poolModelCards(pools, Math.floor(state.loadedAt.getTime() / 1000));
+    if (cards.length === 0) return false;
+    let value: unknown = { object: 'list', data: cards };
+    if (target.kind === 'one') {
+      value = cards.find((c) => c.id === target.id);
+      if (value === undefined)
+        throw new GatewayError('MODEL_NOT_FOUND', `The model \`${target.id}\` does not exist.`, 'model');
+      this.model = target.id;
+    }
+    const body = JSON.stringify(value);
+    this.status = 200;
+    this.res.writeHead(200, {
+      'content-type': JSON_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(body),
+      [REQUEST_ID]: this.id,
+    });
+    this.res.end(this.req.method === 'HEAD' ? undefined : body);
+    return true;
+  }
+
   private startMirrors(rule: RuleRuntime, input: Parameters<GatewayContext['mirrors']['send']>[1]): void {
     const rng = this.ctx.rng;
     for (const m of rule.mirrors) {
@@ -295,6 +341,7 @@ export class Exchange implements InFlightRequest {
       throw new GatewayError('NO_READY_ENDPOINT', `${this.backend!.label} has no ready endpoint.`);
     }
     this.error = last.kind;
+    this.errorDetail = `${last.endpoint}: ${last.detail}`;
     throw last.toGatewayError();
   }
 
@@ -390,9 +437,8 @@ export class Exchange implements InFlightRequest {
   /** The client's response headers for an upstream response (called by Attempt). */
   responseHeaders(up: IncomingHttpHeaders, ep: UpstreamEndpoint, dropLength: boolean): OutgoingHttpHeader[] {
     const h = clientResponseHeaders(up, this.id, dropLength);
-    if (this.ctx.opts.debugHeaders || this.req.headers[DEBUG_REQUEST] === 'endpoint') {
-      h.push(DEBUG_ENDPOINT, ep.id);
-    }
+    // Endpoint addresses are internal: only when the operator turned debug headers on.
+    if (this.ctx.opts.debugHeaders) h.push(DEBUG_ENDPOINT, ep.id);
     // The decision's scores only with debug output on: they describe the pool to whoever asks.
     if (this.ctx.opts.debugHeaders && this.decisionRecord !== undefined) {
       h.push(DEBUG_DECISION, decisionHeader(this.decisionRecord));
@@ -405,13 +451,15 @@ export class Exchange implements InFlightRequest {
   private endAfterStreamFailure(kind: UpstreamFailure, err: Error): void {
     const reason = this.abortReason;
     this.error = reason ?? kind;
+    this.errorDetail = `${this.endpoint}: ${errorDetail(err)}`;
     if (reason === 'client-abort') return;
     const res = this.res;
     this.ctx.logger.warn(
       { id: this.id, endpoint: this.endpoint, reason: reason ?? kind, err: errorDetail(err) },
       'response cut short after it started',
     );
-    endCutResponse(res, this.isSse, reason, kind);
+    this.status = endCutResponse(res, this.isSse, reason, kind);
+    this.ctx.metrics.streamError(this.backend!.label, reason ?? kind);
   }
 
   /** Why an attempt failed: our own aborts first (their errors carry only the abort reason). */

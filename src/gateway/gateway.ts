@@ -260,10 +260,17 @@ export class Gateway implements GatewayContext {
 
   private openSocket(declared: number): Promise<ListenerSocket> {
     const port = actualPort(declared, this.opts.ports);
-    const server = createServer({ noDelay: true }, (req: IncomingMessage, res: ServerResponse) => {
-      void new Exchange(this, req, res, declared).run();
-    });
-    server.keepAliveTimeout = 65_000;
+    const server = createServer(
+      { noDelay: true, connectionsCheckingInterval: 1000 },
+      (req: IncomingMessage, res: ServerResponse) => {
+        void new Exchange(this, req, res, declared).run();
+      },
+    );
+    // Slow and idle clients (0 disables a limit; Node checks the two timeouts every second here).
+    server.headersTimeout = this.opts.headersTimeoutMs;
+    server.requestTimeout = this.opts.bodyTimeoutMs;
+    server.keepAliveTimeout = this.opts.keepAliveTimeoutMs;
+    if (this.opts.maxConnections > 0) server.maxConnections = this.opts.maxConnections;
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => {
         const mapped = port === declared ? '' : ` (declared ${declared})`;

@@ -14,6 +14,21 @@ export interface GatewayOptions {
   ports: PortMapping;
   /** Admin port (metrics, health, summaries); 0 = OS-chosen; -1 = no admin server. */
   adminPort: number;
+  /**
+   * Bind address of the admin port (default 127.0.0.1: `/admin/plan` lists every endpoint). Any
+   * other address than 127.0.0.1, ::1 or localhost requires `adminToken`.
+   */
+  adminHost: string;
+  /** Bearer token every admin request must carry (`Authorization: Bearer <token>`); undefined = none. */
+  adminToken?: string;
+  /** Longest time to receive a request's headers (ms); Node's `headersTimeout`. 0 = none. */
+  headersTimeoutMs: number;
+  /** Longest time to receive a whole request, headers and body (ms); Node's `requestTimeout`. 0 = none. */
+  bodyTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long (ms). */
+  keepAliveTimeoutMs: number;
+  /** Open connections per listener socket; further connections are closed at once. 0 = no limit. */
+  maxConnections: number;
   /** Service balancing unless a BackendTrafficPolicy of the Gateway says otherwise. */
   serviceLb: ServiceLbPolicy;
   /** Largest request body read (bigger: 413). */
@@ -35,7 +50,7 @@ export interface GatewayOptions {
   seed?: number;
   accessLog: AccessLogTarget;
   logger: Logger;
-  /** Add `x-infergate-endpoint` to every response (otherwise only when asked by `x-infergate-debug: endpoint`). */
+  /** Add `x-infergate-endpoint` (an internal address) to every response; off: never sent. */
   debugHeaders: boolean;
 }
 
@@ -44,6 +59,11 @@ export function defaultGatewayOptions(logger: Logger): GatewayOptions {
     host: '0.0.0.0',
     ports: NO_PORT_MAPPING,
     adminPort: 9090,
+    adminHost: '127.0.0.1',
+    headersTimeoutMs: 10_000,
+    bodyTimeoutMs: 60_000,
+    keepAliveTimeoutMs: 5_000,
+    maxConnections: 10_000,
     serviceLb: 'least-request',
     maxBodyBytes: 32 * 1024 * 1024,
     requestTimeoutMs: 0,
@@ -79,4 +99,9 @@ export function parseByteSize(text: string): number | undefined {
   if (!m) return undefined;
   const n = Number(m[1]) * (UNIT[(m[2] ?? 'b').toLowerCase()] ?? 1);
   return Number.isFinite(n) ? Math.floor(n) : undefined;
+}
+
+/** Admin bind addresses that need no token (only this machine can reach them). */
+export function isLocalAdminHost(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
 }

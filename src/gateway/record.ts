@@ -26,7 +26,11 @@ export interface ExchangeRecord {
   readonly retries: number;
   readonly reason: string | undefined;
   readonly error: string | undefined;
+  /** Operator-only detail (upstream address, errno) for the access log. */
+  readonly errorDetail: string | undefined;
   readonly mirrorNotes: readonly string[] | undefined;
+  /** A pool request with a model: recorded in the reference picker's objective metrics. */
+  readonly objectiveStarted: boolean;
 }
 
 export function recordExchange(
@@ -48,6 +52,19 @@ export function recordExchange(
     promptTokens: r.promptTokens,
     completionTokens: r.completionTokens,
   });
+  if (r.objectiveStarted) {
+    ctx.metrics.reference.finished(
+      {
+        model: r.model,
+        targetModel: r.targetModel,
+        status: r.status,
+        durationSeconds: durationMs / 1000,
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens,
+      },
+      true,
+    );
+  }
   ctx.accessLog.write({
     id: r.id,
     listener: entry?.listener.key,
@@ -67,6 +84,7 @@ export function recordExchange(
     retries: r.retries,
     reason: r.reason,
     error: r.error,
+    error_detail: r.errorDetail,
     mirrors: r.mirrorNotes as string[] | undefined,
   });
   if (mirrorPairs !== undefined) {

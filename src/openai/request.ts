@@ -13,6 +13,8 @@ export interface ParsedRequest {
   includeUsage: boolean;
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const EMPTY: ParsedRequest = { json: undefined, model: undefined, stream: false, includeUsage: false };
 
 /**
@@ -24,7 +26,8 @@ export function parseRequestBody(body: Buffer, strict: boolean): ParsedRequest {
   if (body.length === 0) return EMPTY;
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    // JSON is UTF-8 (RFC 8259): on pool routes invalid bytes are refused, not replaced by U+FFFD.
+    value = JSON.parse(strict ? STRICT_UTF8.decode(body) : body.toString('utf8'));
   } catch (err) {
     if (!strict) return EMPTY;
     const why = err instanceof Error ? err.message : String(err);
@@ -38,6 +41,9 @@ export function parseRequestBody(body: Buffer, strict: boolean): ParsedRequest {
   const model = typeof json.model === 'string' ? json.model : undefined;
   if (strict && json.model !== undefined && model === undefined) {
     throw new GatewayError('BAD_REQUEST', 'The field `model` must be a string.', 'model');
+  }
+  if (strict && json.stream !== undefined && json.stream !== null && typeof json.stream !== 'boolean') {
+    throw new GatewayError('BAD_REQUEST', 'The field `stream` must be a boolean.', 'stream');
   }
   const so = json.stream_options;
   const includeUsage =

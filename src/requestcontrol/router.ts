@@ -195,7 +195,9 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
       choice.targetModel !== choice.clientModel;
     const body = rewritten ? rewriteModel(req.body, choice.targetModel!, req.json) : req.body;
     const metrics = this.opts.metrics;
-    metrics.duration.observe({ pool: this.key }, (performance.now() - t0) / 1000);
+    const decisionSeconds = (performance.now() - t0) / 1000;
+    metrics.duration.observe({ pool: this.key }, decisionSeconds);
+    metrics.referenceE2e.observe(decisionSeconds);
     metrics.pick(this.key, primary.id, result.reason);
     const reason = `${result.reason} → ${primary.id} (score ${result.score.toFixed(2)}, ${result.filtered}/${candidates.length} candidates)`;
     const record = trace ? ring!.push(this.draft(req, choice, candidates, result, trace, t0)) : undefined;

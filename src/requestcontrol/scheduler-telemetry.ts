@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EndpointState } from '../datastore/endpoint-state.js';
+import { registerReferencePoolMetrics } from '../telemetry/reference-metrics.js';
 
 /** What the gauges read at collection time. */
 export interface PoolTelemetrySource {
@@ -31,11 +32,25 @@ export class SchedulerMetrics {
   readonly shed: Counter<'pool' | 'reason'>;
   readonly queueWait: Histogram<'pool'>;
   readonly pluginDurations: Histogram<'plugin_type'>;
+  /** The reference picker's inference_extension_scheduler_e2e_duration_seconds (no labels). */
+  readonly referenceE2e: Histogram<string>;
   /** reasons seen per pool, to remove an endpoint's pick series when it leaves. */
   private readonly reasons = new Map<string, Set<string>>();
 
   constructor(registry: Registry, pools: () => Iterable<PoolTelemetrySource>) {
     const registers = [registry];
+    // The reference picker's pool gauges (label `name`: the pool's name), from fresh metrics only.
+    this.referenceE2e = registerReferencePoolMetrics(registry, function* () {
+      for (const p of pools()) {
+        const fresh = p.endpoints.filter((ep) => ep.routable && ep.metrics !== undefined);
+        yield {
+          name: p.key.slice(p.key.indexOf('/') + 1),
+          readyPods: p.endpoints.filter((ep) => ep.routable).length,
+          kvUsages: fresh.flatMap((ep) => (ep.metrics!.kvUsage !== undefined ? [ep.metrics!.kvUsage] : [])),
+          queueSizes: fresh.map((ep) => ep.metrics!.waiting),
+        };
+      }
+    });
     this.duration = new Histogram({
       name: 'infergate_scheduler_duration_seconds',
       help: 'Time to take one routing decision (objective, filters, scorers, picker), excluding queueing.',

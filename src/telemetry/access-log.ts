@@ -43,6 +43,8 @@ export interface AccessRecord {
   reason?: string;
   /** Stable error code (GatewayError code, or upstream failure kind). */
   error?: string;
+  /** Operator-only detail of an upstream failure (address, errno); never sent to the client. */
+  error_detail?: string;
   /** Mirror copies: `<backend>` sent, or `<backend>:dropped`. */
   mirrors?: string[];
 }
@@ -169,6 +171,7 @@ export function formatAccessLine(r: AccessRecord, time: number): string {
   s += `,"duration_ms":${num(r.duration_ms)},"retries":${num(r.retries)}`;
   if (r.reason !== undefined) s += `,"reason":${str(r.reason)}`;
   if (r.error !== undefined) s += `,"error":${str(r.error)}`;
+  if (r.error_detail !== undefined) s += `,"error_detail":${str(r.error_detail)}`;
   const m = r.mirrors;
   if (m !== undefined) {
     s += ',"mirrors":[';

@@ -10,6 +10,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { FastHistogram, type HistogramChild } from './fast-histogram.js';
 import { LabelCap } from './label-cap.js';
+import { ReferenceObjectiveMetrics } from './reference-metrics.js';
 
 /** Seconds. Covers sub-millisecond proxy answers up to long generations. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -20,8 +21,13 @@ const TPOT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 
 
 export function createPromRegistry(opts: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false)
-    collectDefaultMetrics({ register: registry, prefix: 'infergate_process_' });
+  if (opts.defaultMetrics !== false) {
+    // prom-client's names already start with `process_` / `nodejs_`: infergate_process_cpu_seconds_total.
+    collectDefaultMetrics({ register: registry, prefix: 'infergate_' });
+    // Gauges named like counters (promtool's lint rejects them); their `_total`-less twins stay.
+    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total'])
+      registry.removeSingleMetric(`infergate_nodejs_${name}`);
+  }
   return registry;
 }
 
@@ -103,6 +109,8 @@ interface RequestChildren {
 
 export class GatewayMetrics {
   readonly registry: Registry;
+  /** The reference picker's inference_objective_* families (pool requests only). */
+  readonly reference: ReferenceObjectiveMetrics;
   private readonly models = new LabelCap(100);
   private readonly targetModels = new LabelCap(100);
   private readonly endpoints = new LabelCap(1000);
@@ -120,6 +128,7 @@ export class GatewayMetrics {
   private readonly retries: Counter<string>;
   private readonly ejections: Counter<string>;
   private readonly reloads: Counter<string>;
+  private readonly streamErrors: Counter<string>;
   private readonly generation: Gauge<string>;
   private readonly mirrorRequests: Counter<string>;
   private readonly mirrorStatus: Counter<string>;
@@ -129,6 +138,7 @@ export class GatewayMetrics {
 
   constructor(registry: Registry) {
     this.registry = registry;
+    this.reference = new ReferenceObjectiveMetrics(registry);
     const registers = [registry];
     // Counters fed from pending counts at scrape time (their `collect`); the Registry holds them.
     const children = this.childrenByLabels;
@@ -213,6 +223,14 @@ export class GatewayMetrics {
       name: 'infergate_outlier_ejections_total',
       help: 'Service endpoints ejected by passive outlier detection.',
       labelNames: ['backend', 'endpoint'],
+      registers,
+    });
+    this.streamErrors = new Counter({
+      name: 'infergate_stream_errors_total',
+      help:
+        'Responses that failed after their head was sent (the request is counted in infergate_requests_total ' +
+        'with the failure status, e.g. 502), by backend and reason (reset, timeout, shutdown, ...).',
+      labelNames: ['backend', 'reason'],
       registers,
     });
     this.reloads = new Counter({
@@ -310,6 +328,11 @@ export class GatewayMetrics {
     this.ejections.inc({ backend, endpoint: this.endpoints.value(endpoint) });
   }
 
+  /** A response failed after its head was sent; `reason` is the failure kind (reset, timeout, ...). */
+  streamError(backend: string, reason: string): void {
+    this.streamErrors.inc({ backend, reason });
+  }
+
   reload(ok: boolean, generation?: number): void {
     this.reloads.inc({ result: ok ? 'success' : 'failure' });
     if (generation !== undefined) this.generation.set(generation);
@@ -374,8 +397,13 @@ export class GatewayMetrics {
     const key = `${listener}\u0000${route}\u0000${backend}\u0000${model}\u0000${target}`;
     let c = this.childrenByLabels.get(key);
     if (c === undefined) {
-      const l = { listener, route, backend, model, target_model: target };
-      const t = { model, target_model: target, backend };
+      // Requests without a model (GET /v1/models, health probes) carry no model labels at all
+      // rather than model="" (an empty label value reads as a real, nameless model on dashboards).
+      const m: Record<string, string> = {};
+      if (model !== '') m.model = model;
+      if (target !== '') m.target_model = target;
+      const l = { listener, route, backend, ...m };
+      const t = { ...m, backend };
       c = {
         labels: l,
         requestsByStatus: new Map(),

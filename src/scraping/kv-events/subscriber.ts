@@ -69,7 +69,9 @@ export class EndpointSubscriber {
   start(): void {
     this.sub.subscribe(this.opts.topicFilter);
     this.sub.connect(this.opts.endpoint);
-    this.sub.events.on('disconnect', () => {
+    // A dropped connection, or a new one after a first (the drop itself may go unreported): the
+    // engine may have restarted, so what it held is forgotten and its next message starts over.
+    const dropped = (): void => {
       if (this.closed) return;
       if (this.status === 'live') this.status = 'disconnected';
       if (this.expected !== null) {
@@ -77,6 +79,11 @@ export class EndpointSubscriber {
         this.on.reset('reconnect');
         this.on.recovered('reconnect');
       }
+    };
+    let connections = 0;
+    this.sub.events.on('disconnect', dropped);
+    this.sub.events.on('connect', () => {
+      if (connections++ > 0) dropped();
     });
     void this.loop();
   }

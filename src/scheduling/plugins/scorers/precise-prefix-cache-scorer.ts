@@ -210,7 +210,8 @@ export class PrecisePrefixCacheScorer implements Scorer {
   onDispatch(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void {
     this.fallback.onDispatch(ctx, endpoint);
     const data = ctx.get<RequestTokens>(this);
-    if (!data || data.counted || data.n === 0) return;
+    // when the fallback scored this request it already counted the lookup
+    if (!data || data.counted || data.n === 0 || ctx.get(this.fallback) !== undefined) return;
     data.counted = true;
     const i = data.candidates.indexOf(endpoint);
     const matched = i >= 0 ? Math.round(data.ratios[i]! * data.n) : 0;

@@ -21,8 +21,8 @@ import type { EndpointAware, PluginHost, SchedulingTelemetry } from '../scheduli
 import { SaturationFilter } from '../scheduling/plugins/filters/saturation-filter.js';
 import { DEFAULT_PICKER_CONFIG, pickerConfigFor } from '../scheduling/profiles.js';
 import { allSaturated, type SaturationConfig } from '../scheduling/saturation.js';
-import type { DecisionRecord, DecisionRing } from '../telemetry/decision-ring.js';
 import type { KvEventsService } from '../scraping/kv-events/service.js';
+import type { DecisionRecord, DecisionRing } from '../telemetry/decision-ring.js';
 import type { Rng } from '../util/rng.js';
 import { AdmissionQueue } from './admission.js';
 import type { PoolTelemetrySource, SchedulerMetrics } from './scheduler-telemetry.js';

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 /** Lowest first. A room may import rooms of lower layers only. */
 const LAYERS: readonly (readonly string[])[] = [
   ['util'],
-  ['openai', 'scraping', 'telemetry'],
+  ['openai', 'scraping', 'telemetry', 'tokenizer'],
   ['config', 'sim'],
   ['datastore', 'k8s'],
   ['scheduling'],

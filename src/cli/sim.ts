@@ -2,6 +2,7 @@
  * `infergate sim`: N simulated vLLM replicas in one process. Flags use vLLM's spelling where vLLM
  * has one. stdout carries only the contract lines, in replica order, once each replica accepts
  * connections:
+ *   replica <i> kv-events <pub endpoint> replay <router endpoint | none>   (with --kv-events-config)
  *   replica <i> ready http://<host>:<port> model=<served-model-name>
  *   sim ready <N> replicas
  * Logs and warnings go to stderr. SIGINT/SIGTERM stop every replica and exit 0.
@@ -20,6 +21,7 @@ import {
   type SimReplicaOptions,
   startSimCluster,
 } from '../sim/index.js';
+import { KvEventsConfigError, parseKvEventsConfig } from '../sim/kv/kv-events-config.js';
 import { createLogger } from '../util/log.js';
 
 function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -95,6 +97,10 @@ interface SimFlags {
   podNamePrefix: string;
   podNamespace: string;
   targetPort: number;
+  kvEventsConfig?: string;
+  kvEventsLayout?: 'map' | 'array';
+  tokenizer?: string;
+  chatTemplate?: string;
 }
 
 /** Maps parsed flags to cluster options (exported for tests of the flag mapping). */
@@ -139,6 +145,10 @@ export function simOptionsFromFlags(f: SimFlags): SimClusterOptions {
     lagWarnMs: f.lagWarnMs,
     maxEmitLagMs: f.maxEmitLagMs,
     spinWait: f.spinWait,
+    kvEventsConfig: f.kvEventsConfig === undefined ? undefined : kvEventsConfigArg(f.kvEventsConfig),
+    kvEventsLayout: f.kvEventsLayout,
+    tokenizer: f.tokenizer,
+    chatTemplate: f.chatTemplate,
   };
   // Drop unset keys so the replica defaults (often profile-dependent) apply.
   for (const k of Object.keys(shared) as (keyof SimReplicaOptions)[])
@@ -158,6 +168,15 @@ export function simOptionsFromFlags(f: SimFlags): SimClusterOptions {
     maxWriteIntervalMs: f.maxWriteIntervalMs,
     trace: f.trace,
   };
+}
+
+function kvEventsConfigArg(text: string) {
+  try {
+    return parseKvEventsConfig(text);
+  } catch (err) {
+    if (err instanceof KvEventsConfigError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
 }
 
 export function registerSim(program: Command): void {
@@ -253,6 +272,28 @@ export function registerSim(program: Command): void {
     .option('--no-enable-prefix-caching', 'disable prefix caching')
     .option('--enable-chunked-prefill', 'chunked prefill (default: on with v1; v0 does not model it)')
     .option('--no-enable-chunked-prefill', 'disable chunked prefill');
+
+  cmd.optionsGroup('KV events and tokenizer:');
+  cmd
+    .option(
+      '--kv-events-config <json>',
+      'publish KV cache events as vLLM does, e.g. \'{"enable_kv_cache_events":true,"endpoint":"tcp://*:5557",' +
+        '"replay_endpoint":"tcp://*:5657","topic":"kv"}\'; replica i adds i to the ports (as DP ranks); port * = OS-chosen',
+    )
+    .addOption(
+      new Option('--kv-events-layout <layout>', 'event encoding: current vLLM (map) or vLLM ≤ 0.23 (array)')
+        .choices(['map', 'array'])
+        .default('map'),
+    )
+    .option(
+      '--tokenizer <path>',
+      'a local Hugging Face tokenizer.json (or its directory, with tokenizer_config.json for the chat template); ' +
+        'default: the stand-in tokenizer',
+    )
+    .option(
+      '--chat-template <file>',
+      'a Jinja chat template overriding the tokenizer’s (as vLLM’s --chat-template)',
+    );
 
   cmd.optionsGroup('LoRA:');
   cmd
@@ -383,7 +424,11 @@ async function runSim(flags: SimFlags): Promise<void> {
     log.info({ file: flags.emitPods, labels }, 'wrote Pod manifests');
   }
   let out = '';
-  for (const r of cluster.replicas) out += `replica ${r.index} ready ${r.url} model=${r.model}\n`;
+  for (const r of cluster.replicas) {
+    if (r.kvEvents)
+      out += `replica ${r.index} kv-events ${r.kvEvents.endpoint} replay ${r.kvEvents.replayEndpoint ?? 'none'}\n`;
+    out += `replica ${r.index} ready ${r.url} model=${r.model}\n`;
+  }
   process.stdout.write(out);
   process.stdout.write(`sim ready ${cluster.replicas.length} replicas\n`);
 }

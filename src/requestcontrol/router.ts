@@ -21,6 +21,7 @@ import type { EndpointAware, PluginHost, SchedulingTelemetry } from '../scheduli
 import { SaturationFilter } from '../scheduling/plugins/filters/saturation-filter.js';
 import { DEFAULT_PICKER_CONFIG, pickerConfigFor } from '../scheduling/profiles.js';
 import { allSaturated, type SaturationConfig } from '../scheduling/saturation.js';
+import type { KvEventsService } from '../scraping/kv-events/service.js';
 import type { DecisionRecord, DecisionRing } from '../telemetry/decision-ring.js';
 import type { Rng } from '../util/rng.js';
 import { AdmissionQueue } from './admission.js';
@@ -49,6 +50,8 @@ export interface PoolRouterOptions {
   readonly reservationTtlMs: number;
   /** Where sampled decisions are recorded ("why this endpoint"); undefined: never. */
   readonly decisions: DecisionRing | undefined;
+  /** KV-event subscriptions for plugins that read them (absent: no connections to endpoints). */
+  readonly kvEvents?: KvEventsService;
 }
 
 export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
@@ -315,6 +318,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
       rng: this.opts.rng,
       saturation: this.opts.saturation,
       telemetry: this.telemetry,
+      kvEvents: this.opts.kvEvents,
       shared: <T extends object>(key: string, create: () => T): T => {
         let v = this.shared.get(key) as T | undefined;
         if (!v) {

@@ -12,6 +12,7 @@ import type { UnknownModelPolicy } from '../datastore/objectives.js';
 import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
 import { DEFAULT_SATURATION, type SaturationConfig } from '../scheduling/saturation.js';
 import { metricsPortOf, resolveEngine } from '../scraping/engines.js';
+import { KvEventsService } from '../scraping/kv-events/service.js';
 import { MetricsScraper, type ScrapeResult } from '../scraping/scraper.js';
 import type { DecisionRing } from '../telemetry/decision-ring.js';
 import { type Rng, SeededRng } from '../util/rng.js';
@@ -95,6 +96,7 @@ class PoolRegistry implements SchedulerRegistry {
   private readonly unhealthyAfter: number;
   private readonly routerOpts: ConstructorParameters<typeof InferencePoolRouter>[2];
   private readonly warnedEngines = new Set<string>();
+  private readonly kvEvents: KvEventsService | undefined;
 
   constructor(opts: SchedulerRegistryOptions) {
     this.logger = opts.logger;
@@ -109,6 +111,8 @@ class PoolRegistry implements SchedulerRegistry {
             timeoutMs: opts.scrapeTimeoutMs ?? 1000,
             rng: this.rng,
           });
+    // KV events are read from the same endpoints the scraper reads; no scraping, no connections
+    this.kvEvents = opts.scrape === false ? undefined : new KvEventsService(this.logger, opts.metrics);
     let forcedConfig: PickerConfigPlan | undefined;
     if (typeof opts.strategy === 'string') {
       forcedConfig = BUILT_IN_PICKER_CONFIGS.get(opts.strategy);
@@ -132,6 +136,7 @@ class PoolRegistry implements SchedulerRegistry {
       pluginTimings: opts.pluginTimings ?? false,
       reservationTtlMs: opts.reservationTtlMs ?? 10_000,
       decisions: opts.decisions,
+      kvEvents: this.kvEvents,
     };
   }
 
@@ -211,6 +216,7 @@ class PoolRegistry implements SchedulerRegistry {
   async close(): Promise<void> {
     for (const r of this.routers.values()) r.close();
     this.routers.clear();
+    this.kvEvents?.close();
     await this.scraper?.close();
   }
 

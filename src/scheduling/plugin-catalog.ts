@@ -22,6 +22,10 @@ import {
   KV_CACHE_UTILIZATION_SCORER,
 } from './plugins/scorers/kv-cache-utilization-scorer.js';
 import { createLoraAffinityScorer, LORA_AFFINITY_SCORER } from './plugins/scorers/lora-affinity-scorer.js';
+import {
+  createPrecisePrefixCacheScorer,
+  PRECISE_PREFIX_CACHE_SCORER,
+} from './plugins/scorers/precise-prefix-cache-scorer.js';
 import { createPrefixCacheScorer, PREFIX_CACHE_SCORER } from './plugins/scorers/prefix-cache-scorer.js';
 import { createQueueScorer, QUEUE_SCORER } from './plugins/scorers/queue-scorer.js';
 import {
@@ -49,6 +53,8 @@ export const PLUGIN_FACTORIES: ReadonlyMap<string, PluginFactory> = new Map<stri
   [INFLIGHT_LOAD_SCORER, createInflightLoadScorer],
   [SESSION_AFFINITY_SCORER, createSessionAffinityScorer],
   [ROUND_ROBIN_PICKER, createRoundRobinPicker],
+  // llm-d type (llm-d-inference-scheduler's precise prefix-cache plugin)
+  [PRECISE_PREFIX_CACHE_SCORER, createPrecisePrefixCacheScorer],
   [LEAST_REQUEST_PICKER, createLeastRequestPicker],
 ]);
 

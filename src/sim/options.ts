@@ -6,6 +6,7 @@
 
 import type { EngineVersion } from './engine/engine.js';
 import { type PreemptionMode, V0_WATERMARK } from './engine/scheduler-v0.js';
+import type { KvEventsConfig, KvEventsLayout } from './kv/kv-events-config.js';
 import { DEFAULT_PROFILE, findProfile, kvBlocksFor, profileNames, type TimingProfile } from './profiles.js';
 import { FAILURE_TYPES, type FailureType } from './server/failures.js';
 import type { MetricsVersion } from './vllm-page/vllm-metrics.js';
@@ -80,6 +81,14 @@ export interface SimReplicaOptions {
    * busy core while requests start and finish. Off by default (see docs/simulator.md).
    */
   spinWait: boolean;
+  /** --kv-events-config (vLLM's JSON, parsed); null: no KV events. */
+  kvEventsConfig: KvEventsConfig | null;
+  /** Event layout on the wire: current vLLM's tagged maps (default) or the legacy tagged arrays. */
+  kvEventsLayout: KvEventsLayout;
+  /** --tokenizer: `stand-in` (default) or a local tokenizer.json / directory. */
+  tokenizer: string;
+  /** --chat-template: a Jinja file overriding the tokenizer's template, or null. */
+  chatTemplate: string | null;
 }
 
 export class SimConfigError extends Error {
@@ -172,6 +181,10 @@ export function resolveReplicaOptions(o: Partial<SimReplicaOptions>): ResolvedRe
     slowStartSeconds: o.slowStartSeconds ?? 0,
     slowStartMode: o.slowStartMode ?? 'refuse',
     lagWarnMs: o.lagWarnMs ?? 10,
+    kvEventsConfig: o.kvEventsConfig ?? null,
+    kvEventsLayout: o.kvEventsLayout ?? 'map',
+    tokenizer: o.tokenizer ?? 'stand-in',
+    chatTemplate: o.chatTemplate ?? null,
     maxEmitLagMs: o.maxEmitLagMs ?? 2,
     spinWait: o.spinWait ?? false,
   };

@@ -24,6 +24,26 @@ export interface PodReplica {
   index: number;
   host: string;
   port: number;
+  /** Actual KV event sockets (tcp://host:port), labelled on the Pod for the precise prefix scorer. */
+  kvEvents?: { endpoint: string; replayEndpoint: string | null };
+}
+
+/** Pod labels carrying a replica's KV event ports (a simulator's replicas share one address). */
+export const KV_EVENTS_PORT_LABEL = 'infergate.io/kv-events-port';
+export const KV_REPLAY_PORT_LABEL = 'infergate.io/kv-events-replay-port';
+
+function portOf(endpoint: string | null | undefined): string | undefined {
+  const m = endpoint ? /:(\d+)$/.exec(endpoint) : null;
+  return m ? m[1] : undefined;
+}
+
+function kvLabels(r: PodReplica): Record<string, string> {
+  const out: Record<string, string> = {};
+  const pub = portOf(r.kvEvents?.endpoint);
+  const replay = portOf(r.kvEvents?.replayEndpoint);
+  if (pub) out[KV_EVENTS_PORT_LABEL] = pub;
+  if (replay) out[KV_REPLAY_PORT_LABEL] = replay;
+  return out;
 }
 
 export interface PodManifest {
@@ -55,7 +75,7 @@ export function buildPodManifests(replicas: readonly PodReplica[], opts: PodMani
     metadata: {
       name: `${prefix}-${r.index}`,
       namespace: opts.namespace ?? 'default',
-      labels: { ...opts.labels },
+      labels: { ...opts.labels, ...kvLabels(r) },
     },
     spec: {
       containers: [

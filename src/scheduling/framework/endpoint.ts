@@ -12,6 +12,8 @@ export const CHARS_PER_TOKEN = 4;
 export interface SchedulingEndpoint {
   /** `address:port`. */
   readonly id: string;
+  /** Its address and Pod labels (for plugins that connect to the endpoint, e.g. for KV events). */
+  readonly endpoint: { readonly address: string; readonly labels: Readonly<Record<string, string>> };
   /** Latest scraped snapshot; undefined before the first successful scrape. */
   readonly metrics: ModelServerMetrics | undefined;
   /** `performance.now()` when the scrape behind `metrics` was sent; −∞ when never. */

@@ -6,6 +6,7 @@
  * Each plugin type lives in its own file under plugins/ and exports its type name and a factory.
  */
 import type { Logger } from 'pino';
+import type { KvEventsService } from '../../scraping/kv-events/service.js';
 import type { Rng } from '../../util/rng.js';
 import type { SaturationConfig } from '../saturation.js';
 import type { SchedulingContext } from './context.js';
@@ -101,6 +102,11 @@ export interface PluginHost {
   readonly saturation: SaturationConfig;
   /** Counters the plugins feed (the pool's Prometheus metrics). */
   readonly telemetry?: SchedulingTelemetry;
+  /**
+   * The gateway's KV-event subscriptions (the precise prefix-cache scorer's source). Absent where
+   * the host may not connect to endpoints (unit tests, `--no-scrape`): such plugins fall back.
+   */
+  readonly kvEvents?: KvEventsService;
   /**
    * Pool-owned state kept across reloads (e.g. the prefix index), created on first use. A value
    * with `removeEndpoint(id)` is told when an endpoint leaves the pool.

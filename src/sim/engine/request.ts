@@ -155,6 +155,16 @@ export class EngineRequest implements KvSequence {
     return this.count - this.numComputedTokens;
   }
 
+  /** Token ids [start, end) of prompt + output (KV events carry them). */
+  tokenSlice(start: number, end: number): number[] {
+    return Array.from(this.tokens.subarray(start, Math.min(end, this.count)));
+  }
+
+  /** The adapter as KV events name it (vLLM's lora_id, lora_name), null for the base model. */
+  get kvLora(): { readonly id: number; readonly name: string } | null {
+    return this.lora;
+  }
+
   /** Generated text so far. */
   outputText(): string {
     let s = '';

@@ -8,7 +8,10 @@
  * least likely to be shared, are evicted before its first ones.
  *
  * Block ids are 0 … numBlocks−1. All operations are O(1) per block (intrusive doubly-linked list).
+ * An optional KvEventSink hears every eviction of a cached hash and every reset (vLLM's KV events).
  */
+import type { KvEventSink } from './kv-event-sink.js';
+
 export class BlockPool {
   readonly numBlocks: number;
   /** Hash → block id of every block that holds a cached full block. */
@@ -25,6 +28,8 @@ export class BlockPool {
   private free = 0;
   /** Cached blocks evicted to make room, since start. */
   evictions = 0;
+  /** Hears evictions and resets (set by the replica when KV events are enabled). */
+  events: KvEventSink | null = null;
 
   constructor(numBlocks: number) {
     if (!Number.isInteger(numBlocks) || numBlocks < 1)
@@ -93,7 +98,10 @@ export class BlockPool {
       this.unlink(b);
       const h = this.blockHash[b]!;
       if (h >= 0) {
-        if (this.cached.get(h) === b) this.cached.delete(h);
+        if (this.cached.get(h) === b) {
+          this.cached.delete(h);
+          this.events?.blockRemoved(h);
+        }
         this.blockHash[b] = -1;
         this.evictions++;
       }
@@ -115,12 +123,25 @@ export class BlockPool {
 
   /**
    * Records that block `id` now holds the full block with `hash`. A hash already cached in another
-   * block is left there (the new block stays anonymous, as a duplicate).
+   * block is left there (the new block stays anonymous, as a duplicate). True when registered.
    */
-  cacheBlock(id: number, hash: number): void {
-    if (this.blockHash[id]! >= 0 || this.cached.has(hash)) return;
+  cacheBlock(id: number, hash: number): boolean {
+    if (this.blockHash[id]! >= 0 || this.cached.has(hash)) return false;
     this.blockHash[id] = hash;
     this.cached.set(hash, id);
+    return true;
+  }
+
+  /**
+   * vLLM's reset_prefix_cache: forgets every cached hash, only when no block is held by a request
+   * (returns false and changes nothing otherwise). Reports AllBlocksCleared.
+   */
+  resetPrefixCache(): boolean {
+    if (this.free !== this.numBlocks) return false;
+    this.cached.clear();
+    this.blockHash.fill(-1);
+    this.events?.allBlocksCleared();
+    return true;
   }
 
   private pushTail(b: number): void {

@@ -8,6 +8,7 @@
  * - `free`: releases a finished or preempted request's blocks, last block first.
  */
 import type { BlockPool } from './block-pool.js';
+import type { KvEventSink } from './kv-event-sink.js';
 
 /** What the KV manager needs from a request; the block table fields are owned by the manager. */
 export interface KvSequence {
@@ -21,6 +22,10 @@ export interface KvSequence {
   blocks: number[];
   /** Leading entries of `blocks` registered in the prefix cache. */
   numCachedBlocks: number;
+  /** Token ids [start, end) of the sequence (KV events carry them); absent: no BlockStored events. */
+  tokenSlice?(start: number, end: number): number[];
+  /** vLLM's lora_int_id and adapter name of the sequence, null for the base model. */
+  readonly kvLora?: { readonly id: number; readonly name: string } | null;
 }
 
 export interface PrefixHit {
@@ -36,6 +41,8 @@ export class KvCacheManager {
   readonly pool: BlockPool;
   readonly blockSize: number;
   readonly prefixCaching: boolean;
+  /** Hears BlockStored for every run of newly cached blocks (evictions are the pool's). */
+  events: KvEventSink | null = null;
 
   constructor(pool: BlockPool, blockSize: number, prefixCaching: boolean) {
     this.pool = pool;
@@ -87,9 +94,33 @@ export class KvCacheManager {
       seq.blockHashes.length,
       seq.blocks.length,
     );
-    for (let i = seq.numCachedBlocks; i < full; i++)
-      this.pool.cacheBlock(seq.blocks[i]!, seq.blockHashes[i]!);
+    const events = this.events;
+    let runStart = -1;
+    for (let i = seq.numCachedBlocks; i < full; i++) {
+      const stored = this.pool.cacheBlock(seq.blocks[i]!, seq.blockHashes[i]!);
+      if (!events) continue;
+      if (stored && runStart < 0) runStart = i;
+      else if (!stored && runStart >= 0) {
+        this.reportStored(events, seq, runStart, i);
+        runStart = -1;
+      }
+    }
+    if (events && runStart >= 0) this.reportStored(events, seq, runStart, full);
     if (full > seq.numCachedBlocks) seq.numCachedBlocks = full;
+  }
+
+  /** BlockStored for the sequence's blocks [start, end), all newly registered. */
+  private reportStored(events: KvEventSink, seq: KvSequence, start: number, end: number): void {
+    if (!seq.tokenSlice) return;
+    const bs = this.blockSize;
+    events.blockStored({
+      blockHashes: seq.blockHashes.slice(start, end),
+      parentBlockHash: start === 0 ? null : seq.blockHashes[start - 1]!,
+      tokenIds: seq.tokenSlice(start * bs, end * bs),
+      blockSize: bs,
+      loraId: seq.kvLora ? seq.kvLora.id : null,
+      loraName: seq.kvLora ? seq.kvLora.name : null,
+    });
   }
 
   /** Releases all of the request's blocks, last first, and clears its block table. */

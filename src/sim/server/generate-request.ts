@@ -4,7 +4,10 @@
  * Chat messages go through a simple ChatML-style template before tokenisation, so the prefix cache
  * sees the templated prompt, as vLLM's does.
  */
-import { tokenize } from '../tokenizer.js';
+
+import { applyChatTemplate as standInTemplate } from '../../tokenizer/stand-in.js';
+import { StandInTokenizer } from '../../tokenizer/stand-in-tokenizer.js';
+import type { PromptTokenizer } from '../../tokenizer/types.js';
 import { badRequest, maxTokensTooLarge, promptTooLong } from './errors.js';
 
 export type GenerateKind = 'chat' | 'completion';
@@ -24,15 +27,10 @@ export interface GenerateRequest {
 
 type Json = Record<string, unknown>;
 
-const ROLE_START = '<|im_start|>';
-const ROLE_END = '<|im_end|>\n';
+/** The stand-in's ChatML-style template (see src/tokenizer/stand-in.ts). */
+export const applyChatTemplate = standInTemplate;
 
-/** ChatML-style template: `<|im_start|>{role}\n{content}<|im_end|>\n` per message, then the assistant header. */
-export function applyChatTemplate(messages: readonly { role: string; content: string }[]): string {
-  let s = '';
-  for (const m of messages) s += `${ROLE_START}${m.role}\n${m.content}${ROLE_END}`;
-  return `${s}${ROLE_START}assistant\n`;
-}
+const STAND_IN: PromptTokenizer = new StandInTokenizer();
 
 function contentText(content: unknown, index: number): string {
   if (typeof content === 'string') return content;
@@ -68,7 +66,11 @@ function stopList(body: Json): string[] {
 }
 
 /** Validates a body (already JSON-parsed) and tokenises its prompt. Throws SimHttpError. */
-export function parseGenerateRequest(kind: GenerateKind, raw: unknown): GenerateRequest {
+export function parseGenerateRequest(
+  kind: GenerateKind,
+  raw: unknown,
+  tokenizer: PromptTokenizer = STAND_IN,
+): GenerateRequest {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw badRequest('The request body must be a JSON object');
   }
@@ -99,14 +101,21 @@ export function parseGenerateRequest(kind: GenerateKind, raw: unknown): Generate
       return { role: (m as Json).role as string, content: contentText((m as Json).content, i) };
     });
     maxTokensParam = optionalInt(body, 'max_completion_tokens', 1) ?? optionalInt(body, 'max_tokens', 1);
-    promptTokens = tokenize(applyChatTemplate(parsed));
+    let rendered: string;
+    try {
+      rendered = tokenizer.renderChat(parsed);
+    } catch (err) {
+      throw badRequest(`chat template failed: ${(err as Error).message}`, 'messages');
+    }
+    promptTokens = tokenizer.encode(rendered, false);
   } else {
     const p = body.prompt;
     maxTokensParam = optionalInt(body, 'max_tokens', 1);
-    if (typeof p === 'string') promptTokens = tokenize(p);
+    if (typeof p === 'string') promptTokens = tokenizer.encode(p, true);
     else if (Array.isArray(p) && p.length > 0 && p.every((t) => Number.isInteger(t) && (t as number) >= 0)) {
       promptTokens = p as number[];
-    } else if (Array.isArray(p) && p.length === 1 && typeof p[0] === 'string') promptTokens = tokenize(p[0]);
+    } else if (Array.isArray(p) && p.length === 1 && typeof p[0] === 'string')
+      promptTokens = tokenizer.encode(p[0], true);
     else if (Array.isArray(p) && p.length > 1) {
       throw badRequest(
         'the simulator serves one prompt per request (batched prompts are not supported)',

@@ -7,12 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadTokenizer, type PromptTokenizer } from '../../tokenizer/index.js';
 import type { Logger } from '../../util/log.js';
 import { EngineDriver } from '../engine/driver.js';
 import { Engine } from '../engine/engine.js';
 import { LoraError, LoraManager } from '../engine/lora.js';
 import { EngineRequest, type TokenSink } from '../engine/request.js';
 import { WritePacer } from '../engine/write-pacer.js';
+import { KvEventPublisher, type KvEventsAddress } from '../kv/kv-event-publisher.js';
+import { kvEventsActive } from '../kv/kv-events-config.js';
 import type { ResolvedReplicaOptions } from '../options.js';
 import { FidelityStats } from '../vllm-page/fidelity.js';
 import { VllmMetrics } from '../vllm-page/vllm-metrics.js';
@@ -28,6 +31,8 @@ export interface ReplicaAddress {
   url: string;
   /** The first served model name. */
   model: string;
+  /** Where its KV events are published (with --kv-events-config), actual ports. */
+  kvEvents?: KvEventsAddress;
 }
 
 const VERSION_BY_METRICS = { v0: '0.7.2', v1: '0.10.1.1' } as const;
@@ -37,7 +42,16 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const NOT_FOUND = '{"detail":"Not Found"}';
 
 interface Route {
-  name: 'chat' | 'completion' | 'health' | 'metrics' | 'version' | 'models' | 'load-lora' | 'unload-lora';
+  name:
+    | 'chat'
+    | 'completion'
+    | 'health'
+    | 'metrics'
+    | 'version'
+    | 'models'
+    | 'load-lora'
+    | 'unload-lora'
+    | 'reset-prefix-cache';
   method: 'GET' | 'POST';
   /** Only served with --enable-lora (vLLM: VLLM_ALLOW_RUNTIME_LORA_UPDATING). */
   lora?: boolean;
@@ -52,6 +66,7 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/models', { name: 'models', method: 'GET' }],
   ['/v1/load_lora_adapter', { name: 'load-lora', method: 'POST', lora: true }],
   ['/v1/unload_lora_adapter', { name: 'unload-lora', method: 'POST', lora: true }],
+  ['/reset_prefix_cache', { name: 'reset-prefix-cache', method: 'POST' }],
 ]);
 const METHOD_NOT_ALLOWED = '{"detail":"Method Not Allowed"}';
 
@@ -97,6 +112,10 @@ export class SimReplica {
   private readonly pacer: WritePacer;
   private readonly served: ReadonlySet<string>;
   private readonly injector: FailureInjector;
+  /** KV event publisher (--kv-events-config), null when events are off. */
+  readonly kvEvents: KvEventPublisher | null;
+  /** Prompt tokenizer and chat template (--tokenizer). */
+  readonly tokenizer: PromptTokenizer;
   private readonly hanging = new Set<ServerResponse>();
   private readonly createdAt = Math.floor(Date.now() / 1000);
   private server: Server | null = null;
@@ -168,6 +187,14 @@ export class SimReplica {
     });
     this.driver = driver;
     this.injector = new FailureInjector(opts, (opts.seed ^ 0x5bd1e995) >>> 0);
+    this.tokenizer = loadTokenizer(opts.tokenizer, opts.chatTemplate ?? undefined);
+    this.kvEvents = kvEventsActive(opts.kvEventsConfig)
+      ? new KvEventPublisher(opts.kvEventsConfig, index, opts.kvEventsLayout, log)
+      : null;
+    if (this.kvEvents) {
+      this.engine.kv.events = this.kvEvents;
+      this.engine.kv.pool.events = this.kvEvents;
+    }
   }
 
   get isReady(): boolean {
@@ -181,8 +208,10 @@ export class SimReplica {
    */
   async start(host: string, port: number): Promise<ReplicaAddress> {
     const delayMs = this.opts.slowStartSeconds * 1000;
+    const kvEvents = this.kvEvents ? await this.kvEvents.start() : undefined;
     if (delayMs > 0 && this.opts.slowStartMode === 'refuse') await this.sleep(delayMs);
     const addr = await this.listen(host, port);
+    if (kvEvents) addr.kvEvents = kvEvents;
     if (delayMs > 0 && this.opts.slowStartMode === 'unavailable') await this.sleep(delayMs);
     if (this.closed) throw new Error('replica closed while starting');
     this.ready = true;
@@ -197,6 +226,7 @@ export class SimReplica {
     this.closed = true;
     if (this.slowStartTimer) clearTimeout(this.slowStartTimer);
     this.driver.close();
+    await this.kvEvents?.close();
     for (const res of this.hanging) res.destroy();
     this.hanging.clear();
     const srv = this.server;
@@ -287,6 +317,20 @@ export class SimReplica {
       case 'models':
         sendJson(res, 200, this.modelsJson());
         break;
+      case 'reset-prefix-cache':
+        // vLLM (dev mode): resets only when no request holds a block
+        if (this.engine.kv.pool.resetPrefixCache()) sendJson(res, 200, '{}');
+        else
+          sendError(
+            res,
+            new SimHttpError(
+              'INVALID_REQUEST',
+              409,
+              'Prefix cache is in use by running requests',
+              'ConflictError',
+            ),
+          );
+        return;
       case 'load-lora':
       case 'unload-lora':
         void this.loraAdmin(route.name === 'load-lora', req, res);
@@ -310,7 +354,7 @@ export class SimReplica {
   private async generate(kind: GenerateKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrivalMs = this.driver.engineNow();
     try {
-      const g = parseGenerateRequest(kind, await this.parseJson(req));
+      const g = parseGenerateRequest(kind, await this.parseJson(req), this.tokenizer);
       let lora = null;
       if (g.model !== null && !this.served.has(g.model)) {
         lora = this.lora?.get(g.model) ?? null;

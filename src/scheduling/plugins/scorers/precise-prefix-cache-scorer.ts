@@ -1,0 +1,340 @@
+/**
+ * `precise-prefix-cache-scorer` (llm-d's type name): the share of the request's leading token
+ * blocks each endpoint actually holds, from the engines' own KV events (vLLM --kv-events-config).
+ * The plugin is both the producer and the reader, as llm-d's is: on first sight of an endpoint it
+ * subscribes to the endpoint's events (src/scraping/kv-events: one index per pool, shared by every
+ * scorer instance of the pool and surviving reloads), and at scoring time it tokenises the request
+ * as the engine does (chat template + tokenizer, `tokenizer` parameter) and looks the chained
+ * block hashes up: score = longest cached prefix in blocks / the prompt's full blocks.
+ *
+ * Every gateway replica subscribes to every endpoint, so they all see the same caches no matter
+ * which replica routed what. An endpoint whose events are not live (never published, disconnected,
+ * incompatible block size) is scored by the approximate `prefix-cache-scorer` instead, and counted
+ * in `infergate_precise_prefix_fallback_total`; `infergate_kv_events_publishing` shows which.
+ *
+ * Hot-spot guard: as the approximate scorer's, an endpoint's score fades out when its load exceeds
+ * the least-loaded candidate's by more than max(imbalanceRequests, imbalanceRatio × least) requests
+ * or by more than imbalanceKv of KV utilisation (gone at twice the allowance).
+ */
+
+import type { KvEventHub, KvHubParams } from '../../../scraping/kv-events/service.js';
+import { hashTokenBlocks } from '../../../scraping/kv-events/token-hash.js';
+import { type ChatMessage, loadTokenizer, type PromptTokenizer } from '../../../tokenizer/index.js';
+import type { SchedulingContext } from '../../framework/context.js';
+import type { SchedulingEndpoint } from '../../framework/endpoint.js';
+import { ParamReader, PluginParamsError } from '../../framework/params.js';
+import type { PluginHost, Scorer } from '../../framework/types.js';
+import { createPrefixCacheScorer, type PrefixCacheScorer } from './prefix-cache-scorer.js';
+
+export const PRECISE_PREFIX_CACHE_SCORER = 'precise-prefix-cache-scorer';
+
+export interface PrecisePrefixCacheParams {
+  readonly hub: KvHubParams;
+  /** Blocks looked up at most (tokens beyond blockSize × this are not hashed). */
+  readonly maxPrefixBlocksToMatch: number;
+  /** `stand-in` or a local tokenizer.json / directory; chatTemplate: a Jinja file overriding its template. */
+  readonly tokenizer: string;
+  readonly chatTemplate: string | undefined;
+  readonly hotspotGuard: boolean;
+  readonly imbalanceRequests: number;
+  readonly imbalanceRatio: number;
+  readonly imbalanceKv: number;
+}
+
+interface RequestTokens {
+  /** Block hashes of the prompt (length n). */
+  hashes: Float64Array;
+  n: number;
+  candidates: readonly SchedulingEndpoint[];
+  /** Matched leading blocks per candidate (precise or, for fallbacks, approximate × n). */
+  ratios: Float64Array;
+  counted: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let s = '';
+  for (const part of content) {
+    if (part && typeof part === 'object' && (part as Json).type === 'text') {
+      const t = (part as Json).text;
+      if (typeof t === 'string') s += t;
+    }
+  }
+  return s;
+}
+
+/** The request's prompt token ids as the engine would compute them, or undefined when it has none. */
+export function requestTokens(
+  json: Json | undefined,
+  tokenizer: PromptTokenizer,
+): ArrayLike<number> | undefined {
+  if (!json) return undefined;
+  const messages = json.messages;
+  if (Array.isArray(messages)) {
+    const msgs: ChatMessage[] = [];
+    for (const m of messages) {
+      if (!m || typeof m !== 'object') continue;
+      const role = (m as Json).role;
+      msgs.push({ role: typeof role === 'string' ? role : '', content: contentText((m as Json).content) });
+    }
+    return tokenizer.encode(tokenizer.renderChat(msgs), false);
+  }
+  const prompt = json.prompt;
+  if (typeof prompt === 'string') return tokenizer.encode(prompt, true);
+  if (Array.isArray(prompt)) {
+    if (prompt.length > 0 && prompt.every((t) => typeof t === 'number')) return prompt as number[];
+    if (prompt.length === 1 && typeof prompt[0] === 'string') return tokenizer.encode(prompt[0], true);
+  }
+  return undefined;
+}
+
+export class PrecisePrefixCacheScorer implements Scorer {
+  readonly kind = 'scorer';
+  readonly type = PRECISE_PREFIX_CACHE_SCORER;
+  readonly category = 'affinity';
+  readonly promptChars: number;
+  /** The approximate scorer used for endpoints whose events are not live. */
+  readonly fallback: PrefixCacheScorer;
+  private hubRef: KvEventHub | undefined;
+  private host: PluginHost | undefined;
+  private tokenizerRef: PromptTokenizer | undefined;
+  private readonly scratch: Float64Array;
+  private matched = new Int32Array(64);
+  private fallbackScores = new Float64Array(64);
+  private warnedTokenize = false;
+
+  constructor(
+    readonly name: string,
+    readonly params: PrecisePrefixCacheParams,
+  ) {
+    this.scratch = new Float64Array(params.maxPrefixBlocksToMatch);
+    this.fallback = createPrefixCacheScorer(`${name}/fallback`, {
+      hotspotGuard: false,
+    });
+    this.promptChars = this.fallback.promptChars;
+  }
+
+  attach(host: PluginHost): void {
+    this.host = host;
+    this.fallback.attach(host);
+    const kv = host.kvEvents;
+    if (kv) {
+      const hub = kv.hub(host.poolKey, this.params.hub);
+      // registered as pool-shared state so the router tells it when endpoints leave
+      this.hubRef = host.shared(`kv-events:${JSON.stringify(this.params.hub)}`, () => hub);
+      // load the tokenizer now (a large tokenizer.json takes a second), not on the first request
+      try {
+        void this.tokenizer;
+      } catch (err) {
+        host.logger.warn(
+          { pool: host.poolKey, tokenizer: this.params.tokenizer, err: (err as Error).message },
+          'precise-prefix-cache-scorer cannot load its tokenizer; scoring requests as uncached',
+        );
+      }
+    }
+  }
+
+  /** The pool's KV-event hub, when the host connects to endpoints. */
+  get hub(): KvEventHub | undefined {
+    return this.hubRef;
+  }
+
+  get tokenizer(): PromptTokenizer {
+    if (!this.tokenizerRef)
+      this.tokenizerRef = loadTokenizer(this.params.tokenizer, this.params.chatTemplate);
+    return this.tokenizerRef;
+  }
+
+  score(ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
+    const nc = candidates.length;
+    const hub = this.hubRef;
+    let live = 0;
+    if (hub) {
+      for (let i = 0; i < nc; i++) {
+        const c = candidates[i]!;
+        hub.ensure(c.id, c.endpoint);
+        if (hub.status(c.id) === 'live') live++;
+      }
+    }
+    const data: RequestTokens = {
+      hashes: this.scratch,
+      n: 0,
+      candidates,
+      ratios: new Float64Array(nc),
+      counted: false,
+    };
+    ctx.set(this, data);
+    if (live > 0 && hub) {
+      const index = hub.index;
+      const tokens = this.tokens(ctx);
+      if (tokens) {
+        const n = hashTokenBlocks(
+          tokens,
+          tokens.length,
+          index.blockSize,
+          index.rootFor(ctx.targetModel),
+          this.scratch,
+        );
+        data.hashes = this.scratch.slice(0, n);
+        data.n = n;
+        if (n > 0) {
+          if (this.matched.length < index.slots) this.matched = new Int32Array(index.slots * 2);
+          index.match(data.hashes, n, this.matched);
+          for (let i = 0; i < nc; i++) {
+            const slot = index.slotOf(candidates[i]!.id);
+            data.ratios[i] = slot >= 0 ? this.matched[slot]! / n : 0;
+          }
+        }
+      }
+    }
+    if (live < nc) {
+      if (this.fallbackScores.length < nc) this.fallbackScores = new Float64Array(nc * 2);
+      this.fallback.score(ctx, candidates, this.fallbackScores);
+    }
+    let any = false;
+    for (let i = 0; i < nc; i++) {
+      const id = candidates[i]!.id;
+      if (hub?.status(id) !== 'live') {
+        data.ratios[i] = this.fallbackScores[i]!;
+        hub?.countFallback(id);
+      }
+      out[i] = data.ratios[i]!;
+      if (out[i]! > 0) any = true;
+    }
+    if (any && this.params.hotspotGuard && nc > 1) this.fadeHotspots(candidates, out);
+  }
+
+  onDispatch(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void {
+    this.fallback.onDispatch(ctx, endpoint);
+    const data = ctx.get<RequestTokens>(this);
+    // when the fallback scored this request it already counted the lookup
+    if (!data || data.counted || data.n === 0 || ctx.get(this.fallback) !== undefined) return;
+    data.counted = true;
+    const i = data.candidates.indexOf(endpoint);
+    const matched = i >= 0 ? Math.round(data.ratios[i]! * data.n) : 0;
+    this.host?.telemetry?.prefixLookup(data.n, matched);
+  }
+
+  onDecisive(
+    ctx: SchedulingContext,
+    picked: SchedulingEndpoint,
+    candidates: readonly SchedulingEndpoint[],
+  ): void {
+    const data = ctx.get<RequestTokens>(this);
+    const logger = this.host?.logger;
+    if (!data || !logger || data.candidates !== candidates) return;
+    let mine = 0;
+    let other = 0;
+    for (let i = 0; i < candidates.length; i++) {
+      const r = data.ratios[i]!;
+      if (candidates[i] === picked) mine = r;
+      else if (r > other) other = r;
+    }
+    logger.info(
+      {
+        request: ctx.request.id,
+        pool: ctx.request.pool,
+        endpoint: picked.id,
+        'matching ratio': `${mine.toFixed(2)} > ${other.toFixed(2)}`,
+        precise: true,
+      },
+      'Do prefix-aware routing!',
+    );
+  }
+
+  private tokens(ctx: SchedulingContext): ArrayLike<number> | undefined {
+    try {
+      return requestTokens(ctx.request.json, this.tokenizer);
+    } catch (err) {
+      if (!this.warnedTokenize) {
+        this.warnedTokenize = true;
+        this.host?.logger.warn(
+          { pool: ctx.request.pool, err: (err as Error).message },
+          'precise-prefix-cache-scorer cannot tokenize requests; scoring them as uncached',
+        );
+      }
+      return undefined;
+    }
+  }
+
+  private fadeHotspots(candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
+    const p = this.params;
+    const n = candidates.length;
+    let minReq = Number.POSITIVE_INFINITY;
+    let minKv = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const ep = candidates[i]!;
+      const r = ep.estRequests();
+      if (r < minReq) minReq = r;
+      const kv = ep.estKvUsage();
+      if (kv !== undefined && kv < minKv) minKv = kv;
+    }
+    const allowReq = Math.max(p.imbalanceRequests, p.imbalanceRatio * minReq);
+    for (let i = 0; i < n; i++) {
+      if (out[i] === 0) continue;
+      const ep = candidates[i]!;
+      let factor = fade(ep.estRequests() - minReq, allowReq);
+      if (minKv !== Number.POSITIVE_INFINITY) {
+        const kv = ep.estKvUsage();
+        if (kv !== undefined) factor = Math.min(factor, fade(kv - minKv, p.imbalanceKv));
+      }
+      out[i] = out[i]! * factor;
+    }
+  }
+}
+
+/** 1 up to `allow`, 0 from 2 × allow, linear between. */
+function fade(excess: number, allow: number): number {
+  if (excess <= allow) return 1;
+  if (allow <= 0 || excess >= 2 * allow) return 0;
+  return (2 * allow - excess) / allow;
+}
+
+export function createPrecisePrefixCacheScorer(
+  name: string,
+  params: Readonly<Record<string, unknown>>,
+): PrecisePrefixCacheScorer {
+  const p = new ParamReader(PRECISE_PREFIX_CACHE_SCORER, params);
+  const blockSize = p.int('blockSize', 16, { min: 1, max: 4096 });
+  const socketPort = p.int('socketPort', 5557, { min: 1, max: 65_535 });
+  const replayPort = p.int('replayPort', 0, { min: 0, max: 65_535 });
+  const topicFilter = typeof params.topicFilter === 'string' ? params.topicFilter : '';
+  if (params.topicFilter !== undefined) p.string('topicFilter', ''); // marks it known (empty is allowed)
+  const maxBlocksPerEndpoint = p.int('maxBlocksPerEndpoint', 500_000, { min: 1 });
+  const replayTimeoutMs = p.durationMs('replayTimeout', 2000, { min: 1, max: 60_000 });
+  const maxPrefixBlocksToMatch = p.int('maxPrefixBlocksToMatch', 4096, { min: 1, max: 65_536 });
+  const tokenizer = p.string('tokenizer', 'stand-in');
+  const chatTemplate = params.chatTemplate === undefined ? undefined : p.string('chatTemplate', '');
+  const hotspotGuard = p.bool('hotspotGuard', true);
+  const imbalanceRequests = p.float('imbalanceRequests', 4, { min: 0 });
+  const imbalanceRatio = p.float('imbalanceRatio', 0.5, { min: 0 });
+  const imbalanceKv = p.float('imbalanceKv', 0.25, { min: 0, max: 1 });
+  try {
+    p.done();
+  } catch (err) {
+    // an empty topicFilter is valid: drop the string reader's complaint about it
+    if (!(err instanceof PluginParamsError)) throw err;
+    const issues = err.issues.filter((i) => !(i.field === 'topicFilter' && params.topicFilter === ''));
+    if (issues.length > 0) throw new PluginParamsError(PRECISE_PREFIX_CACHE_SCORER, issues);
+  }
+  return new PrecisePrefixCacheScorer(name, {
+    hub: {
+      socketPort,
+      replayPort: replayPort === 0 ? null : replayPort,
+      topicFilter,
+      blockSize,
+      maxBlocksPerEndpoint,
+      replayTimeoutMs,
+    },
+    maxPrefixBlocksToMatch,
+    tokenizer,
+    chatTemplate,
+    hotspotGuard,
+    imbalanceRequests,
+    imbalanceRatio,
+    imbalanceKv,
+  });
+}

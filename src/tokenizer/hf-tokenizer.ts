@@ -1,0 +1,143 @@
+/**
+ * A Hugging Face tokenizer read from local files (`tokenizer.json`, and `tokenizer_config.json`
+ * beside it for the chat template and special tokens), encoded by @huggingface/tokenizers and
+ * templated by @huggingface/jinja — the same files vLLM loads for the model.
+ *
+ * Encoding is cached per segment: the text is cut at the tokenizer's added tokens (which the
+ * tokenizer itself splits out before normalising and pre-tokenising the pieces between them), and
+ * each piece's ids are kept in an LRU. A chat prompt is a run of `<|im_start|>…<|im_end|>`
+ * segments, so a long conversation costs one Map lookup per earlier message and a real encoding
+ * of the new turn only. The cut is exact only when no added token strips neighbouring whitespace
+ * (lstrip/rstrip) and none is matched after normalisation; otherwise the whole text is encoded.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Template } from '@huggingface/jinja';
+import { Tokenizer } from '@huggingface/tokenizers';
+import type { ChatMessage, PromptTokenizer } from './types.js';
+
+export interface HfTokenizerOptions {
+  /** A Jinja chat template overriding tokenizer_config.json's (vLLM's --chat-template), as text. */
+  chatTemplate?: string;
+  /** Segments kept in the encoding cache (default 20,000). */
+  cacheEntries?: number;
+}
+
+interface AddedTokenJson {
+  id: number;
+  content: string;
+  lstrip?: boolean;
+  rstrip?: boolean;
+  normalized?: boolean;
+  special?: boolean;
+}
+
+type JsonObject = Record<string, unknown>;
+
+function readJson(path: string): JsonObject {
+  return JSON.parse(readFileSync(path, 'utf8')) as JsonObject;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function tokenText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as JsonObject).content === 'string')
+    return (v as JsonObject).content as string;
+  return '';
+}
+
+export class HfTokenizer implements PromptTokenizer {
+  readonly name: string;
+  private readonly tok: Tokenizer;
+  private readonly template: Template | undefined;
+  private readonly templateVars: JsonObject;
+  /** Splits text at added tokens (capturing them), or undefined when segment caching is off. */
+  private readonly splitter: RegExp | undefined;
+  private readonly addedIds = new Map<string, number>();
+  private readonly cache = new Map<string, readonly number[]>();
+  private readonly cacheEntries: number;
+  /** encode(text, true) adds nothing: the cached path serves both. */
+  private readonly addsNothing: boolean;
+
+  /** `path`: a tokenizer.json file, or a directory holding one. */
+  constructor(path: string, opts: HfTokenizerOptions = {}) {
+    const file = statSync(path).isDirectory() ? join(path, 'tokenizer.json') : path;
+    this.name = file;
+    const json = readJson(file);
+    let config: JsonObject = {};
+    try {
+      config = readJson(join(dirname(file), 'tokenizer_config.json'));
+    } catch {
+      // no tokenizer_config.json: no chat template unless given
+    }
+    this.tok = new Tokenizer(json as never, config as never);
+    const source =
+      opts.chatTemplate ?? (typeof config.chat_template === 'string' ? config.chat_template : undefined);
+    this.template = source === undefined ? undefined : new Template(source);
+    this.templateVars = {
+      bos_token: tokenText(config.bos_token),
+      eos_token: tokenText(config.eos_token),
+      add_generation_prompt: true,
+    };
+    this.cacheEntries = Math.max(0, opts.cacheEntries ?? 20_000);
+    const added = Array.isArray(json.added_tokens) ? (json.added_tokens as AddedTokenJson[]) : [];
+    let exact = added.length > 0;
+    for (const t of added) {
+      this.addedIds.set(t.content, t.id);
+      if (t.lstrip || t.rstrip || t.normalized) exact = false;
+    }
+    this.splitter = exact
+      ? new RegExp(
+          `(${[...this.addedIds.keys()]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegex)
+            .join('|')})`,
+          'u',
+        )
+      : undefined;
+    this.addsNothing = this.tok.encode('', { add_special_tokens: true }).ids.length === 0;
+  }
+
+  encode(text: string, addSpecialTokens: boolean): number[] {
+    if (!this.splitter || (addSpecialTokens && !this.addsNothing))
+      return this.tok.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+    const parts = text.split(this.splitter);
+    const out: number[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (part.length === 0) continue;
+      if (i % 2 === 1) {
+        out.push(this.addedIds.get(part)!);
+        continue;
+      }
+      const ids = this.segment(part);
+      for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
+    }
+    return out;
+  }
+
+  renderChat(messages: readonly ChatMessage[]): string {
+    if (!this.template) {
+      throw new Error(`tokenizer ${this.name} has no chat template (give one with --chat-template)`);
+    }
+    return this.template.render({ ...this.templateVars, messages });
+  }
+
+  private segment(text: string): readonly number[] {
+    const hit = this.cache.get(text);
+    if (hit) {
+      this.cache.delete(text);
+      this.cache.set(text, hit);
+      return hit;
+    }
+    const ids = this.tok.encode(text, { add_special_tokens: false }).ids;
+    if (this.cacheEntries > 0) {
+      if (this.cache.size >= this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(text, ids);
+    }
+    return ids;
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * How a prompt becomes token ids, the way the model server does it: chat messages rendered with
+ * the model's chat template, then encoded. The simulator and the precise prefix-cache scorer use the
+ * same implementation so that the gateway's view of a prompt's blocks is the server's.
+ */
+
+/** One chat message with its text content (content parts already joined). */
+export interface ChatMessage {
+  readonly role: string;
+  readonly content: string;
+}
+
+export interface PromptTokenizer {
+  /** `stand-in` or the tokenizer file it was loaded from. */
+  readonly name: string;
+  /**
+   * Token ids of `text`. `addSpecialTokens`: add the model's BOS/EOS as its tokenizer config says
+   * (vLLM does for /v1/completions prompts, not for rendered chat templates, which carry their own).
+   */
+  encode(text: string, addSpecialTokens: boolean): number[];
+  /** The chat template applied to `messages`, with the assistant generation prompt appended. */
+  renderChat(messages: readonly ChatMessage[]): string;
+}

@@ -22,6 +22,7 @@ import {
   KV_CACHE_UTILIZATION_SCORER,
 } from './plugins/scorers/kv-cache-utilization-scorer.js';
 import { createLoraAffinityScorer, LORA_AFFINITY_SCORER } from './plugins/scorers/lora-affinity-scorer.js';
+import { createPrefillCostScorer, PREFILL_COST_SCORER } from './plugins/scorers/prefill-cost-scorer.js';
 import { createPrefixCacheScorer, PREFIX_CACHE_SCORER } from './plugins/scorers/prefix-cache-scorer.js';
 import { createQueueScorer, QUEUE_SCORER } from './plugins/scorers/queue-scorer.js';
 import {
@@ -48,6 +49,7 @@ export const PLUGIN_FACTORIES: ReadonlyMap<string, PluginFactory> = new Map<stri
   [SATURATION_FILTER, createSaturationFilter],
   [INFLIGHT_LOAD_SCORER, createInflightLoadScorer],
   [SESSION_AFFINITY_SCORER, createSessionAffinityScorer],
+  [PREFILL_COST_SCORER, createPrefillCostScorer],
   [ROUND_ROBIN_PICKER, createRoundRobinPicker],
   [LEAST_REQUEST_PICKER, createLeastRequestPicker],
 ]);

@@ -53,6 +53,41 @@ interface RequestPrefix {
   counted: boolean;
 }
 
+/**
+ * What this scorer found for a request, for other plugins of the same profile that run after it
+ * (`ctx.get<PrefixMatch>(PREFIX_MATCH)`; e.g. prefill-cost-scorer).
+ */
+export interface PrefixMatch {
+  /** The candidates scored, in order. */
+  readonly candidates: readonly SchedulingEndpoint[];
+  /**
+   * Estimated prompt tokens candidate i holds cached, of a `promptTokens`-token prompt: the matched
+   * blocks' characters ÷ 4, or the whole prompt when every hashed block matched (a conversation
+   * continuing beyond the hashed window).
+   */
+  cachedTokens(i: number, promptTokens: number): number;
+}
+
+/** ctx key of the PrefixMatch of the request being scheduled. */
+export const PREFIX_MATCH: object = Object.freeze({ key: 'prefix-match' });
+
+class PrefixMatchView implements PrefixMatch {
+  constructor(
+    private readonly data: RequestPrefix,
+    private readonly blockTokens: number,
+  ) {}
+
+  get candidates(): readonly SchedulingEndpoint[] {
+    return this.data.candidates;
+  }
+
+  cachedTokens(i: number, promptTokens: number): number {
+    const r = this.data.ratios[i] ?? 0;
+    if (r >= 1) return promptTokens;
+    return Math.min(promptTokens, Math.round(r * this.data.n) * this.blockTokens);
+  }
+}
+
 export class PrefixCacheScorer implements Scorer {
   readonly kind = 'scorer';
   readonly type = PREFIX_CACHE_SCORER;
@@ -106,6 +141,7 @@ export class PrefixCacheScorer implements Scorer {
       counted: false,
     };
     ctx.set(this, data);
+    ctx.set(PREFIX_MATCH, new PrefixMatchView(data, p.blockSize / CHARS_PER_TOKEN));
     if (n === 0) return;
     const index = this.index;
     const matched = index.match(data.hashes, n);

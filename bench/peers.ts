@@ -7,8 +7,8 @@
  *                          [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--out DIR]
  *
  * Workloads: quality-chat-heavy and quality-zipf (src/bench/scenarios/peer-quality.ts) and
- * quality-003 (seed 003's chat, run here for `--time 450` at time scale 0.2 — the issue-16 time scale,
- * see bench/peer-overhead.ts — instead of its own 1800 s at 0.05). Default targets: least-request,
+ * quality-003 (seed 003's chat, run here for `--time 240` at the issue-16 time scale (PEER_TIME_SCALE, 0.5;
+ * bench/peer-overhead.ts says why) instead of its own 1800 s at 0.05). Default targets: least-request,
  * infergate (and infergate-prefix on quality-003), sglang-cache-aware; `--strategy` picks others
  * (e.g. add sglang-power-of-two). A peer that is not installed is skipped with a message.
  *
@@ -53,7 +53,7 @@ const WORKLOADS: readonly Workload[] = [
     key: '003',
     scenario: 'quality-003',
     strategy: `least-request,infergate,infergate-classic,${SGLANG_CACHE_AWARE}`,
-    flags: { time: '450', timeScale: String(PEER_TIME_SCALE) },
+    flags: { time: '240', timeScale: String(PEER_TIME_SCALE) },
   },
 ];
 

@@ -6,9 +6,10 @@
  *   npx tsx bench/peer-overhead.ts [--requests 60] [--time-scale 0.5] [--reference-ttft-ms 300]
  *
  * One simulated replica (qwen2.5-7b-l20), one request at a time, 200-token chat prompts with
- * 4-token answers, streamed. Each round sends the same request directly to the replica, through
- * `infergate serve` (InferencePool route, default profile) and through `sglang-router` (cache_aware),
- * in turn, so machine-load drift hits all three alike. Added latency = median TTFT through the
+ * 4-token answers, streamed, every prompt new (no prefix-cache hit). Each round sends one request
+ * directly to the replica, one through `infergate serve` (InferencePool route, default profile) and
+ * one through `sglang-router` (cache_aware), in turn, so machine-load drift hits all three alike.
+ * Added latency = median TTFT through the
  * router − median TTFT direct (wall ms); the simulated-time cost at time scale s is that ÷ s, shown
  * against `--reference-ttft-ms` (the smallest mean TTFT compared in the issue-16 results) for
  * several time scales. Writes bench/results/peer-overhead.{json,md}.
@@ -155,14 +156,15 @@ async function main(): Promise<void> {
     const samples = targets.map(() => [] as number[]);
     const warmup = 5;
     for (let i = 0; i < args.requests + warmup; i++) {
-      // A fresh prompt per round (no cache hit from the previous round), the same for each target.
-      const body = JSON.stringify({
-        model: MODEL,
-        messages: [{ role: 'user', content: textOf(streamRng(7, 'overhead', i), 200) }],
-        max_tokens: 4,
-        stream: true,
-      });
       for (let t = 0; t < targets.length; t++) {
+        // A fresh prompt of the same length for every request: all targets share the one replica,
+        // so a prompt repeated across targets would hit the prefix cache for all but the first.
+        const body = JSON.stringify({
+          model: MODEL,
+          messages: [{ role: 'user', content: textOf(streamRng(7, `overhead-${t}`, i), 200) }],
+          max_tokens: 4,
+          stream: true,
+        });
         const v = await ttft(pools[t]!, body);
         if (i >= warmup && Number.isFinite(v)) samples[t]!.push(v);
       }

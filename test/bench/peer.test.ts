@@ -5,6 +5,7 @@
  * message and the run still succeeds. Bounded: 30 requests per target.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,18 @@ async function finish(p: CliProcess, timeoutMs: number): Promise<number | string
   return code;
 }
 
+/** True when nothing accepts connections at the URL's port any more. */
+function closed(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(Number(new URL(url).port), '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
 function dropKeptLogs(p: CliProcess): void {
   const logDir = p.stderr().match(/logs of the simulator and the gateway: (\S+)/)?.[1];
   if (logDir) rmSync(logDir, { recursive: true, force: true });
@@ -35,6 +48,7 @@ interface ReportJson {
   scenario: { peers: { target: string; router: string }[]; skipped: unknown[] };
   targets: {
     name: string;
+    url: string;
     completed: number;
     failed: number;
     prefix_cache: { replicas: { requests: number | null }[] } | null;
@@ -84,6 +98,9 @@ describe.skipIf(!hasTool('sglang-router'))('sglang-router as a scenario target',
     // infergate's tail requests carry the gateway's reason with the load seen at the pick.
     expect(infergate!.tail!.requests[0]!.reason).toMatch(/seen there: waiting ~\d+/);
     expect(peer!.tail!.requests[0]!.reason).toBeUndefined();
+    // The router was stopped with its fleet.
+    expect(peer!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    expect(await closed(peer!.url)).toBe(true);
   }, 120_000);
 });
 

@@ -192,7 +192,7 @@ export class PrefixCacheScorer implements Scorer {
 
   private logRouting(
     ctx: SchedulingContext,
-    picked: EndpointState,
+    picked: SchedulingEndpoint,
     mine: number,
     other: number,
     data: RequestPrefix,
@@ -248,7 +248,7 @@ export class PrefixCacheScorer implements Scorer {
 }
 
 /** The picked endpoint's match ratio and the best of the others'. */
-function ratiosOf(data: RequestPrefix, picked: EndpointState): { mine: number; other: number } {
+function ratiosOf(data: RequestPrefix, picked: SchedulingEndpoint): { mine: number; other: number } {
   let mine = 0;
   let other = 0;
   for (let i = 0; i < data.candidates.length; i++) {

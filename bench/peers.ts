@@ -40,19 +40,19 @@ const WORKLOADS: readonly Workload[] = [
   {
     key: 'chat-heavy',
     scenario: 'quality-chat-heavy',
-    strategy: `least-request,infergate,infergate-classic,${SGLANG_CACHE_AWARE}`,
+    strategy: `least-request,infergate,infergate-prefill-cost,${SGLANG_CACHE_AWARE}`,
     flags: {},
   },
   {
     key: 'zipf',
     scenario: 'quality-zipf',
-    strategy: `least-request,infergate,infergate-classic,${SGLANG_CACHE_AWARE}`,
+    strategy: `least-request,infergate,infergate-prefill-cost,${SGLANG_CACHE_AWARE}`,
     flags: {},
   },
   {
     key: '003',
     scenario: 'quality-003',
-    strategy: `least-request,infergate,infergate-classic,${SGLANG_CACHE_AWARE}`,
+    strategy: `least-request,infergate,infergate-prefill-cost,${SGLANG_CACHE_AWARE}`,
     flags: { time: '240', timeScale: String(PEER_TIME_SCALE) },
   },
 ];

@@ -193,17 +193,14 @@ describe('buildScheduler', () => {
   it('builds the default profile with the documented weights', () => {
     const s = buildScheduler(DEFAULT_PICKER_CONFIG, new SeededRng(1));
     const p = s.profiles[0]!;
-    expect(p.filters.map((f) => f.type)).toEqual([]);
+    expect(p.filters.map((f) => f.type)).toEqual(['saturation-filter']);
     expect(Object.fromEntries(p.scorers.map((w) => [w.scorer.type, w.weight]))).toEqual({
-      'prefix-cache-scorer': 2,
-      'prefill-cost-scorer': 4,
-      'queue-scorer': 1,
-      'kv-cache-utilization-scorer': 1,
-      'inflight-load-scorer': 1,
+      'queue-scorer': 2,
+      'kv-cache-utilization-scorer': 2,
+      'prefix-cache-scorer': 3,
+      'inflight-load-scorer': 2,
       'lora-affinity-scorer': 1,
     });
-    // prefill-cost-scorer reads the prefix match: the prefix scorer must run first.
-    expect(p.scorers[0]!.scorer.type).toBe('prefix-cache-scorer');
     expect(p.picker.type).toBe('max-score-picker');
     expect(s.promptChars).toBe(64 * 256);
   });

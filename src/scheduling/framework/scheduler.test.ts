@@ -15,7 +15,6 @@ import {
 import type { EndpointState } from '../../datastore/endpoint-state.js';
 import { SeededRng } from '../../util/rng.js';
 import {
-  CLASSIC_PICKER_CONFIG,
   DEFAULT_PICKER_CONFIG,
   LEAST_REQUEST_PICKER_CONFIG,
   PREFIX_CACHE_PICKER_CONFIG,
@@ -93,10 +92,9 @@ describe('default profile', () => {
     ['more free KV', [{ m: { kvUsage: 0.7 } }, { m: { kvUsage: 0.2 } }], 1],
     ['fewer in flight from this gateway', [{ m: {}, inflight: 3 }, { m: {} }], 1],
     ['unsaturated over saturated', [{ m: { waiting: 5 } }, { m: { waiting: 4, kvUsage: 0.7 } }], 1],
-    // Only the classic profile filters saturated (and stale) endpoints out; the default scores them.
-    ['fresh over stale metrics (classic)', [{ m: {} }, { m: {}, ageMs: 5000 }], 0, CLASSIC_PICKER_CONFIG],
-  ] as const)('prefers %s', (_label, specs, want, config = DEFAULT_PICKER_CONFIG) => {
-    const { scheduler, eps } = setup([...specs], config);
+    ['fresh over stale metrics', [{ m: {} }, { m: {}, ageMs: 5000 }], 0],
+  ] as const)('prefers %s', (_label, specs, want) => {
+    const { scheduler, eps } = setup([...specs]);
     for (let i = 0; i < 5; i++) {
       const r = scheduler.schedule(
         context(request({ model: 'm', prompt: text(500, i) }), { promptChars: scheduler.promptChars }),
@@ -137,12 +135,9 @@ describe('default profile', () => {
 });
 
 describe('other built-in profiles', () => {
-  it('prefix-cache profile weighs prefix 3 (default 2); classic keeps the pre-issue-16 weights', () => {
+  it('prefix-cache profile weighs prefix 5', () => {
     const s = buildScheduler(PREFIX_CACHE_PICKER_CONFIG, new SeededRng(1));
-    expect(s.profiles[0]!.scorers.find((w) => w.scorer.type === 'prefix-cache-scorer')!.weight).toBe(3);
-    const c = buildScheduler(CLASSIC_PICKER_CONFIG, new SeededRng(1));
-    expect(c.profiles[0]!.filters.map((f) => f.type)).toEqual(['saturation-filter']);
-    expect(c.profiles[0]!.scorers.find((w) => w.scorer.type === 'prefix-cache-scorer')!.weight).toBe(3);
+    expect(s.profiles[0]!.scorers.find((w) => w.scorer.type === 'prefix-cache-scorer')!.weight).toBe(5);
   });
 
   it('least-request profile: no prompt rendering, picker decides', () => {
@@ -181,6 +176,6 @@ describe('runner', () => {
     scheduler.schedule(context(request()), eps);
     expect(seen).toContain('prefix-cache-scorer');
     expect(seen).toContain('max-score-picker');
-    expect(seen).toContain('prefill-cost-scorer');
+    expect(seen).toContain('saturation-filter');
   });
 });

@@ -108,3 +108,15 @@ describe('EndpointState dispatch visibility', () => {
     expect(ep.estWaiting()).toBe(2);
   });
 });
+
+describe('prefill-cost profile', () => {
+  it('runs the prefix scorer before the cost scorer, which reads its match', async () => {
+    const { buildScheduler } = await import('../../framework/config.js');
+    const { PREFILL_COST_PICKER_CONFIG } = await import('../../profiles.js');
+    const { SeededRng } = await import('../../../util/rng.js');
+    const s = buildScheduler(PREFILL_COST_PICKER_CONFIG, new SeededRng(1));
+    const types = s.profiles[0]!.scorers.map((w) => w.scorer.type);
+    expect(types.indexOf('prefix-cache-scorer')).toBeLessThan(types.indexOf('prefill-cost-scorer'));
+    expect(s.profiles[0]!.filters).toEqual([]);
+  });
+});

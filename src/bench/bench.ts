@@ -4,6 +4,7 @@
  * `runTarget` is one target (scenarios call it between restarts of their simulators); `runBench`
  * is the whole comparison.
  */
+
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import type { RequestRecord } from './client.js';
@@ -30,6 +31,7 @@ import {
 } from './replica-metrics.js';
 import { type LoadPlan, type RunTiming, runIndexed, runSessions } from './runner.js';
 import { breakdown, calculateMetrics, type GroupStats, percentile, type ServingMetrics } from './stats.js';
+import type { TailEvidence } from './tail.js';
 import { RequestFactory } from './workload/encode.js';
 import { SplitPicker } from './workload/mix.js';
 import { MultiRoundWorkload } from './workload/multi-round.js';
@@ -76,6 +78,8 @@ export interface TargetResult {
    * this generator), to show who had the cores.
    */
   processCpuS?: Record<string, number> | undefined;
+  /** The P99 TTFT requests with what is known of them (scenarios; see tail.ts). */
+  tail?: TailEvidence | undefined;
   /** Conditions that may have distorted the figures (generator lag, simulators falling behind …). */
   warnings: string[];
   /** Limits of resolution that leave the figures standing (ITL percentiles at small time scales). */
@@ -216,6 +220,7 @@ export async function runTarget(
     connections,
     apiKey: opts.apiKey,
     headers: target.headers,
+    requestIdPrefix: target.requestIdPrefix,
   });
   const scrapeUrls = (target.scrapeUrls ?? opts.scrapeUrls).map(metricsUrl);
   const sampler = new MetricsSampler(scrapeUrls, Math.max(50, opts.sampleIntervalS * 1000 * opts.timeScale));

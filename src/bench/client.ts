@@ -61,6 +61,8 @@ export interface ClientOptions {
   apiKey?: string | undefined;
   /** Headers on every request (a request's own headers win). */
   headers?: Readonly<Record<string, string>> | undefined;
+  /** Sends `x-request-id: <prefix><request index>` when set. */
+  requestIdPrefix?: string | undefined;
 }
 
 const CHOICES_KEY = '"choices":';
@@ -202,6 +204,7 @@ export class TargetClient {
   private readonly pool: Pool;
   private readonly path: string;
   private readonly baseHeaders: Record<string, string>;
+  private readonly requestIdPrefix: string | undefined;
 
   constructor(
     readonly baseUrl: string,
@@ -218,6 +221,7 @@ export class TargetClient {
       keepAliveTimeout: 60_000,
     });
     this.baseHeaders = { 'content-type': 'application/json', ...opts.headers };
+    this.requestIdPrefix = opts.requestIdPrefix;
     if (opts.apiKey) this.baseHeaders.authorization = `Bearer ${opts.apiKey}`;
   }
 
@@ -237,7 +241,9 @@ export class TargetClient {
       },
       Math.max(1, Math.min(opts.timeoutMs, 2_147_483_647)),
     );
-    const headers = req.headers ? { ...this.baseHeaders, ...req.headers } : this.baseHeaders;
+    let headers = req.headers ? { ...this.baseHeaders, ...req.headers } : this.baseHeaders;
+    if (this.requestIdPrefix !== undefined)
+      headers = { ...headers, 'x-request-id': `${this.requestIdPrefix}${req.index}` };
     let status = 0;
     let error: string | undefined;
     const sentAt = performance.now();

@@ -38,6 +38,7 @@ export interface BenchFlags {
   randomRangeMode?: string;
   sharegptOutputLen?: string;
   numGroups?: string;
+  groupZipf?: string;
   promptsPerGroup?: string;
   systemPromptLen?: string;
   questionLen?: string;
@@ -211,6 +212,9 @@ function datasetOf(f: BenchFlags): DatasetOptions {
           int('--system-prompt-len', f.systemPromptLen, 0) ?? SHARED_PREFIX_DEFAULTS.systemPromptLen,
         questionLen: int('--question-len', f.questionLen) ?? SHARED_PREFIX_DEFAULTS.questionLen,
         outputLen: int('--output-len', f.outputLen) ?? SHARED_PREFIX_DEFAULTS.outputLen,
+        ...(f.groupZipf !== undefined
+          ? { groupZipf: number('--group-zipf', f.groupZipf, { above: 0 }) }
+          : {}),
       };
     case 'multi-round': {
       const d = MULTI_ROUND_DEFAULTS;
@@ -241,6 +245,7 @@ function checkForeignFlags(f: BenchFlags, dataset: DatasetName): void {
     ['randomRangeMode', '--random-range-mode', ['random', 'lora-mix']],
     ['sharegptOutputLen', '--sharegpt-output-len', ['sharegpt']],
     ['numGroups', '--num-groups', ['shared-prefix']],
+    ['groupZipf', '--group-zipf', ['shared-prefix']],
     ['promptsPerGroup', '--prompts-per-group', ['shared-prefix']],
     ['systemPromptLen', '--system-prompt-len', ['shared-prefix']],
     ['outputLen', '--output-len', ['shared-prefix']],

@@ -22,6 +22,11 @@ export interface TargetSpec {
   headers?: Readonly<Record<string, string>> | undefined;
   /** The gateway's admin URL when the target is an infergate gateway: its live page is printed. */
   adminUrl?: string | undefined;
+  /**
+   * When set, each request carries `x-request-id: <prefix><index>`, so a gateway's access log can be
+   * joined with the run's per-request records (scenarios use it for the tail evidence).
+   */
+  requestIdPrefix?: string | undefined;
 }
 
 export type DatasetOptions =

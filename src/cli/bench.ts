@@ -59,6 +59,10 @@ export function registerBench(program: Command): void {
   cmd
     .option('--num-groups <n>', 'system prompts (default 10)')
     .option('--prompts-per-group <n>', 'questions per system prompt (default 10)')
+    .option(
+      '--group-zipf <s>',
+      'draw each request’s group by Zipf(s) popularity (group 1 the most popular) instead of shuffled rounds',
+    )
     .option('--system-prompt-len <n>', 'tokens per system prompt (default 100)')
     .option('--question-len <n>', 'tokens per question (default 50; multi-round: 16, or "sharegpt")')
     .option('--output-len <n>', 'output tokens per request (default 50)');

@@ -10,6 +10,7 @@ import {
   type PoolRouterRegistryFactory,
 } from '../requestcontrol/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
+import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
 import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
@@ -133,7 +134,8 @@ export function registerServe(program: Command): void {
     .option(
       '--scheduler <name>',
       'InferencePool endpoint picking: config (each pool’s own picker config), default, ' +
-        'prefix-cache, round-robin, least-request, or interim (the gateway’s own least-request router)',
+        'prefix-cache, prefill-cost (issue 16, opt-in), round-robin, least-request, or interim ' +
+        '(the gateway’s own least-request router)',
       'config',
     )
     .option(
@@ -322,7 +324,7 @@ function gatewayOptions(flags: ServeFlags, logger: GatewayOptions['logger']): Ga
   };
 }
 
-const SCHEDULERS = ['config', 'default', 'prefix-cache', 'round-robin', 'least-request', 'interim'];
+const SCHEDULERS: readonly string[] = ['config', ...BUILT_IN_PICKER_CONFIGS.keys(), 'interim'];
 
 function poolRegistryFactory(
   name: string,

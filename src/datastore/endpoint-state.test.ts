@@ -17,9 +17,10 @@ describe('EndpointState estimates', () => {
 
   it('a new scrape absorbs what was dispatched before it was sent, not after', () => {
     const s = state(1, { m: { running: 0, waiting: 1 } });
-    s.acquire(10);
-    s.beginScrape();
-    s.acquire(10); // in flight while the scrape travels
+    const t = performance.now();
+    s.acquire(10, t - 50); // well before the scrape: in it
+    s.beginScrape(t);
+    s.acquire(10, t + 1); // in flight while the scrape travels
     s.applyScrape(metrics({ running: 1, waiting: 1 }), performance.now());
     expect(s.estRequests()).toBe(3);
     expect(s.inflightRequests).toBe(2);

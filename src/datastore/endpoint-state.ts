@@ -14,6 +14,22 @@ import type {
 } from '../scraping/model-server-metrics.js';
 import type { Endpoint } from './endpoint.js';
 
+/**
+ * A request dispatched less than this long before a scrape is sent is assumed not to be in that
+ * scrape (still on its way to the server, or not yet taken by the engine's next step): it stays in
+ * the estimates until a later scrape. Wall ms.
+ */
+export const DISPATCH_VISIBILITY_MS = 5;
+
+/** Recent dispatches remembered for DISPATCH_VISIBILITY_MS (a burst larger than this counts as all recent). */
+const RECENT_DISPATCHES = 64;
+
+/** Prefill rate assumed before an endpoint's first sample (prefill-cost-scorer's default), tokens per wall ms. */
+export const DEFAULT_PREFILL_TOKENS_PER_MS = 10;
+
+/** Weight of one new sample in the learned prefill rate (exponential moving average). */
+const PREFILL_RATE_ALPHA = 0.2;
+
 /** Satisfies scheduling's `SchedulingEndpoint` (structurally: the datastore sits below scheduling). */
 export class EndpointState {
   readonly id: string;
@@ -45,6 +61,17 @@ export class EndpointState {
   private completedTokens = 0;
   private pendingBase = [0, 0, 0, 0] as [number, number, number, number];
   private base = [0, 0, 0, 0] as [number, number, number, number];
+  // Ring of the latest dispatch times (ms) and their prompt tokens, for DISPATCH_VISIBILITY_MS.
+  private readonly recentAt = new Float64Array(RECENT_DISPATCHES).fill(Number.NEGATIVE_INFINITY);
+  private readonly recentTokens = new Float64Array(RECENT_DISPATCHES);
+  private recentNext = 0;
+
+  // Prefill backlog: a fluid queue of the uncached prompt tokens this gateway sent here, drained
+  // at the endpoint's prefill rate (learned from the TTFTs it answers with).
+  private backlog = 0;
+  private backlogAt = 0;
+  /** Learned prefill rate in tokens per wall ms; undefined until the first usable sample. */
+  prefillTokensPerMs: number | undefined = undefined;
 
   constructor(endpoint: Endpoint, engine: EngineMapping, ready: boolean) {
     this.id = endpoint.id;
@@ -64,11 +91,15 @@ export class EndpointState {
    * A request of ~`promptTokens` tokens is bound for this endpoint: counted when the decision is
    * taken (so back-to-back decisions see each other), kept when it is dispatched here.
    */
-  acquire(promptTokens: number): void {
+  acquire(promptTokens: number, now: number = performance.now()): void {
     this.inflightRequests++;
     this.inflightPromptTokens += promptTokens;
     this.dispatched++;
     this.dispatchedTokens += promptTokens;
+    const i = this.recentNext;
+    this.recentAt[i] = now;
+    this.recentTokens[i] = promptTokens;
+    this.recentNext = (i + 1) % RECENT_DISPATCHES;
   }
 
   /** A request counted here ended (or never went out); `freedTokens` ≈ its prompt + generated tokens. */
@@ -81,12 +112,24 @@ export class EndpointState {
 
   // ---- scraping ------------------------------------------------------------------------------
 
-  /** Called as a scrape is sent. */
-  beginScrape(): void {
+  /**
+   * Called as a scrape is sent. Requests dispatched in the last DISPATCH_VISIBILITY_MS are left
+   * out of the base, so they keep counting as "sent since the scrape" until a later one.
+   */
+  beginScrape(now: number = performance.now()): void {
+    let recent = 0;
+    let recentTokens = 0;
+    const since = now - DISPATCH_VISIBILITY_MS;
+    for (let i = 0; i < RECENT_DISPATCHES; i++) {
+      if (this.recentAt[i]! > since) {
+        recent++;
+        recentTokens += this.recentTokens[i]!;
+      }
+    }
     const b = this.pendingBase;
-    b[0] = this.dispatched;
+    b[0] = this.dispatched - recent;
     b[1] = this.completed;
-    b[2] = this.dispatchedTokens;
+    b[2] = this.dispatchedTokens - recentTokens;
     b[3] = this.completedTokens;
   }
 
@@ -176,5 +219,50 @@ export class EndpointState {
     if (cap === undefined) return m.kvUsage;
     const delta = this.dispatchedTokens - this.base[2] - (this.completedTokens - this.base[3]);
     return Math.min(1, Math.max(0, m.kvUsage + delta / cap));
+  }
+
+  // ---- prefill backlog ---------------------------------------------------------------------
+
+  /**
+   * Uncached prompt tokens this gateway sent here that the endpoint has not prefilled yet, at `now`:
+   * a fluid queue drained at the learned prefill rate, or at `fallbackTokensPerMs` before any
+   * sample. Counts only this gateway's requests.
+   */
+  prefillBacklog(now: number, fallbackTokensPerMs: number): number {
+    const rate = this.prefillTokensPerMs ?? fallbackTokensPerMs;
+    const left = this.backlog - (now - this.backlogAt) * rate;
+    return left > 0 ? left : 0;
+  }
+
+  /** A request with `tokens` uncached prompt tokens was sent here at `now`; returns the backlog it joined. */
+  addPrefill(tokens: number, now: number, fallbackTokensPerMs: number): number {
+    const ahead = this.prefillBacklog(now, fallbackTokensPerMs);
+    this.backlog = ahead + tokens;
+    this.backlogAt = now;
+    return ahead;
+  }
+
+  /**
+   * A request answered its first token `ttftMs` after dispatch with `tokens` of prefill work ahead
+   * of it and its own (the backlog it joined plus its uncached prompt): one sample of the prefill
+   * rate. Samples under `minTokens` are dominated by fixed overheads and are ignored.
+   */
+  notePrefillSample(tokens: number, ttftMs: number, minTokens: number): void {
+    if (!(ttftMs > 0) || !(tokens >= minTokens)) return;
+    const sample = tokens / ttftMs;
+    const r = this.prefillTokensPerMs;
+    this.prefillTokensPerMs = r === undefined ? sample : r + PREFILL_RATE_ALPHA * (sample - r);
+  }
+
+  /** The load the scheduler saw here, for the access log's reason: `waiting ~2, requests ~5, …`. */
+  loadSummary(now: number, fallbackTokensPerMs: number): string {
+    const m = this.metrics;
+    const backlog = Math.round(this.prefillBacklog(now, fallbackTokensPerMs));
+    const rate = this.prefillTokensPerMs;
+    return (
+      `waiting ~${this.estWaiting()}${m ? ` (scraped ${m.waiting})` : ''}, requests ~${this.estRequests()}, ` +
+      `in flight ${this.inflightRequests} (${this.inflightPromptTokens} prompt tok), prefill backlog ~${backlog} tok` +
+      `${rate !== undefined ? ` at ${Math.round(rate * 1000)} tok/s` : ''}`
+    );
   }
 }

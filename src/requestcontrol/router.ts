@@ -7,9 +7,11 @@
  * Owned by the registry; `update` is called on every reload with the pool's new plan and keeps the
  * endpoint states, the prefix index (pool-shared plugin state) and the queue.
  */
+
 import type { Logger } from 'pino';
 import type { Criticality, PickerConfigPlan, PoolPlan } from '../config/plan.js';
 import type { EndpointState } from '../datastore/endpoint-state.js';
+import { DEFAULT_PREFILL_TOKENS_PER_MS } from '../datastore/endpoint-state.js';
 import { type ObjectiveChoice, PoolObjectives, type UnknownModelPolicy } from '../datastore/objectives.js';
 import { GatewayError } from '../openai/errors.js';
 import { rewriteModel } from '../openai/model-rewrite.js';
@@ -202,7 +204,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     metrics.duration.observe({ pool: this.key }, decisionSeconds);
     metrics.referenceE2e.observe(decisionSeconds);
     metrics.pick(this.key, primary.id, result.reason);
-    const reason = `${result.reason} → ${primary.id} (score ${result.score.toFixed(2)}, ${result.filtered}/${candidates.length} candidates)`;
+    const reason = `${result.reason} → ${primary.id} (score ${result.score.toFixed(2)}, ${result.filtered}/${candidates.length} candidates; seen there: ${primary.loadSummary(t0, DEFAULT_PREFILL_TOKENS_PER_MS)})`;
     const record = trace ? ring!.push(this.draft(req, choice, candidates, result, trace, t0)) : undefined;
     const decision = new Decision(
       this,

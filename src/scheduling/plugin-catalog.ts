@@ -26,6 +26,7 @@ import {
   createPrecisePrefixCacheScorer,
   PRECISE_PREFIX_CACHE_SCORER,
 } from './plugins/scorers/precise-prefix-cache-scorer.js';
+import { createPrefillCostScorer, PREFILL_COST_SCORER } from './plugins/scorers/prefill-cost-scorer.js';
 import { createPrefixCacheScorer, PREFIX_CACHE_SCORER } from './plugins/scorers/prefix-cache-scorer.js';
 import { createQueueScorer, QUEUE_SCORER } from './plugins/scorers/queue-scorer.js';
 import {
@@ -52,6 +53,7 @@ export const PLUGIN_FACTORIES: ReadonlyMap<string, PluginFactory> = new Map<stri
   [SATURATION_FILTER, createSaturationFilter],
   [INFLIGHT_LOAD_SCORER, createInflightLoadScorer],
   [SESSION_AFFINITY_SCORER, createSessionAffinityScorer],
+  [PREFILL_COST_SCORER, createPrefillCostScorer],
   [ROUND_ROBIN_PICKER, createRoundRobinPicker],
   // llm-d type (llm-d-inference-scheduler's precise prefix-cache plugin)
   [PRECISE_PREFIX_CACHE_SCORER, createPrecisePrefixCacheScorer],

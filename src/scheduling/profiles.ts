@@ -5,6 +5,9 @@
  *   this gateway's in-flight load 2 and LoRA affinity 1; max-score picker.
  * - `prefix-cache`: the same with prefix weight 5, selected by the pool annotation
  *   `inference.networking.x-k8s.io/routing-strategy: PREFIX_CACHE` (seed 003).
+ * - `prefill-cost` (issue 16, opt-in): prefill cost 4 (backlog + uncached prompt tokens), prefix
+ *   cache 2, queue 1, KV cache 1, in-flight load 1, LoRA affinity 1; no saturation filter. Measured
+ *   behind `default` on issue 16's workloads so far (docs/results.md), so not the default.
  * Baselines for benchmarks: `round-robin` and `least-request` (pickers only).
  */
 import type { PickerConfigPlan, SourceRef } from '../config/plan.js';
@@ -17,6 +20,37 @@ const builtIn = (name: string): SourceRef => ({
   name,
   namespace: '',
 });
+
+function costAware(name: string, prefixWeight: number): PickerConfigPlan {
+  return {
+    name,
+    plugins: [
+      { type: 'prefix-cache-scorer', name: 'prefix-cache-scorer', parameters: {} },
+      { type: 'prefill-cost-scorer', name: 'prefill-cost-scorer', parameters: {} },
+      { type: 'queue-scorer', name: 'queue-scorer', parameters: {} },
+      { type: 'kv-cache-utilization-scorer', name: 'kv-cache-utilization-scorer', parameters: {} },
+      { type: 'inflight-load-scorer', name: 'inflight-load-scorer', parameters: {} },
+      { type: 'lora-affinity-scorer', name: 'lora-affinity-scorer', parameters: {} },
+      { type: 'max-score-picker', name: 'max-score-picker', parameters: {} },
+    ],
+    schedulingProfiles: [
+      {
+        name: 'default',
+        plugins: [
+          // prefix-cache-scorer first: prefill-cost-scorer reads its match.
+          { pluginRef: 'prefix-cache-scorer', weight: prefixWeight },
+          { pluginRef: 'prefill-cost-scorer', weight: 4 },
+          { pluginRef: 'queue-scorer', weight: 1 },
+          { pluginRef: 'kv-cache-utilization-scorer', weight: 1 },
+          { pluginRef: 'inflight-load-scorer', weight: 1 },
+          { pluginRef: 'lora-affinity-scorer', weight: 1 },
+          { pluginRef: 'max-score-picker' },
+        ],
+      },
+    ],
+    source: builtIn(name),
+  };
+}
 
 function loadAware(name: string, prefixWeight: number): PickerConfigPlan {
   return {
@@ -59,6 +93,7 @@ function pickerOnly(name: string, pickerType: string): PickerConfigPlan {
 
 export const DEFAULT_PICKER_CONFIG: PickerConfigPlan = loadAware('default', 3);
 export const PREFIX_CACHE_PICKER_CONFIG: PickerConfigPlan = loadAware('prefix-cache', 5);
+export const PREFILL_COST_PICKER_CONFIG: PickerConfigPlan = costAware('prefill-cost', 2);
 export const ROUND_ROBIN_PICKER_CONFIG: PickerConfigPlan = pickerOnly('round-robin', 'round-robin-picker');
 export const LEAST_REQUEST_PICKER_CONFIG: PickerConfigPlan = pickerOnly(
   'least-request',
@@ -69,6 +104,7 @@ export const LEAST_REQUEST_PICKER_CONFIG: PickerConfigPlan = pickerOnly(
 export const BUILT_IN_PICKER_CONFIGS: ReadonlyMap<string, PickerConfigPlan> = new Map([
   ['default', DEFAULT_PICKER_CONFIG],
   ['prefix-cache', PREFIX_CACHE_PICKER_CONFIG],
+  ['prefill-cost', PREFILL_COST_PICKER_CONFIG],
   ['round-robin', ROUND_ROBIN_PICKER_CONFIG],
   ['least-request', LEAST_REQUEST_PICKER_CONFIG],
 ]);

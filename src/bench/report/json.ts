@@ -149,6 +149,7 @@ function targetJson(r: TargetResult, timeScale: number, detailed: boolean): Reco
       })),
     };
   }
+  if (r.tail) out.tail = r.tail;
   if (detailed) {
     out.requests = r.records.map((x) => ({
       index: x.index,

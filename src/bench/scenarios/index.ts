@@ -3,6 +3,8 @@
  */
 import { BenchError } from '../errors.js';
 import type { BenchFlags } from '../flags.js';
+import { describePeer } from '../peers/index.js';
+import { QUALITY_CHAT_HEAVY, QUALITY_ZIPF } from './peer-quality.js';
 import { QUALITY_002, QUALITY_003 } from './quality.js';
 import { planScenario, serveFlags, simArgs } from './run.js';
 import { SEED_002 } from './seed-002.js';
@@ -28,6 +30,8 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
   SEED_004,
   QUALITY_002,
   QUALITY_003,
+  QUALITY_CHAT_HEAVY,
+  QUALITY_ZIPF,
 ];
 
 export function scenarioByName(name: string): ScenarioDefinition {
@@ -65,12 +69,13 @@ export function describeScenarioPlan(
     `gateway:   infergate serve -f <manifests> -f <pods.yaml> --port-map <every listener>=0 … (scrape interval ${plan.scrapeIntervalMs} ms wall)`,
     '',
     'targets (the first is the baseline):',
-    ...plan.targets.map(
-      (t) =>
-        `  ${t.name.padEnd(17)} port ${t.declaredPort} (${t.listener}): ${t.description}` +
-        `\n${''.padEnd(20)}serve ${serveFlags(plan, t).slice(-4).join(' ')}` +
-        (t.manifests ? `\n${''.padEnd(20)}manifests: ${t.manifests.join(' ')}` : '') +
-        (t.headers ? `\n${''.padEnd(20)}headers: ${JSON.stringify(t.headers)}` : ''),
+    ...plan.targets.map((t) =>
+      t.peer
+        ? `  ${t.name.padEnd(17)} peer router: ${t.description}\n${''.padEnd(20)}${describePeer(t.peer)} (skipped when not installed)`
+        : `  ${t.name.padEnd(17)} port ${t.declaredPort} (${t.listener}): ${t.description}` +
+          `\n${''.padEnd(20)}serve ${serveFlags(plan, t).slice(-4).join(' ')}` +
+          (t.manifests ? `\n${''.padEnd(20)}manifests: ${t.manifests.join(' ')}` : '') +
+          (t.headers ? `\n${''.padEnd(20)}headers: ${JSON.stringify(t.headers)}` : ''),
     ),
     '',
     `workload: ${o.dataset.name} on ${o.endpoint}, model ${o.model}, seed ${o.seed}, time scale ${o.timeScale}`,
@@ -84,7 +89,7 @@ export function describeScenarioPlan(
     ...(o.modelMix ? [`models:   ${o.modelMix.map((e) => `${e.name}:${e.weight}`).join(',')}`] : []),
     ...(def.goals ?? []).map(
       (g) =>
-        `goal:     ${g.label} ${g.kind === 'at-most' ? '≤' : '≥'} ${g.value} (vs ${plan.targets[0]?.name})`,
+        `goal:     ${g.label} ${g.kind === 'at-most' ? '≤' : '≥'} ${g.value} (vs ${g.against ?? plan.targets[0]?.name}${g.targets ? `; for ${g.targets.join(', ')}` : ''})`,
     ),
     '',
     ...plan.run.deviations.map((d) => `deviation: ${d}`),

@@ -68,19 +68,24 @@ export class ChildCli {
 
   /**
    * Starts `infergate <args>`; stderr is appended to `logFile`. `label` names the process in
-   * errors (`infergate sim`).
+   * errors (`infergate sim`). With `program` (an outside executable such as a peer router) that
+   * program runs `args` instead, and its stdout goes to the log file too (no ready lines are read).
    */
   constructor(
     readonly label: string,
     args: readonly string[],
     readonly logFile: string,
+    program?: string,
   ) {
     const fd = openSync(logFile, 'a');
     try {
-      this.child = spawn(process.execPath, [...infergateEntry(), ...args], {
-        stdio: ['ignore', 'pipe', fd],
-        env: { ...process.env, INFERGATE_LOG_LEVEL: process.env.INFERGATE_LOG_LEVEL ?? 'warn' },
-      });
+      this.child =
+        program === undefined
+          ? spawn(process.execPath, [...infergateEntry(), ...args], {
+              stdio: ['ignore', 'pipe', fd],
+              env: { ...process.env, INFERGATE_LOG_LEVEL: process.env.INFERGATE_LOG_LEVEL ?? 'warn' },
+            })
+          : spawn(program, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NO_COLOR: '1' } });
     } finally {
       closeSync(fd);
     }

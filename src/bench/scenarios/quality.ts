@@ -6,9 +6,11 @@
  * - quality-002: seed 002's workload as the issue states it (centred ±20 % lengths, prefix 1000,
  *   input 4000, output 3000 scaled down, concurrency 60) on seed 002's manifests;
  * - quality-003: seed 003's multi-round chat on seed 003's manifests, with infergate's default
- *   profile and the prefix-cache profile the document's pool annotation selects.
+ *   profile and the prefix-cache profile the document's pool annotation selects, and SGLang's
+ *   router (cache_aware, power_of_two) as peers with issue 16's goals (peer-quality.ts).
  * bench/quality.ts runs both and writes bench/results/quality-*.{json,md}.
  */
+import { peerGoals, peerTargets, prefillCostTarget } from './peer-quality.js';
 import { SEED_002, SEED_002_SIM_V1 } from './seed-002.js';
 import { SEED_003, SEED_003_WORKLOAD } from './seed-003.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioTarget } from './types.js';
@@ -149,6 +151,10 @@ export const QUALITY_003: ScenarioDefinition = {
       description:
         'InferencePool vllm-qwen-pool, the profile its annotation routing-strategy PREFIX_CACHE selects (prefix-cache)',
     },
+    // Issue 16: the default profile before it, and SGLang's router in front of the same fresh
+    // replicas (skipped when not installed).
+    prefillCostTarget(),
+    ...peerTargets(),
   ],
   full: {
     sim: { ...SEED_003.full.sim, timeScale: SCALE_003 },
@@ -170,6 +176,9 @@ export const QUALITY_003: ScenarioDefinition = {
   documentNumbers: undefined,
   documentSays:
     'Targets versus least-request: mean TTFT ≤ 0.6×, P99 TTFT ≤ 0.3×, output throughput ≥ 1.0×, prefix-cache hit rate ≥ 90 % of the ideal.',
-  goals: qualityGoals(0.02),
+  goals: [
+    ...qualityGoals(0.02),
+    ...peerGoals(['infergate', 'infergate-prefix', 'infergate-prefill-cost'], false, 0.02),
+  ],
   notes: QUALITY_002.notes,
 };

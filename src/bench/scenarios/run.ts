@@ -25,8 +25,16 @@ import { BenchError, badOption } from '../errors.js';
 import { type BenchFlags, optionsFromFlags } from '../flags.js';
 import type { BenchOptions } from '../options.js';
 import { type CommandIo, writeReports } from '../output.js';
+import {
+  describePeer,
+  peerAvailability,
+  SGLANG_ROUTER_POLICIES,
+  type SglangRouterPolicy,
+  startPeer,
+} from '../peers/index.js';
 import { type FigureValues, figureValues, ratio } from '../report/figures.js';
 import { comparisonTable, extrasTable, servingTable } from '../report/table.js';
+import { parseAccessLog, tailEvidence } from '../tail.js';
 import { ChildCli } from './processes.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioRun, ScenarioTarget } from './types.js';
 
@@ -123,7 +131,15 @@ function selectTargets(def: ScenarioDefinition, spec: string | undefined): Scena
     if (!chosen.has(t.name)) continue;
     const policy = chosen.get(t.name);
     if (policy === undefined) out.push(t);
-    else if (t.scheduler !== undefined) {
+    else if (t.peer !== undefined) {
+      if (!(SGLANG_ROUTER_POLICIES as readonly string[]).includes(policy))
+        throw badOption(
+          '--strategy',
+          `${t.name}=${policy}: the peer's policy must be one of ${SGLANG_ROUTER_POLICIES.join(', ')}`,
+        );
+      const peer = { ...t.peer, policy: policy as SglangRouterPolicy };
+      out.push({ ...t, peer, description: `${t.description} — policy ${policy}` });
+    } else if (t.scheduler !== undefined) {
       if (!SCHEDULERS.includes(policy))
         throw badOption(
           '--strategy',
@@ -280,6 +296,17 @@ async function portMapFor(files: readonly string[], target: ScenarioTarget): Pro
   return [...new Set(listeners.map((l) => l.port))].map((p) => `${p}=0`).join(',');
 }
 
+/** Request ids the scenarios send (`bench-<index>`), to join the access log with the records. */
+const REQUEST_ID_PREFIX = 'bench-';
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Lines of the simulator's log that say it fell behind its schedule. */
 function fallingBehindLines(logFile: string): string[] {
   let text: string;
@@ -323,13 +350,17 @@ export function behindSummary(lines: readonly string[]): string {
 
 const BEHIND_FIELDS = ['stretch', 'maxFirstTokenErrorMs', 'eventLoopLagP99Ms', 'cpuPercent'] as const;
 
-/** Starts sim + gateway for one target, runs the workload through it, stops both. */
+/**
+ * Starts sim + gateway (or the target's peer router) for one target, runs the workload through it,
+ * stops both.
+ */
 async function runOneTarget(
   plan: ScenarioPlan,
   target: ScenarioTarget,
   workload: BuiltWorkload,
   dir: string,
   opts: ScenarioRunOptions,
+  peerProgram: string | undefined,
 ): Promise<TargetResult> {
   const def = plan.def;
   const podsFile = join(dir, `${target.name}.pods.yaml`);
@@ -338,8 +369,9 @@ async function runOneTarget(
     writeFileSync(f, o.yaml);
     return f;
   });
-  const manifests = [...manifestsOf(def, target), ...overlayFiles, ...plan.extraManifests];
-  const portMap = await portMapFor(manifests, target);
+  const peer = target.peer;
+  const manifests = peer ? [] : [...manifestsOf(def, target), ...overlayFiles, ...plan.extraManifests];
+  const portMap = peer ? '' : await portMapFor(manifests, target);
   const simLog = join(dir, `${target.name}.sim.log`);
   let sim: ChildCli | undefined;
   let gateway: ChildCli | undefined;
@@ -347,7 +379,7 @@ async function runOneTarget(
   try {
     const s = plan.run.sim;
     opts.io.stderr.write(
-      `${def.name} ${target.name}: starting ${s.replicas} simulated replicas and the gateway\n`,
+      `${def.name} ${target.name}: starting ${s.replicas} simulated replicas and ${peer ? describePeer(peer) : 'the gateway'}\n`,
     );
     sim = new ChildCli('infergate sim', simArgs(plan.run, podsFile), simLog);
     await sim.waitForLine(/^sim ready \d+ replicas/, READY_TIMEOUT_MS, opts.signal);
@@ -355,27 +387,43 @@ async function runOneTarget(
       .lines()
       .map((l) => l.match(/^replica \d+ ready (\S+)/)?.[1])
       .filter((u): u is string => u !== undefined);
-    const files = [...manifests, podsFile].flatMap((f) => ['-f', f]);
-    gateway = new ChildCli(
-      'infergate serve',
-      [
-        'serve',
-        ...files,
-        '--port-map',
-        portMap,
-        ...serveFlags(plan, target),
-        '--access-log',
-        join(dir, `${target.name}.access.log`),
-      ],
-      join(dir, `${target.name}.serve.log`),
-    );
-    const escaped = target.listener.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const listener = await gateway.waitForLine(
-      new RegExp(`^listener ${escaped} ready (\\S+)`),
-      READY_TIMEOUT_MS,
-      opts.signal,
-    );
-    const admin = await gateway.waitForLine(/^admin ready (\S+)/, READY_TIMEOUT_MS, opts.signal);
+    let frontUrl: string;
+    let adminUrl: string | undefined;
+    if (peer) {
+      const started = await startPeer(peer, {
+        program: peerProgram!,
+        workerUrls: replicaUrls,
+        logFile: join(dir, `${target.name}.peer.log`),
+        readyTimeoutMs: READY_TIMEOUT_MS,
+        signal: opts.signal,
+      });
+      gateway = started.child;
+      frontUrl = started.url;
+    } else {
+      const files = [...manifests, podsFile].flatMap((f) => ['-f', f]);
+      gateway = new ChildCli(
+        'infergate serve',
+        [
+          'serve',
+          ...files,
+          '--port-map',
+          portMap,
+          ...serveFlags(plan, target),
+          '--access-log',
+          join(dir, `${target.name}.access.log`),
+        ],
+        join(dir, `${target.name}.serve.log`),
+      );
+      const escaped = target.listener.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const listener = await gateway.waitForLine(
+        new RegExp(`^listener ${escaped} ready (\\S+)`),
+        READY_TIMEOUT_MS,
+        opts.signal,
+      );
+      const admin = await gateway.waitForLine(/^admin ready (\S+)/, READY_TIMEOUT_MS, opts.signal);
+      frontUrl = listener[1]!;
+      adminUrl = admin[1];
+    }
     // Start-up (tsx compiling, manifests loading) is not part of the run.
     const simCpuAtStart = sim.cpuSeconds() ?? 0;
     const gatewayCpuAtStart = gateway.cpuSeconds() ?? 0;
@@ -383,10 +431,11 @@ async function runOneTarget(
       { ...plan.options, targets: [] },
       {
         name: target.name,
-        url: listener[1]!,
+        url: frontUrl,
         scrapeUrls: replicaUrls,
         headers: target.headers,
-        adminUrl: admin[1],
+        adminUrl,
+        requestIdPrefix: REQUEST_ID_PREFIX,
       },
       { workload, progressStream: opts.io.stderr, idealPrefix: true },
     );
@@ -397,17 +446,26 @@ async function runOneTarget(
       const cs = (v: number): number => Math.round(v * 100) / 100;
       result.processCpuS = {
         sim: cs(simCpu - simCpuAtStart),
-        gateway: cs(gatewayCpu - gatewayCpuAtStart),
+        [peer ? 'router' : 'gateway']: cs(gatewayCpu - gatewayCpuAtStart),
         generator: cs((result.generator.lag.cpuPercent / 100) * wallS),
         wall: cs(wallS),
       };
     }
     if (!sim.running) result.warnings.push('the simulator exited during the run (see its log)');
-    if (!gateway.running) result.warnings.push('the gateway exited during the run (see its log)');
+    if (!gateway.running)
+      result.warnings.push(`${peer ? 'the peer router' : 'the gateway'} exited during the run (see its log)`);
   } finally {
     await gateway?.stop();
     await sim?.stop();
   }
+  // Read once the gateway has stopped: its access log is complete.
+  const accessLog = peer ? undefined : readText(join(dir, `${target.name}.access.log`));
+  result.tail = tailEvidence(
+    result.records,
+    plan.options.timeScale,
+    accessLog === undefined ? undefined : parseAccessLog(accessLog),
+    REQUEST_ID_PREFIX,
+  );
   // Read once the simulator has stopped: its log is complete.
   const behind = fallingBehindLines(simLog);
   if (behind.length > 0) {
@@ -429,19 +487,26 @@ export interface GoalCheck {
   met: boolean;
 }
 
-/** Issue-5 style goals: ratios against the baseline, or the hit rate against the ideal bound. */
+/**
+ * Issue-5 style goals: ratios against the baseline (or the goal's `against` target), or the hit rate
+ * against the ideal bound. A goal whose reference target did not run (a skipped peer) is not checked.
+ */
 export function checkGoals(goals: readonly ScenarioGoal[], results: readonly TargetResult[]): GoalCheck[] {
-  const [base, ...others] = results;
+  const base = results[0];
   if (!base) return [];
-  const baseValues = figureValues(base);
   const out: GoalCheck[] = [];
-  for (const r of others) {
+  for (const r of results) {
     const v = figureValues(r);
     for (const goal of goals) {
+      const ref: TargetResult | undefined =
+        goal.against === undefined ? base : results.find((x) => x.name === goal.against);
+      if (!ref || ref === r) continue;
+      if (goal.targets !== undefined && !goal.targets.includes(r.name)) continue;
+      if (goal.targets === undefined && goal.against !== undefined && r === base) continue;
       const value =
         goal.key === 'prefix_cache_vs_ideal'
           ? (v[goal.key] ?? null)
-          : ratio(v[goal.key], baseValues[goal.key]);
+          : ratio(v[goal.key], figureValues(ref)[goal.key]);
       const slack = goal.tolerance ?? 0;
       const met =
         value !== null &&
@@ -458,7 +523,7 @@ function goalsTable(checks: readonly GoalCheck[], baseline: string): string {
   const goals = [...new Set(checks.map((c) => c.goal))];
   const head = ['goal', ...targets];
   const rows = goals.map((g) => [
-    `${g.label} ${g.kind === 'at-most' ? '≤' : '≥'} ${g.value}${g.key === 'prefix_cache_vs_ideal' ? '' : '×'}${g.tolerance ? ` (±${g.tolerance * 100} %)` : ''}`,
+    `${g.label} ${g.kind === 'at-most' ? '≤' : '≥'} ${g.value}${g.key === 'prefix_cache_vs_ideal' ? '' : '×'}${g.against ? ` of ${g.against}` : ''}${g.tolerance ? ` (±${g.tolerance * 100} %)` : ''}`,
     ...targets.map((t) => {
       const c = checks.find((x) => x.goal === g && x.target === t);
       if (!c) return '-';
@@ -468,7 +533,11 @@ function goalsTable(checks: readonly GoalCheck[], baseline: string): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const render = (cells: string[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]!) : c.padStart(widths[i]!))).join('  ');
-  return [`Goals (ratios against ${baseline}):`, render(head), ...rows.map(render)].join('\n');
+  return [
+    `Goals (ratios against ${baseline} unless the goal names another target):`,
+    render(head),
+    ...rows.map(render),
+  ].join('\n');
 }
 
 /** Text of the document columns for the comparison table. */
@@ -489,10 +558,13 @@ function scenarioJson(
   plan: ScenarioPlan,
   checks: readonly GoalCheck[],
   logDir: string | undefined,
+  skipped: readonly { target: string; why: string }[],
 ): Record<string, unknown> {
   const def = plan.def;
   return {
     name: def.name,
+    peers: plan.targets.filter((t) => t.peer).map((t) => ({ target: t.name, router: describePeer(t.peer!) })),
+    skipped,
     title: def.title,
     quick: plan.quick,
     document: def.document,
@@ -515,6 +587,7 @@ function scenarioJson(
     document_says: def.documentSays,
     goals: checks.map((c) => ({
       target: c.target,
+      against: c.goal.against ?? plan.targets[0]?.name ?? null,
       key: c.goal.key,
       kind: c.goal.kind,
       value: c.goal.value,
@@ -549,6 +622,8 @@ export interface ScenarioOutcome {
   /** Undefined when no target finished. */
   report: BenchReport | undefined;
   checks: GoalCheck[];
+  /** Peer targets left out because their program is not installed, with the reason. */
+  skipped: { target: string; why: string }[];
 }
 
 /** Runs a scenario for the CLI: prints, writes the reports, returns the exit code. */
@@ -579,10 +654,22 @@ export async function executeScenario(
   const workload = buildWorkload({ ...options, targets: [] });
   const results: TargetResult[] = [];
   let failure: unknown;
+  const skipped: { target: string; why: string }[] = [];
   for (const target of plan.targets) {
     if (opts.signal?.aborted) break;
+    let program: string | undefined;
+    if (target.peer) {
+      const avail = peerAvailability(target.peer);
+      if (!avail.ok) {
+        // A missing peer is reported and left out; the other targets still run.
+        io.stderr.write(`${def.name} ${target.name}: skipped — ${avail.why}\n`);
+        skipped.push({ target: target.name, why: avail.why });
+        continue;
+      }
+      program = avail.program;
+    }
     try {
-      const result = await runOneTarget({ ...plan, options }, target, workload, dir, opts);
+      const result = await runOneTarget({ ...plan, options }, target, workload, dir, opts, program);
       results.push(result);
       io.stdout.write(
         `\nTarget ${result.name}: ${target.description}\n${servingTable(result.metrics, tableOpts)}\n${extrasTable(result)}\n`,
@@ -620,7 +707,7 @@ export async function executeScenario(
       options: { ...options, targets: results.map((r) => ({ name: r.name, url: r.url })) },
       workload: { scenario: def.name, quick: plan.quick, ...workload.describe() },
       targets: results,
-      scenario: scenarioJson(plan, checks, logDir),
+      scenario: scenarioJson(plan, checks, logDir, skipped),
     };
     writeReports(
       report,
@@ -634,8 +721,10 @@ export async function executeScenario(
   else rmSync(dir, { recursive: true, force: true });
   // An interrupt while a child was starting surfaces as an error: it is the interrupt that counts.
   if (failure !== undefined && !interrupted) throw failure;
-  const complete = results.length === plan.targets.length && results.every((r) => r.metrics.completed > 0);
-  return { code: interrupted ? 130 : complete ? 0 : 1, plan, report, checks };
+  const complete =
+    results.length + skipped.length === plan.targets.length && results.every((r) => r.metrics.completed > 0);
+  for (const s of skipped) io.stdout.write(`Skipped target ${s.target}: ${s.why}\n`);
+  return { code: interrupted ? 130 : complete ? 0 : 1, plan, report, checks, skipped };
 }
 
 /** One line on whether the run's own measurements can be trusted. */

@@ -7,6 +7,7 @@
  */
 import type { ServiceLbPolicy } from '../../config/plan.js';
 import type { BenchFlags } from '../flags.js';
+import type { PeerSpec } from '../peers/index.js';
 import type { FigureValues } from '../report/figures.js';
 
 /** How the simulated replicas are started (flags of `infergate sim`). */
@@ -51,6 +52,11 @@ export interface ScenarioTarget {
   scheduler?: string | undefined;
   /** Which column of the document's numbers this target reproduces, if any. */
   documentColumn?: string | undefined;
+  /**
+   * A peer router (src/bench/peers/) run in front of the replicas instead of infergate's gateway;
+   * `listener` and `declaredPort` are then unused. Skipped with a message when not installed.
+   */
+  peer?: PeerSpec | undefined;
   description: string;
 }
 
@@ -74,6 +80,10 @@ export interface ScenarioGoal {
   /** The ratio must be ≤ (`at-most`) or ≥ (`at-least`) `value`. */
   kind: 'at-most' | 'at-least';
   value: number;
+  /** The target the ratio is taken against (default: the baseline, the first target run). */
+  against?: string | undefined;
+  /** Only these targets are checked (default: every target but the one compared against). */
+  targets?: readonly string[] | undefined;
   /**
    * Relative slack for ratios that equal runs can only meet to within measurement noise (output
    * throughput under an open-loop load is the offered load: 0.999× is "equal"). Default 0.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countTokens } from '../../sim/tokenizer.js';
-import { type SharedPrefixOptions, SharedPrefixWorkload } from './shared-prefix.js';
+import { type SharedPrefixOptions, SharedPrefixWorkload, zipfCdf } from './shared-prefix.js';
 
 const OPTS: SharedPrefixOptions = {
   numGroups: 4,
@@ -59,5 +59,24 @@ describe('SharedPrefixWorkload', () => {
     expect(order1).not.toEqual(order0);
     const again = new SharedPrefixWorkload(OPTS);
     for (let i = 0; i < 2 * perRound; i++) expect(again.draft(i)).toEqual(w.draft(i));
+  });
+});
+
+describe('SharedPrefixWorkload with groupZipf', () => {
+  it('draws groups by Zipf popularity: with 20 groups and s = 1.35 the first gets about 40 %', () => {
+    const cdf = zipfCdf(20, 1.35);
+    expect(cdf[0]).toBeCloseTo(0.405, 2);
+    expect(cdf[19]).toBe(1);
+    const w = new SharedPrefixWorkload({ ...OPTS, numGroups: 20, groupZipf: 1.35 });
+    const counts = new Array<number>(20).fill(0);
+    const n = 4000;
+    for (let i = 0; i < n; i++) counts[w.slot(i).group]!++;
+    expect(counts[0]! / n).toBeGreaterThan(0.37);
+    expect(counts[0]! / n).toBeLessThan(0.44);
+    // Popularity falls with rank, and the same index always sends the same prompt.
+    expect(counts[0]!).toBeGreaterThan(counts[1]!);
+    expect(counts[1]!).toBeGreaterThan(counts[10]!);
+    expect(w.slot(123)).toEqual(w.slot(123));
+    expect(w.describe()).toMatchObject({ group_zipf: 1.35 });
   });
 });

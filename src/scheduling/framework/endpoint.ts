@@ -33,6 +33,14 @@ export interface SchedulingEndpoint {
   kvCapacityTokens(): number | undefined;
   /** KV utilisation now in [0, 1]; undefined without a reading. */
   estKvUsage(): number | undefined;
+  /** Prefill rate learned from this endpoint's TTFTs, tokens per wall ms; undefined before a sample. */
+  readonly prefillTokensPerMs: number | undefined;
+  /** Uncached prompt tokens this gateway sent here and not yet prefilled (fluid estimate) at `now`. */
+  prefillBacklog(now: number, fallbackTokensPerMs: number): number;
+  /** Adds a dispatched request's uncached prompt tokens; returns the backlog it joined. */
+  addPrefill(tokens: number, now: number, fallbackTokensPerMs: number): number;
+  /** One prefill-rate sample: `tokens` prefilled before the first token, `ttftMs` after dispatch. */
+  notePrefillSample(tokens: number, ttftMs: number, minTokens: number): void;
 }
 
 /** What a request's completion looked like, for in-flight accounting and learning. */

@@ -12,8 +12,10 @@
  * elsewhere — which then holds the prefix too, so a popular prefix spreads over several replicas
  * instead of pinning one.
  *
- * When this scorer decides a pick it logs `Do prefix-aware routing!` with the match ratio of the
- * chosen endpoint against the best of the others, e.g. `"matching ratio": "0.54 > 0.12"`.
+ * When this scorer decides a pick — or the request goes to the endpoint holding strictly the most of
+ * its prefix, whichever term decided (prefill-cost-scorer weighs affinity in uncached tokens) — it
+ * logs `Do prefix-aware routing!` once, with the match ratio of the chosen endpoint against the best
+ * of the others, e.g. `"matching ratio": "0.54 > 0.12"`.
  */
 
 import type { SchedulingContext } from '../../framework/context.js';
@@ -51,6 +53,43 @@ interface RequestPrefix {
   /** Unfaded match ratio per candidate (scoring order). */
   ratios: Float64Array;
   counted: boolean;
+  /** `Do prefix-aware routing!` was logged for this request. */
+  logged: boolean;
+}
+
+/**
+ * What this scorer found for a request, for other plugins of the same profile that run after it
+ * (`ctx.get<PrefixMatch>(PREFIX_MATCH)`; e.g. prefill-cost-scorer).
+ */
+export interface PrefixMatch {
+  /** The candidates scored, in order. */
+  readonly candidates: readonly SchedulingEndpoint[];
+  /**
+   * Estimated prompt tokens candidate i holds cached, of a `promptTokens`-token prompt: the matched
+   * blocks' characters ÷ 4, or the whole prompt when every hashed block matched (a conversation
+   * continuing beyond the hashed window).
+   */
+  cachedTokens(i: number, promptTokens: number): number;
+}
+
+/** ctx key of the PrefixMatch of the request being scheduled. */
+export const PREFIX_MATCH: object = Object.freeze({ key: 'prefix-match' });
+
+class PrefixMatchView implements PrefixMatch {
+  constructor(
+    private readonly data: RequestPrefix,
+    private readonly blockTokens: number,
+  ) {}
+
+  get candidates(): readonly SchedulingEndpoint[] {
+    return this.data.candidates;
+  }
+
+  cachedTokens(i: number, promptTokens: number): number {
+    const r = this.data.ratios[i] ?? 0;
+    if (r >= 1) return promptTokens;
+    return Math.min(promptTokens, Math.round(r * this.data.n) * this.blockTokens);
+  }
 }
 
 export class PrefixCacheScorer implements Scorer {
@@ -104,8 +143,10 @@ export class PrefixCacheScorer implements Scorer {
       candidates,
       ratios: new Float64Array(nc),
       counted: false,
+      logged: false,
     };
     ctx.set(this, data);
+    ctx.set(PREFIX_MATCH, new PrefixMatchView(data, p.blockSize / CHARS_PER_TOKEN));
     if (n === 0) return;
     const index = this.index;
     const matched = index.match(data.hashes, n);
@@ -129,6 +170,12 @@ export class PrefixCacheScorer implements Scorer {
       const i = data.candidates.indexOf(endpoint);
       const matched = i >= 0 ? Math.round(data.ratios[i]! * data.n) : 0;
       this.host?.telemetry?.prefixLookup(data.n, matched);
+      // Affinity may have decided through another term (prefill-cost-scorer counts uncached
+      // tokens): the request still went to the endpoint holding the most of its prefix.
+      if (!data.logged && i >= 0) {
+        const { mine, other } = ratiosOf(data, endpoint);
+        if (mine > other) this.logRouting(ctx, endpoint, mine, other, data);
+      }
     }
   }
 
@@ -138,15 +185,21 @@ export class PrefixCacheScorer implements Scorer {
     candidates: readonly SchedulingEndpoint[],
   ): void {
     const data = ctx.get<RequestPrefix>(this);
+    if (!data || data.candidates !== candidates || data.logged) return;
+    const { mine, other } = ratiosOf(data, picked);
+    this.logRouting(ctx, picked, mine, other, data);
+  }
+
+  private logRouting(
+    ctx: SchedulingContext,
+    picked: SchedulingEndpoint,
+    mine: number,
+    other: number,
+    data: RequestPrefix,
+  ): void {
     const logger = this.host?.logger;
-    if (!data || !logger || data.candidates !== candidates) return;
-    let mine = 0;
-    let other = 0;
-    for (let i = 0; i < candidates.length; i++) {
-      const r = data.ratios[i]!;
-      if (candidates[i] === picked) mine = r;
-      else if (r > other) other = r;
-    }
+    if (!logger) return;
+    data.logged = true;
     logger.info(
       {
         request: ctx.request.id,
@@ -192,6 +245,18 @@ export class PrefixCacheScorer implements Scorer {
       out[i] = out[i]! * factor;
     }
   }
+}
+
+/** The picked endpoint's match ratio and the best of the others'. */
+function ratiosOf(data: RequestPrefix, picked: SchedulingEndpoint): { mine: number; other: number } {
+  let mine = 0;
+  let other = 0;
+  for (let i = 0; i < data.candidates.length; i++) {
+    const r = data.ratios[i]!;
+    if (data.candidates[i] === picked) mine = r;
+    else if (r > other) other = r;
+  }
+  return { mine, other };
 }
 
 /** 1 up to `allow`, 0 from 2 × allow, linear between. */

@@ -1,0 +1,252 @@
+/**
+ * Issue 16's side-by-side benchmark: infergate's scheduler against SGLang's router (cache_aware;
+ * power_of_two on request) and least-request, on the same fresh simulated fleet per target, over
+ * several workload seeds:
+ *
+ *   npx tsx bench/peers.ts [--only chat-heavy,zipf,003] [--seeds 0,1,2] [--quick]
+ *                          [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--out DIR]
+ *
+ * Workloads: quality-chat-heavy and quality-zipf (src/bench/scenarios/peer-quality.ts) and
+ * quality-003 (seed 003's chat, run here for `--time 240` at the issue-16 time scale (PEER_TIME_SCALE, 0.5;
+ * bench/peer-overhead.ts says why) instead of its own 1800 s at 0.05). Default targets: least-request,
+ * infergate (and infergate-prefix on quality-003), sglang-cache-aware; `--strategy` picks others
+ * (e.g. add sglang-power-of-two). A peer that is not installed is skipped with a message.
+ *
+ * Writes bench/results/peers-<workload>-s<seed>.json and peers.md (`--quick`: peers-quick-*); with
+ * --strategy or --manifest the files go to a temporary folder unless --out is given. Every run is a
+ * separate scenario execution; wrap the whole command in `flock -w 900 /work/bench.lock` on a shared
+ * machine and keep --only/--seeds small enough for ≤ 10 minutes.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchFlags } from '../src/bench/flags.js';
+import { figureValues, ratio } from '../src/bench/report/figures.js';
+import { executeScenario, type ScenarioOutcome, scenarioByName } from '../src/bench/scenarios/index.js';
+import { PEER_TIME_SCALE, SGLANG_CACHE_AWARE } from '../src/bench/scenarios/peer-quality.js';
+import { VERSION } from '../src/cli/version.js';
+
+interface Workload {
+  key: string;
+  scenario: string;
+  /** Default `--strategy` (targets) for this workload. */
+  strategy: string;
+  /** Extra scenario flags (quality-003 is shortened and run at the peer time scale). */
+  flags: BenchFlags;
+}
+
+const WORKLOADS: readonly Workload[] = [
+  {
+    key: 'chat-heavy',
+    scenario: 'quality-chat-heavy',
+    strategy: `least-request,infergate,infergate-prefill-cost,${SGLANG_CACHE_AWARE}`,
+    flags: {},
+  },
+  {
+    key: 'zipf',
+    scenario: 'quality-zipf',
+    strategy: `least-request,infergate,infergate-prefill-cost,${SGLANG_CACHE_AWARE}`,
+    flags: {},
+  },
+  {
+    key: '003',
+    scenario: 'quality-003',
+    strategy: `least-request,infergate,infergate-prefill-cost,${SGLANG_CACHE_AWARE}`,
+    flags: { time: '240', timeScale: String(PEER_TIME_SCALE) },
+  },
+];
+
+interface Args {
+  only: string[];
+  seeds: string[];
+  quick: boolean;
+  strategy: string | undefined;
+  manifests: string[];
+  out: string | undefined;
+}
+
+const USAGE =
+  'usage: npx tsx bench/peers.ts [--only chat-heavy,zipf,003] [--seeds 0,1] [--quick] [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--out DIR]';
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = {
+    only: WORKLOADS.map((w) => w.key),
+    seeds: ['0'],
+    quick: false,
+    strategy: undefined,
+    manifests: [],
+    out: undefined,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (flag === '--only') a.only = value().split(',');
+    else if (flag === '--seeds') a.seeds = value().split(',');
+    else if (flag === '--quick') a.quick = true;
+    else if (flag === '--strategy') a.strategy = value();
+    else if (flag === '--manifest') a.manifests.push(value());
+    else if (flag === '--out') a.out = value();
+    else if (flag === '--help' || flag === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown flag ${flag}\n${USAGE}`);
+  }
+  for (const w of a.only)
+    if (!WORKLOADS.some((x) => x.key === w)) throw new Error(`--only: unknown workload "${w}"\n${USAGE}`);
+  return a;
+}
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+const ROWS: readonly [string, string, number][] = [
+  ['completed', 'requests completed', 0],
+  ['ttft.mean', 'mean TTFT (ms)', 0],
+  ['ttft.median', 'median TTFT (ms)', 0],
+  ['ttft.p99', 'P99 TTFT (ms)', 0],
+  ['tpot.mean', 'mean TPOT (ms)', 1],
+  ['output_token_throughput', 'output throughput (tok/s)', 1],
+  ['request_cache_hit_rate', 'cached prompt tokens (%)', 1],
+  ['prefix_cache_vs_ideal', 'hit rate / ideal', 2],
+];
+
+const fmt = (v: number | null | undefined, d: number): string =>
+  v == null || !Number.isFinite(v) ? '–' : v.toFixed(d);
+
+function section(outcome: ScenarioOutcome, seed: string, jsonFile: string): string {
+  const { plan, report, checks } = outcome;
+  const out = [`### ${plan.def.name}, workload seed ${seed}`, ''];
+  if (!report) return `${out.join('\n')}No target finished.\n`;
+  out.push(
+    `Time scale ${plan.run.sim.timeScale}, gateway scrape interval ${plan.scrapeIntervalMs} ms wall; figures in simulated time. JSON: \`${jsonFile}\`.`,
+    '',
+  );
+  const targets = report.targets;
+  const values = targets.map(figureValues);
+  const peerIdx = targets.findIndex((t) => t.name === SGLANG_CACHE_AWARE);
+  const head = ['figure', ...targets.map((t) => t.name)];
+  if (peerIdx >= 0) head.push(...targets.filter((_, i) => i !== peerIdx).map((t) => `${t.name} / sglang`));
+  out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  for (const [key, label, d] of ROWS) {
+    const cells = values.map((v) => fmt(v[key], d));
+    if (peerIdx >= 0)
+      for (let i = 0; i < values.length; i++) {
+        if (i === peerIdx) continue;
+        const r = ratio(values[i]![key], values[peerIdx]![key]);
+        cells.push(r === null ? '–' : `${r.toFixed(2)}×`);
+      }
+    out.push(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  out.push('');
+  if (checks.length > 0) {
+    out.push('Goals:', '');
+    for (const c of checks) {
+      const bound = `${c.goal.kind === 'at-most' ? '≤' : '≥'} ${c.goal.value}× of ${c.goal.against ?? targets[0]!.name}`;
+      out.push(
+        `- ${c.target}: ${c.goal.label} ${bound}: ${c.value === null ? '–' : `${c.value.toFixed(2)}×`} ${c.met ? 'met' : '**missed**'}`,
+      );
+    }
+    out.push('');
+  }
+  for (const t of targets) {
+    const tail = t.tail;
+    if (!tail) continue;
+    const parts = [
+      `P99 ${tail.p99_ttft_ms.toFixed(0)} ms`,
+      `${tail.requests.length} tail request(s)`,
+      tail.mostly_uncached_share === null
+        ? ''
+        : `${Math.round(tail.mostly_uncached_share * 100)} % of them had < half their prompt cached`,
+    ].filter(Boolean);
+    if (tail.by_decisive) parts.push(`decided by ${JSON.stringify(tail.by_decisive)}`);
+    out.push(`- tail of ${t.name}: ${parts.join('; ')}`);
+  }
+  const warned = targets.filter((t) => t.warnings.length > 0).map((t) => t.name);
+  out.push(
+    '',
+    warned.length === 0 ? 'Warnings: none.' : `Warnings (see the JSON): ${warned.join(', ')}.`,
+    '',
+  );
+  for (const s of outcome.skipped) out.push(`Skipped: ${s.target} — ${s.why}`, '');
+  return out.join('\n');
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const partial = args.strategy !== undefined || args.manifests.length > 0;
+  const outDir = resolve(args.out ?? (partial ? join(tmpdir(), 'infergate-peers') : RESULTS_DIR));
+  mkdirSync(outDir, { recursive: true });
+  const prefix = args.quick ? 'peers-quick' : 'peers';
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const started = new Date();
+  const load = loadavg().map((l) => l.toFixed(2));
+  const io = { stdout: process.stdout, stderr: process.stderr };
+  const sections: string[] = [];
+  let code = 0;
+  for (const key of args.only) {
+    const w = WORKLOADS.find((x) => x.key === key)!;
+    for (const seed of args.seeds) {
+      if (stop.signal.aborted) break;
+      const def = scenarioByName(w.scenario);
+      const jsonFile = join(outDir, `${prefix}-${w.key}-s${seed}.json`);
+      const flags: BenchFlags = {
+        scenario: def.name,
+        quick: args.quick,
+        progress: 'none',
+        json: jsonFile,
+        seed,
+        strategy: args.strategy ?? w.strategy,
+        ...w.flags,
+      };
+      const outcome = await executeScenario(def, {
+        quick: args.quick,
+        flags,
+        io,
+        version: VERSION,
+        signal: stop.signal,
+        extraManifests: args.manifests,
+      });
+      code = Math.max(code, outcome.code);
+      sections.push(
+        section(
+          outcome,
+          seed,
+          partial || args.out ? jsonFile : `bench/results/${prefix}-${w.key}-s${seed}.json`,
+        ),
+      );
+    }
+  }
+  const md = [
+    `# Peer routers side by side (issue 16)${args.quick ? ' — quick form' : ''}`,
+    '',
+    `Command: \`npx tsx bench/peers.ts ${process.argv.slice(2).join(' ')}\` · infergate ${VERSION} · ${started.toISOString()} · ` +
+      `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average at start ${load.join(' / ')}` +
+      ' (shared machine: other engineers’ builds and tests ran at the same time; timing figures are noisy).',
+    '',
+    ...sections,
+  ].join('\n');
+  const mdFile = join(outDir, `${prefix}-${args.only.join('-')}-s${args.seeds.join('_')}.md`);
+  writeFileSync(mdFile, md);
+  process.stderr.write(`wrote ${mdFile}\n`);
+  return code;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench/peers.ts: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,113 @@
+/**
+ * Evidence for a target's TTFT tail: the requests at or above its P99 TTFT, each with what the run
+ * knows about it — when it was sent, its prompt and how much of it the replica found cached (from
+ * the response's usage) — and, for infergate's targets, the gateway's access-log line for it (which
+ * replica, the decisive scorer and the load the scheduler saw there at the pick). Times are in the
+ * targets' (simulated) time. Pure: the caller reads the access log.
+ */
+import type { RequestRecord } from './client.js';
+import { percentile } from './stats.js';
+
+/** What the gateway logged for one request (access-log fields). */
+export interface GatewayLine {
+  endpoint?: string | undefined;
+  reason?: string | undefined;
+}
+
+export interface TailRequest {
+  index: number;
+  /** Sent at, seconds since the run started (simulated time). */
+  sent_s: number;
+  ttft_ms: number;
+  prompt_tokens: number;
+  /** Prompt tokens found in the replica's prefix cache (null when the server does not say). */
+  cached_tokens: number | null;
+  endpoint?: string | undefined;
+  /** The gateway's reason: decisive scorer → endpoint (score …; load seen at the pick). */
+  reason?: string | undefined;
+}
+
+export interface TailEvidence {
+  /** The P99 TTFT (simulated ms) the listed requests reach. */
+  p99_ttft_ms: number;
+  requests: TailRequest[];
+  /** Share of the tail requests with fewer than half their prompt cached. */
+  mostly_uncached_share: number | null;
+  /** Tail requests per endpoint (infergate targets). */
+  by_endpoint?: Record<string, number> | undefined;
+  /** Tail requests per decisive scorer (the reason's first word; infergate targets). */
+  by_decisive?: Record<string, number> | undefined;
+}
+
+/** At most this many tail requests are listed (slowest first). */
+export const MAX_TAIL_REQUESTS = 40;
+
+/**
+ * `records` in wall ms; `timeScale` converts to simulated ms; `gateway` maps the request id the run
+ * sent (`<idPrefix><index>`) to its access-log line.
+ */
+export function tailEvidence(
+  records: readonly RequestRecord[],
+  timeScale: number,
+  gateway?: ReadonlyMap<string, GatewayLine>,
+  idPrefix = '',
+): TailEvidence | undefined {
+  const ok = records.filter((r) => r.success && Number.isFinite(r.ttftMs));
+  if (ok.length === 0) return undefined;
+  const ttfts = ok.map((r) => r.ttftMs).sort((a, b) => a - b);
+  const p99 = percentile(ttfts, 99);
+  const tail = ok.filter((r) => r.ttftMs >= p99).sort((a, b) => b.ttftMs - a.ttftMs);
+  const round = (v: number): number => Math.round(v * 10) / 10;
+  const requests: TailRequest[] = tail.slice(0, MAX_TAIL_REQUESTS).map((r) => {
+    const line = gateway?.get(`${idPrefix}${r.index}`);
+    return {
+      index: r.index,
+      sent_s: round(r.startMs / timeScale / 1000),
+      ttft_ms: round(r.ttftMs / timeScale),
+      prompt_tokens: r.promptTokens,
+      cached_tokens: r.cachedTokens ?? null,
+      ...(line?.endpoint !== undefined ? { endpoint: line.endpoint } : {}),
+      ...(line?.reason !== undefined ? { reason: line.reason } : {}),
+    };
+  });
+  const known = tail.filter((r) => r.cachedTokens !== undefined);
+  const uncached = known.filter((r) => (r.cachedTokens ?? 0) < r.promptTokens / 2).length;
+  const out: TailEvidence = {
+    p99_ttft_ms: round(p99 / timeScale),
+    requests,
+    mostly_uncached_share: known.length > 0 ? Math.round((uncached / known.length) * 100) / 100 : null,
+  };
+  if (gateway) {
+    const byEp: Record<string, number> = {};
+    const byDecisive: Record<string, number> = {};
+    for (const r of tail) {
+      const line = gateway.get(`${idPrefix}${r.index}`);
+      if (!line) continue;
+      if (line.endpoint) byEp[line.endpoint] = (byEp[line.endpoint] ?? 0) + 1;
+      const decisive = line.reason?.split(' ')[0];
+      if (decisive) byDecisive[decisive] = (byDecisive[decisive] ?? 0) + 1;
+    }
+    out.by_endpoint = byEp;
+    out.by_decisive = byDecisive;
+  }
+  return out;
+}
+
+/** Parses access-log lines (JSON, one per request) into id → endpoint and reason. */
+export function parseAccessLog(text: string): Map<string, GatewayLine> {
+  const out = new Map<string, GatewayLine>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      if (typeof o.id !== 'string') continue;
+      out.set(o.id, {
+        endpoint: typeof o.endpoint === 'string' ? o.endpoint : undefined,
+        reason: typeof o.reason === 'string' ? o.reason : undefined,
+      });
+    } catch {
+      // A torn last line.
+    }
+  }
+  return out;
+}

@@ -1,0 +1,127 @@
+/**
+ * Peer routers as benchmark targets (issue 16): SGLang's router, installed by
+ * scripts/deps/60-sglang-router.sh, runs in front of a fresh `infergate sim` fleet inside a scenario,
+ * beside an infergate target, and produces results; a peer that is not installed is skipped with a
+ * message and the run still succeeds. Bounded: 30 requests per target.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CliProcess, startCli } from '../helpers/cli.js';
+import { hasTool, toolPath } from '../helpers/deps.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'infergate-peer-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function finish(p: CliProcess, timeoutMs: number): Promise<number | string> {
+  const timer = setTimeout(() => void p.stop(15_000), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** True when nothing accepts connections at the URL's port any more. */
+function closed(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(Number(new URL(url).port), '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+function dropKeptLogs(p: CliProcess): void {
+  const logDir = p.stderr().match(/logs of the simulator and the gateway: (\S+)/)?.[1];
+  if (logDir) rmSync(logDir, { recursive: true, force: true });
+}
+
+interface TailJson {
+  p99_ttft_ms: number;
+  requests: { index: number; ttft_ms: number; endpoint?: string; reason?: string }[];
+}
+
+interface ReportJson {
+  scenario: { peers: { target: string; router: string }[]; skipped: unknown[] };
+  targets: {
+    name: string;
+    url: string;
+    completed: number;
+    failed: number;
+    prefix_cache: { replicas: { requests: number | null }[] } | null;
+    tail?: TailJson;
+  }[];
+}
+
+describe.skipIf(!hasTool('sglang-router'))('sglang-router as a scenario target', () => {
+  it('serves the same seeded requests as infergate on its own fresh fleet', async () => {
+    const json = join(dir, 'zipf.json');
+    const p = startCli(
+      [
+        'bench',
+        '--scenario',
+        'quality-zipf',
+        '--quick',
+        '--strategy',
+        'infergate,sglang-cache-aware',
+        '--num-prompts',
+        '30',
+        '--progress',
+        'none',
+        '--json',
+        json,
+      ],
+      { env: { INFERGATE_SGLANG_ROUTER: toolPath('sglang-router') } },
+    );
+    const code = await finish(p, 110_000);
+    dropKeptLogs(p);
+    expect(code, p.stderr()).toBe(0);
+    expect(p.stdout()).toContain('Target sglang-cache-aware');
+    const report = JSON.parse(readFileSync(json, 'utf8')) as ReportJson;
+    expect(report.scenario.peers).toEqual([
+      { target: 'sglang-cache-aware', router: expect.stringContaining('--policy cache_aware') },
+    ]);
+    expect(report.scenario.skipped).toEqual([]);
+    const [infergate, peer] = report.targets;
+    expect(peer!.name).toBe('sglang-cache-aware');
+    for (const t of [infergate!, peer!]) {
+      expect(t.completed).toBe(30);
+      expect(t.failed).toBe(0);
+      // The requests reached the simulated replicas behind the router.
+      const served = t.prefix_cache!.replicas.reduce((a, r) => a + (r.requests ?? 0), 0);
+      expect(served).toBe(30);
+      expect(t.tail!.requests.length).toBeGreaterThan(0);
+    }
+    // infergate's tail requests carry the gateway's reason with the load seen at the pick.
+    expect(infergate!.tail!.requests[0]!.reason).toMatch(/seen there: waiting ~\d+/);
+    expect(peer!.tail!.requests[0]!.reason).toBeUndefined();
+    // The router was stopped with its fleet.
+    expect(peer!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    expect(await closed(peer!.url)).toBe(true);
+  }, 120_000);
+});
+
+describe('a peer router that is not installed', () => {
+  it('is skipped with a message; the run succeeds', async () => {
+    const p = startCli(
+      [
+        'bench',
+        '--scenario',
+        'quality-zipf',
+        '--quick',
+        '--strategy',
+        'sglang-power-of-two',
+        '--progress',
+        'none',
+      ],
+      { env: { INFERGATE_SGLANG_ROUTER: join(dir, 'no-such-router') } },
+    );
+    const code = await finish(p, 60_000);
+    expect(code, p.stderr()).toBe(0);
+    expect(p.stderr()).toMatch(/sglang-power-of-two: skipped — sglang-router is not installed/);
+    expect(p.stdout()).toMatch(/Skipped target sglang-power-of-two: .*npm run test:deps/);
+  }, 70_000);
+});

@@ -2,7 +2,8 @@
 # Re-plants one of issue 17's seven bugs (and the canary-weight bug), runs the tests that must catch
 # it, and restores the file — whatever the outcome. Never commits. Usage:
 #   scripts/plant.sh <name>     names: ttft-from-run-start itl-from-first-token reset-not-retried
-#     serve-ignores-flags mirror-delays-primary mirror-always-follows-abort backendref-uses-rule-index
+#     serve-ignores-max-body-size serve-ignores-idle-timeout serve-ignores-mirror-follow-client-abort
+#     mirror-delays-primary mirror-always-follows-abort backendref-uses-rule-index
 #     canary-ignores-weights stream-rewrite-skipped
 #   scripts/plant.sh all        every plant in turn; prints which test files failed for each
 # Exit status: 0 when every plant made at least one test fail.
@@ -14,9 +15,11 @@ PLANTS=$(cat <<'PLANTS_END'
 ttft-from-run-start@src/bench/client.ts@s/ttftMs: state\.firstTokenAt - sentAt,/ttftMs: state.firstTokenAt - opts.runStart,/@test/bench/timing.test.ts test/bench/loadgen.test.ts test/bench/report.test.ts
 itl-from-first-token@src/bench/client.ts@s/this\.gaps\.push\(now - this\.lastTokenAt\)/this.gaps.push(now - this.firstTokenAt)/@test/bench/timing.test.ts test/bench/loadgen.test.ts test/bench/report.test.ts
 reset-not-retried@src/gateway/upstream-errors.ts@s/return f === 'connect' \|\| f === 'reset';/return f === 'connect';/@test/gateway/resilience.test.ts
-serve-ignores-flags@src/cli/serve.ts@s/maxBodyBytes: maxBody,/maxBodyBytes: d.maxBodyBytes,/; s/idleTimeoutMs: duration\('--idle-timeout', flags\.idleTimeout\),/idleTimeoutMs: d.idleTimeoutMs,/; s/mirrorFollowsClientAbort: flags\.mirrorFollowClientAbort === true,/mirrorFollowsClientAbort: d.mirrorFollowsClientAbort,/@test/gateway/lifecycle.test.ts test/gateway/serve-flags.test.ts
-mirror-delays-primary@src/gateway/exchange.ts@s/(clientSignal: ctx\.opts\.mirrorFollowsClientAbort \? this\.signal : undefined,\n      \}\);\n)/$1      await new Promise((r) => setTimeout(r, 250));\n/@test/gateway/mirror.test.ts test/gateway/serve-flags.test.ts
-mirror-always-follows-abort@src/gateway/exchange.ts@s/clientSignal: ctx\.opts\.mirrorFollowsClientAbort \? this\.signal : undefined,/clientSignal: this.signal,/@test/gateway/mirror.test.ts test/gateway/serve-flags.test.ts
+serve-ignores-max-body-size@src/cli/serve.ts@s/maxBodyBytes: maxBody,/maxBodyBytes: d.maxBodyBytes,/@test/gateway/lifecycle.test.ts test/gateway/serve-cli.test.ts
+serve-ignores-idle-timeout@src/cli/serve.ts@s/idleTimeoutMs: duration\('--idle-timeout', flags\.idleTimeout\),/idleTimeoutMs: d.idleTimeoutMs,/@test/gateway/lifecycle.test.ts test/gateway/serve-cli.test.ts
+serve-ignores-mirror-follow-client-abort@src/cli/serve.ts@s/mirrorFollowsClientAbort: flags\.mirrorFollowClientAbort === true,/mirrorFollowsClientAbort: d.mirrorFollowsClientAbort,/@test/gateway/lifecycle.test.ts test/gateway/serve-cli.test.ts
+mirror-delays-primary@src/gateway/exchange.ts@s/(clientSignal: ctx\.opts\.mirrorFollowsClientAbort \? this\.signal : undefined,\n      \}\);\n)/$1      await new Promise((r) => setTimeout(r, 250));\n/@test/gateway/mirror.test.ts test/gateway/serve-cli.test.ts
+mirror-always-follows-abort@src/gateway/exchange.ts@s/clientSignal: ctx\.opts\.mirrorFollowsClientAbort \? this\.signal : undefined,/clientSignal: this.signal,/@test/gateway/mirror.test.ts test/gateway/serve-cli.test.ts
 backendref-uses-rule-index@src/config/build/http-routes.ts@s/const refPath = `\$\{path\}\.backendRefs\[\$\{b\}\]`;/const refPath = `\$\{path\}.backendRefs[\$\{index\}]`;/@test/config/broken.test.ts test/config/seeds.test.ts test/config/diagnostic-paths.test.ts
 PLANTS_END
 )

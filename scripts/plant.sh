@@ -21,6 +21,8 @@ serve-ignores-mirror-follow-client-abort@src/cli/serve.ts@s/mirrorFollowsClientA
 mirror-delays-primary@src/gateway/exchange.ts@s/(clientSignal: ctx\.opts\.mirrorFollowsClientAbort \? this\.signal : undefined,\n      \}\);\n)/$1      await new Promise((r) => setTimeout(r, 250));\n/@test/gateway/mirror.test.ts test/gateway/serve-cli.test.ts
 mirror-always-follows-abort@src/gateway/exchange.ts@s/clientSignal: ctx\.opts\.mirrorFollowsClientAbort \? this\.signal : undefined,/clientSignal: this.signal,/@test/gateway/mirror.test.ts test/gateway/serve-cli.test.ts
 backendref-uses-rule-index@src/config/build/http-routes.ts@s/const refPath = `\$\{path\}\.backendRefs\[\$\{b\}\]`;/const refPath = `\$\{path\}.backendRefs[\$\{index\}]`;/@test/config/broken.test.ts test/config/seeds.test.ts test/config/diagnostic-paths.test.ts
+canary-ignores-weights@src/pool/objectives.ts@s/let weights = pairs\.map\(\(p\) => \(Number\.isFinite\(p\[1\]\) && p\[1\] > 0 \? p\[1\] : 0\)\);/let weights = pairs.map(() => 1);/@test/gateway/real-router.test.ts test/gateway/demo.test.ts
+stream-rewrite-skipped@src/openai/sse-relay.ts@s/return this\.opts\.rewrite \? this\.opts\.rewrite\.rewriteText\(event\) : event;/return event;/@test/gateway/real-router.test.ts
 PLANTS_END
 )
 

@@ -33,7 +33,7 @@ run_one() {
     echo "$file has uncommitted changes; refusing to plant into it" >&2
     return 2
   fi
-  cp "$file" "$file.unplanted"
+  cp -p "$file" "$file.unplanted"
   trap 'mv -f "'"$file"'.unplanted" "'"$file"'"' RETURN
   perl -0pi -e "$subst" "$file"
   if cmp -s "$file" "$file.unplanted"; then

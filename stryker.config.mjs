@@ -31,6 +31,9 @@ export default {
   htmlReporter: { fileName: `${out}/report.html` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   thresholds: { high: 80, low: 60, break: null },
-  incremental: process.env.MUTATION_INCREMENTAL === '1',
+  // Later runs of a room retest only mutants whose code or covering tests changed since the last
+  // run (Stryker's incremental mode); MUTATION_FORCE=1 retests everything.
+  incremental: true,
+  force: process.env.MUTATION_FORCE === '1',
   incrementalFile: `${out}/incremental.json`,
 };

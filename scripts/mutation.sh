@@ -4,7 +4,8 @@
 # Runs Stryker under the machine's benchmark lock, writes the full report to .stryker-out/ROOM/
 # (report.html, report.json; not committed) and a small summary to bench/results/mutation/ROOM.json
 # (score, counts per file, every surviving mutant with its place and replacement).
-# Env: MUTATION_CONCURRENCY (default 2), MUTATION_INCREMENTAL=1 (reuse the last run's results).
+# Env: MUTATION_CONCURRENCY (default 2); MUTATION_FORCE=1 retests every mutant (by default a room's
+# later runs retest only what changed since its last run: .stryker-out/ROOM/incremental.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 room="${1:?usage: scripts/mutation.sh ROOM (see scripts/mutation-rooms.mjs)}"

@@ -15,13 +15,13 @@ PLANTS=$(cat <<'PLANTS_END'
 ttft-from-run-start@src/bench/client.ts@s/ttftMs: state\.firstTokenAt - sentAt,/ttftMs: state.firstTokenAt - opts.runStart,/@test/bench/timing.test.ts test/bench/loadgen.test.ts test/bench/report.test.ts
 itl-from-first-token@src/bench/client.ts@s/this\.gaps\.push\(now - this\.lastTokenAt\)/this.gaps.push(now - this.firstTokenAt)/@test/bench/timing.test.ts test/bench/loadgen.test.ts test/bench/report.test.ts
 reset-not-retried@src/gateway/upstream-errors.ts@s/return f === 'connect' \|\| f === 'reset';/return f === 'connect';/@test/gateway/resilience.test.ts
-serve-ignores-max-body-size@src/cli/serve.ts@s/maxBodyBytes: maxBody,/maxBodyBytes: d.maxBodyBytes,/@test/gateway/lifecycle.test.ts test/gateway/serve-cli.test.ts
-serve-ignores-idle-timeout@src/cli/serve.ts@s/idleTimeoutMs: duration\('--idle-timeout', flags\.idleTimeout\),/idleTimeoutMs: d.idleTimeoutMs,/@test/gateway/lifecycle.test.ts test/gateway/serve-cli.test.ts
-serve-ignores-mirror-follow-client-abort@src/cli/serve.ts@s/mirrorFollowsClientAbort: flags\.mirrorFollowClientAbort === true,/mirrorFollowsClientAbort: d.mirrorFollowsClientAbort,/@test/gateway/lifecycle.test.ts test/gateway/serve-cli.test.ts
+serve-ignores-max-body-size@src/cli/serve-command.ts@s/maxBodyBytes: maxBody,/maxBodyBytes: d.maxBodyBytes,/@test/gateway/lifecycle.test.ts test/gateway/serve-cli.test.ts
+serve-ignores-idle-timeout@src/cli/serve-command.ts@s/idleTimeoutMs: duration\('--idle-timeout', flags\.idleTimeout\),/idleTimeoutMs: d.idleTimeoutMs,/@test/gateway/lifecycle.test.ts test/gateway/serve-cli.test.ts
+serve-ignores-mirror-follow-client-abort@src/cli/serve-command.ts@s/mirrorFollowsClientAbort: flags\.mirrorFollowClientAbort === true,/mirrorFollowsClientAbort: d.mirrorFollowsClientAbort,/@test/gateway/lifecycle.test.ts test/gateway/serve-cli.test.ts
 mirror-delays-primary@src/gateway/exchange.ts@s/(clientSignal: ctx\.opts\.mirrorFollowsClientAbort \? this\.signal : undefined,\n      \}\);\n)/$1      await new Promise((r) => setTimeout(r, 250));\n/@test/gateway/mirror.test.ts test/gateway/serve-cli.test.ts
 mirror-always-follows-abort@src/gateway/exchange.ts@s/clientSignal: ctx\.opts\.mirrorFollowsClientAbort \? this\.signal : undefined,/clientSignal: this.signal,/@test/gateway/mirror.test.ts test/gateway/serve-cli.test.ts
 backendref-uses-rule-index@src/config/build/http-routes.ts@s/const refPath = `\$\{path\}\.backendRefs\[\$\{b\}\]`;/const refPath = `\$\{path\}.backendRefs[\$\{index\}]`;/@test/config/broken.test.ts test/config/seeds.test.ts test/config/diagnostic-paths.test.ts
-canary-ignores-weights@src/pool/objectives.ts@s/let weights = pairs\.map\(\(p\) => \(Number\.isFinite\(p\[1\]\) && p\[1\] > 0 \? p\[1\] : 0\)\);/let weights = pairs.map(() => 1);/@test/gateway/real-router.test.ts test/gateway/demo.test.ts
+canary-ignores-weights@src/datastore/objectives.ts@s/let weights = pairs\.map\(\(p\) => \(Number\.isFinite\(p\[1\]\) && p\[1\] > 0 \? p\[1\] : 0\)\);/let weights = pairs.map(() => 1);/@test/gateway/real-router.test.ts test/gateway/demo.test.ts
 stream-rewrite-skipped@src/openai/sse-relay.ts@s/return this\.opts\.rewrite \? this\.opts\.rewrite\.rewriteText\(event\) : event;/return event;/@test/gateway/real-router.test.ts
 PLANTS_END
 )

@@ -17,13 +17,14 @@ import { gatewayYaml, serviceYaml } from './helpers/manifests.js';
 import { fakeOpenAi, json, sleep, startUpstream, type TestUpstream, waitFor } from './helpers/upstream.js';
 
 /** How long the slow mirror takes to answer, ms. */
-const SLOW_MIRROR_MS = 1000;
+const SLOW_MIRROR_MS = 3000;
 /**
- * Largest acceptable difference between the primary's median latency with a slow mirror and
+ * Largest acceptable difference between the primary's fastest latency with a slow mirror and
  * without one. Behavioural, not a performance target: a primary that waited for its mirror at all
- * (even a bounded 250 ms) would exceed it; a loaded machine adds a few ms to both sides alike.
+ * (even a bounded 250 ms) would exceed it on every request; the fastest of seven interleaved
+ * requests is what a loaded machine disturbs least (a median was not enough under the full suite).
  */
-const MIRROR_DELAY_BOUND_MS = 125;
+const MIRROR_DELAY_BOUND_MS = 150;
 
 /** An HTTPRoute on gw/http: requests under `prefix` go to Service `service`, mirrored to `mirror`. */
 function mirroredRouteYaml(name: string, prefix: string, service: string, mirror?: string): string {
@@ -83,16 +84,12 @@ async function settledMirror(admin: string, route: string): Promise<MirrorSummar
   return found!;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 describe('infergate serve flags through the CLI', () => {
   let model: TestUpstream;
   let slowMirror: TestUpstream;
   let heldMirror: TestUpstream;
+  /** x-request-id of every copy the slow mirror has answered. */
+  const slowAnswered = new Set<string>();
   /** Copies to heldMirror wait for this; `release()` lets every waiting one answer. */
   let released: Promise<void>;
   let release: () => void;
@@ -118,8 +115,9 @@ describe('infergate serve flags through the CLI', () => {
       release = r;
     });
     model = await startUpstream('model', fakeOpenAi());
-    slowMirror = await startUpstream('slow-mirror', async (_req, res) => {
+    slowMirror = await startUpstream('slow-mirror', async (req, res) => {
       await sleep(SLOW_MIRROR_MS);
+      slowAnswered.add(String(req.headers['x-request-id']));
       json(res, 200, { object: 'chat.completion', choices: [] });
     });
     heldMirror = await startUpstream('held-mirror', async (_req, res) => {
@@ -179,11 +177,12 @@ describe('infergate serve flags through the CLI', () => {
     await model.waitFor(() => model.aborted > before, 'the silent upstream request to be abandoned');
   });
 
-  it('a slow mirror does not delay the primary (median latency with and without, interleaved)', async () => {
+  it('a slow mirror does not delay the primary (fastest latency with and without, interleaved)', async () => {
     const copies0 = slowMirror.requests.length;
     const without: number[] = [];
     const withMirror: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    const pairs = 7;
+    for (let i = 0; i < pairs; i++) {
       for (const [path, out] of [
         ['/plain/chat/completions', without],
         ['/slow/chat/completions', withMirror],
@@ -193,15 +192,15 @@ describe('infergate serve flags through the CLI', () => {
         out.push(performance.now() - t0);
         expect(r.status).toBe(200);
         expect(r.headers['x-upstream-name']).toBe('model');
+        // The client has the primary's answer while the mirror still holds the copy.
+        expect(slowAnswered.has(String(r.headers['x-request-id']))).toBe(false);
       }
     }
-    // Every primary answered before its copy could have: the copies are still being held.
-    await slowMirror.waitFor(() => slowMirror.requests.length - copies0 === 5, 'five copies');
-    expect(Math.max(...withMirror)).toBeLessThan(SLOW_MIRROR_MS);
-    expect(median(withMirror)).toBeLessThan(median(without) + MIRROR_DELAY_BOUND_MS);
+    await slowMirror.waitFor(() => slowMirror.requests.length - copies0 === pairs, 'every copy');
+    expect(Math.min(...withMirror)).toBeLessThan(Math.min(...without) + MIRROR_DELAY_BOUND_MS);
     // The copies did complete, on their own time.
     const s = await settledMirror(plain.admin, 'slow');
-    expect(s).toMatchObject({ sent: 5, completed: 5, failed: 0 });
+    expect(s).toMatchObject({ sent: pairs, completed: pairs, failed: 0 });
   });
 
   /**

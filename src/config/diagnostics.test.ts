@@ -107,3 +107,84 @@ describe('listOr', () => {
     expect(listOr(values)).toBe(text);
   });
 });
+
+describe('closest: ranking and limits (mutation-testing gaps)', () => {
+  it.each([
+    // A singular/plural slip beats an edit at distance 1, whichever comes first.
+    ['port', ['sort', 'ports'], 'ports'],
+    ['ports', ['parts', 'port'], 'port'],
+    // The first of equally close candidates wins; a closer one wins over a later, farther one.
+    ['ab', ['ac', 'ad'], 'ac'],
+    ['backendRef', ['backendRefs', 'backendRefsX'], 'backendRefs'],
+    // The limit is a third of the longer word (here 3 for "backendRef"), at most 3…
+    ['backend', ['backendRef'], 'backendRef'],
+    // …and at least 1: two edits in a two-letter word are not a typo.
+    ['ab', ['xy'], undefined],
+  ])('%s among %j → %s', (word, candidates, expected) => {
+    expect(closest(word, candidates)).toBe(expected);
+  });
+});
+
+describe('DiagnosticSink.add', () => {
+  it('leaves out document, object and fix when not given (no undefined keys)', () => {
+    const sink = new DiagnosticSink(false);
+    sink.error({ file: 'f.yaml' }, 'YAML_SYNTAX', '', 'bad');
+    expect(sink.items[0]).toStrictEqual({
+      severity: 'error',
+      code: 'YAML_SYNTAX',
+      file: 'f.yaml',
+      path: '',
+      message: 'bad',
+    });
+    sink.info({ file: 'f.yaml', doc: 3, object: 'Service/s' }, 'NOT_APPLIED', 'spec', 'm', 'fix it');
+    expect(sink.items[1]).toStrictEqual({
+      severity: 'info',
+      code: 'NOT_APPLIED',
+      file: 'f.yaml',
+      doc: 3,
+      object: 'Service/s',
+      path: 'spec',
+      message: 'm',
+      fix: 'fix it',
+    });
+  });
+});
+
+describe('sortDiagnostics: files outside the load order, documents, stability', () => {
+  it('puts diagnostics of unknown files first and file-level ones before documents; keeps emission order', () => {
+    const d = (file: string, doc: number | undefined, message: string) =>
+      ({
+        severity: 'error',
+        code: 'X',
+        file,
+        ...(doc !== undefined ? { doc } : {}),
+        path: '',
+        message,
+      }) as const;
+    const sorted = sortDiagnostics(
+      [
+        d('c', 1, 'c1'),
+        d('b', 2, 'b2-first'),
+        d('a', 1, 'a1-first'),
+        d('stdin', undefined, 'unknown'),
+        d('b', undefined, 'b-file'),
+        d('a', 1, 'a1-second'),
+        d('b', 2, 'b2-second'),
+        d('a', 1, 'a1-third'),
+        d('b', 2, 'b2-third'),
+      ],
+      ['a', 'b', 'c'],
+    );
+    expect(sorted.map((x) => x.message)).toEqual([
+      'unknown',
+      'a1-first',
+      'a1-second',
+      'a1-third',
+      'b-file',
+      'b2-first',
+      'b2-second',
+      'b2-third',
+      'c1',
+    ]);
+  });
+});

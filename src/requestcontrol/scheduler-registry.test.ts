@@ -3,7 +3,7 @@
  * scrape would apply them): routing, rewrite, shedding, queueing, reloads, metrics.
  */
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { address, metrics, plan, pool, request, source, text } from '../../test/scheduling/helpers.js';
 import { GatewayError } from '../openai/errors.js';
 import type { ModelServerMetrics } from '../scraping/model-server-metrics.js';
@@ -197,8 +197,7 @@ describe('admission', () => {
     const order: string[] = [];
     const std = router.route(request({ model: 'std' }), signal()).then(() => order.push('std'));
     const crit = router.route(request({ model: 'chat' }), signal()).then(() => order.push('chat'));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(router.queueSize).toBe(2);
+    await vi.waitFor(() => expect(router.queueSize).toBe(2));
     expect(order).toEqual([]);
     scrape(1, {}); // the next scrape shows room
     await Promise.all([std, crit]);
@@ -212,8 +211,7 @@ describe('admission', () => {
     first.onDispatch(first.endpoints[0]!);
     scrape(1, saturated);
     const waiting = router.route(request({ model: 'm' }), signal());
-    await new Promise((r) => setTimeout(r, 10));
-    expect(router.queueSize).toBe(1);
+    await vi.waitFor(() => expect(router.queueSize).toBe(1));
     const s = reg.endpointState('10.0.0.1:8000')!;
     s.applyScrape(metrics({}), performance.now()); // metrics change without a wake…
     first.onComplete(first.endpoints[0]!, { status: 200, ok: true }); // …the completion wakes it
@@ -239,7 +237,7 @@ describe('admission', () => {
     scrape(1, saturated);
     const ac = new AbortController();
     const p = router.route(request(), ac.signal).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(router.queueSize).toBe(1));
     ac.abort(new Error('gone'));
     expect(((await p) as Error).message).toBe('gone');
     expect(router.queueSize).toBe(0);
@@ -281,7 +279,7 @@ describe('reloads', () => {
     const { reg, router, scrape, pool: p } = setup({ endpoints: [address(1)] }, { flowControl: true });
     scrape(1, saturated);
     const waiting = router.route(request(), signal()).catch(code);
-    await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(router.queueSize).toBe(1));
     reg.sync(plan());
     expect(await waiting).toBe('NO_READY_ENDPOINT');
     expect(reg.get(p.key)).toBeUndefined();

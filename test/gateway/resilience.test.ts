@@ -176,6 +176,48 @@ describe('resilience', () => {
       expect(r.status).toBe(502);
       expect(good.requests.length - before).toBe(1); // single endpoint: no other to retry on
     });
+
+    it('retries a reset before any response byte on the next endpoint: [resetting, good] → 200, one retry each', async () => {
+      // Reads the whole request, then drops the connection without a response byte.
+      const resetting = await startUpstream('resetting', (_req, res) => {
+        res.socket?.destroy();
+      });
+      try {
+        const g = await serve(
+          (b) => {
+            b.service('s', [{ port: resetting.port }, { port: good.port }]);
+            b.route({ name: 'r', rules: [{ backends: [{ name: 's' }] }] });
+          },
+          { serviceLb: 'round-robin', maxAttempts: 2 },
+        );
+        const n = 4;
+        for (let i = 0; i < n; i++) {
+          const r = await call(g.url(80), '/v1/chat/completions', { json: chatBody() });
+          expect(r.status).toBe(200);
+          expect(r.headers['x-upstream-name']).toBe('good');
+        }
+        const resets = resetting.requests.length;
+        expect(resets).toBeGreaterThanOrEqual(1); // round-robin put some first attempts on it
+        const logs = await g.waitForAccess(n);
+        // Exactly the requests that met the reset were retried, once each, and all ended on good.
+        expect(logs.map((l) => l.retries).sort()).toEqual([
+          ...Array<number>(n - resets).fill(0),
+          ...Array<number>(resets).fill(1),
+        ]);
+        for (const l of logs) expect(l).toMatchObject({ status: 200, endpoint: `127.0.0.1:${good.port}` });
+        const m = await (await fetch(`${g.admin}/metrics`)).text();
+        expect(m).toMatch(
+          new RegExp(`infergate_upstream_retries_total\\{backend="Service default/s:8000"\\} ${resets}\\b`),
+        );
+        expect(m).toMatch(
+          new RegExp(
+            `infergate_upstream_attempts_total\\{[^}]*endpoint="127.0.0.1:${resetting.port}",result="reset"\\} ${resets}\\b`,
+          ),
+        );
+      } finally {
+        await resetting.close();
+      }
+    });
   });
 
   describe('timeouts', () => {

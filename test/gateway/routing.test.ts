@@ -113,7 +113,7 @@ describe('routing through the gateway', () => {
     expect(await via(path, opts)).toBe(want);
   });
 
-  it('serves the inference port from the InferencePool, least-request across its endpoints', async () => {
+  it('serves the inference port from the InferencePool, spread over its endpoints by the scheduler', async () => {
     const before = ups.pool1!.requests.length + ups.pool2!.requests.length;
     const names = new Set<unknown>();
     for (let i = 0; i < 6; i++) {

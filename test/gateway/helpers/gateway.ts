@@ -1,6 +1,8 @@
 /**
  * Starts the gateway in-process on OS-chosen ports for a test, with an in-memory access log, through
- * the composition root (pool routers: `poolRegistryFactory`, default the least-request router).
+ * the composition root. Its InferencePools are routed by the real scheduler registry (`serve`'s
+ * default: scrapes, picker, objectives, admission), seeded; a test that needs to see the PoolRouter
+ * calls passes its own `poolRegistryFactory` (helpers/routers.ts).
  */
 import { InfergateProcess } from '../../../src/app/index.js';
 import type { Plan } from '../../../src/config/plan.js';
@@ -10,9 +12,13 @@ import {
   type Gateway,
   type GatewayOptions,
 } from '../../../src/gateway/index.js';
-import type { PoolRouterRegistryFactory } from '../../../src/requestcontrol/index.js';
+import {
+  createSchedulerRegistry,
+  type PoolRouterRegistryFactory,
+} from '../../../src/requestcontrol/index.js';
 import type { AccessRecord } from '../../../src/telemetry/access-log.js';
 import { silentLogger } from '../../../src/util/log.js';
+import { SeededRng } from '../../../src/util/rng.js';
 
 export interface TestGateway {
   gw: Gateway;
@@ -49,7 +55,12 @@ export async function startGateway(
     },
     ...gatewayOverrides,
   };
-  const proc = await InfergateProcess.start(plan, { gateway: opts, poolRouters: poolRegistryFactory });
+  const realScheduler: PoolRouterRegistryFactory = (o) =>
+    createSchedulerRegistry({ ...o, rng: new SeededRng(42).fork('scheduler'), scrapeIntervalMs: 20 });
+  const proc = await InfergateProcess.start(plan, {
+    gateway: opts,
+    poolRouters: poolRegistryFactory ?? realScheduler,
+  });
   const gw = proc.gateway;
   return {
     gw,

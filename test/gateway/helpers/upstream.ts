@@ -1,7 +1,9 @@
 /**
- * Small upstream servers for gateway tests, on 127.0.0.1 with OS-chosen ports: they record what they
- * received, count requests whose client went away before the response ended (aborts), and can act
- * like an OpenAI-compatible model server (chat/completions, completions, SSE with usage).
+ * Small upstream servers for gateway tests, on 127.0.0.1 with OS-chosen ports: they answer
+ * `GET /metrics` with vLLM's load gauges (requests in flight) for the gateway's scheduler, record
+ * every other request they received, count requests whose client went away before the response
+ * ended (aborts), and can act like an OpenAI-compatible model server (chat/completions,
+ * completions, SSE with usage).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -44,6 +46,12 @@ export async function startUpstream(name: string, handler: Handler): Promise<Tes
     },
   };
   const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      // A model server's load as vLLM reports it, for the gateway's scheduler (not recorded).
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(vllmMetrics(up.open));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -66,6 +74,16 @@ export async function startUpstream(name: string, handler: Handler): Promise<Tes
   up.port = (server.address() as AddressInfo).port;
   up.url = `http://127.0.0.1:${up.port}`;
   return up;
+}
+
+/** vLLM V1 gauges for `running` requests in flight, nothing waiting, an empty KV cache. */
+function vllmMetrics(running: number): string {
+  const l = '{engine="0",model_name="fake-model"}';
+  return (
+    `# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running${l} ${running}\n` +
+    `# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting${l} 0\n` +
+    `# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc${l} 0\n`
+  );
 }
 
 /** Polls `cond` (refreshing state with `poll` first, if given) until true; rejects after `timeoutMs`. */

@@ -32,10 +32,11 @@ const SET_BY_GATEWAY = new Set([
 
 export const REQUEST_ID = 'x-request-id';
 export const DESTINATION_ENDPOINT = 'x-gateway-destination-endpoint';
-/** Response header naming the endpoint that answered, when the client asks with `x-infergate-debug: endpoint`. */
+/** Response header naming the endpoint that answered (`serve --debug-headers` only: an internal address). */
 export const DEBUG_ENDPOINT = 'x-infergate-endpoint';
 /** One-line JSON of the scheduling decision (`serve --debug-headers` only). */
 export const DEBUG_DECISION = 'x-infergate-decision';
+/** The request header clients used to ask for DEBUG_ENDPOINT; the gateway ignores it (issue 12). */
 export const DEBUG_REQUEST = 'x-infergate-debug';
 
 /** Upstream request headers as a flat [name, value, …] list, with one slot left for the endpoint. */

@@ -91,7 +91,7 @@ describe('FilePlanSource', () => {
 });
 
 describe('serve -f dir/ 2>dir/serve.err', () => {
-  it('does not reload itself from its own log file', async () => {
+  it('does not reload itself from its own log file', { timeout: 90_000 }, async () => {
     const dir = manifestDir(8080);
     const errPath = join(dir, 'serve.err');
     const fd = openSync(errPath, 'a');
@@ -126,7 +126,7 @@ describe('serve -f dir/ 2>dir/serve.err', () => {
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
     });
-    await waitFor(() => /listener \S+ ready/.test(out), 'ready', 20_000);
+    await waitFor(() => /listener \S+ ready/.test(out), 'ready', 45_000);
     // Anything written to the log (here: by hand, once) must not start a reload — whose own log line
     // would start the next one.
     writeFileSync(errPath, 'operator note\n', { flag: 'a' });

@@ -130,16 +130,15 @@ describe('decision records', () => {
     expect(first.decisions).toEqual([]); // the request above was not recorded
     expect(first.recording).toBe(true); // this look started recording
 
-    const picks: string[] = [];
     for (let i = 1; i <= 5; i++) {
       const r = await ask(gateway, i);
       expect(r.status).toBe(200);
       expect(r.decision).toBeUndefined();
-      picks.push(r.endpoint!);
+      // Without --debug-headers a client cannot learn the endpoint's address (issue 12).
+      expect(r.endpoint).toBeUndefined();
     }
     const { decisions: recs } = await decisions(admin);
     expect(recs).toHaveLength(5);
-    expect(recs.map((r) => r.pick).reverse()).toEqual(picks);
     for (const r of recs) {
       expect(r.pool).toBe('default/pool');
       expect(r.candidates).toHaveLength(3);

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, type Dispatcher, request } from 'undici';
 
 /** A non-2xx answer of the API server (`reason` from its Status body when there is one). */
@@ -88,6 +88,8 @@ export class KubeApi {
 
   /** From a kubeconfig file, or the in-cluster service account when none is given. */
   static async connect(o: KubeApiOptions = {}): Promise<KubeApi> {
+    // Loaded on first use: the client library is large and only the Kubernetes mode needs it.
+    const { KubeConfig } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     if (o.kubeconfig !== undefined) {
       // Read ourselves so a missing file is a clear error rather than an empty config.

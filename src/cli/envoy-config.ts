@@ -5,7 +5,7 @@ import { envoyBootstrap } from '../extproc/index.js';
 import { parsePortMap } from '../gateway/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
 import { poolKeyOf } from './epp.js';
-import { collect } from './flags.js';
+import { collect, FlagError, integer } from './flags.js';
 
 interface EnvoyConfigFlags {
   file?: string[];
@@ -19,8 +19,6 @@ interface EnvoyConfigFlags {
   responseBodies: string;
   output?: string;
 }
-
-class FlagError extends Error {}
 
 const DEFAULT_EPP = '127.0.0.1:9002';
 
@@ -136,11 +134,4 @@ async function run(flags: EnvoyConfigFlags): Promise<number> {
   if (flags.output !== undefined) writeFileSync(flags.output, out.yaml);
   else process.stdout.write(out.yaml);
   return 0;
-}
-
-function integer(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min)
-    throw new FlagError(`${flag} must be an integer ≥ ${min} (got "${text}")`);
-  return n;
 }

@@ -5,10 +5,9 @@ import { parseByteSize } from '../gateway/index.js';
 import { KubernetesMode } from '../k8s/index.js';
 import { createSchedulerRegistry, type PoolRouterRegistryFactory } from '../requestcontrol/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
-import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
-import { collect } from './flags.js';
+import { collect, duration, FlagError, integer, positiveDuration } from './flags.js';
 
 interface EppFlags {
   kubernetes?: boolean;
@@ -31,9 +30,6 @@ interface EppFlags {
   responseBodies: string;
   drainTimeout: string;
 }
-
-/** A flag value that cannot be used: exit status 2, the flag named. */
-class FlagError extends Error {}
 
 const SCHEDULERS = ['config', 'default', 'prefix-cache', 'round-robin', 'least-request'];
 
@@ -210,26 +206,4 @@ async function epp(flags: EppFlags): Promise<number> {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   });
-}
-
-function integer(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min)
-    throw new FlagError(`${flag} must be an integer ≥ ${min} (got "${text}")`);
-  return n;
-}
-
-function duration(flag: string, text: string): number {
-  if (text === '0') return 0;
-  const ms = parseDuration(text);
-  if (ms === undefined)
-    throw new FlagError(`${flag} must be a duration such as 500ms, 30s, 5m (got "${text}")`);
-  return ms;
-}
-
-function positiveDuration(flag: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || !(ms > 0))
-    throw new FlagError(`${flag} must be a positive duration such as 50ms or 0.5s (got "${text}")`);
-  return ms;
 }

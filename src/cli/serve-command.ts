@@ -11,10 +11,9 @@ import {
 } from '../requestcontrol/index.js';
 import { validatePickerConfig } from '../scheduling/index.js';
 import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
-import { parseDuration } from '../util/duration.js';
 import { createLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
-import { collect } from './flags.js';
+import { collect, duration, FlagError, integer, positiveDuration } from './flags.js';
 
 interface ServeFlags {
   file?: string[];
@@ -57,9 +56,6 @@ interface ServeFlags {
 }
 
 const LB_POLICIES: readonly ServiceLbPolicy[] = ['least-request', 'round-robin', 'random'];
-
-/** A flag value that cannot be used: exit status 2, the flag named. */
-class FlagError extends Error {}
 
 /** `infergate serve`: the gateway. Flags map onto GatewayOptions (src/gateway/options.ts). */
 export function registerServe(program: Command): void {
@@ -342,26 +338,4 @@ function poolRegistryFactory(
       strategy: name === 'config' ? undefined : name,
       ...tuning,
     });
-}
-
-function integer(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min)
-    throw new FlagError(`${flag} must be an integer ≥ ${min} (got "${text}")`);
-  return n;
-}
-
-function duration(flag: string, text: string): number {
-  if (text === '0') return 0;
-  const ms = parseDuration(text);
-  if (ms === undefined)
-    throw new FlagError(`${flag} must be a duration such as 500ms, 30s, 5m (got "${text}")`);
-  return ms;
-}
-
-function positiveDuration(flag: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || !(ms > 0))
-    throw new FlagError(`${flag} must be a positive duration such as 50ms or 0.5s (got "${text}")`);
-  return ms;
 }

@@ -24,6 +24,7 @@ import type { SchedulingContext } from '../../framework/context.js';
 import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader, PluginParamsError } from '../../framework/params.js';
 import type { PluginHost, Scorer } from '../../framework/types.js';
+import { fadeHotspots } from './hotspot-fade.js';
 import { createPrefixCacheScorer, type PrefixCacheScorer } from './prefix-cache-scorer.js';
 
 export const PRECISE_PREFIX_CACHE_SCORER = 'precise-prefix-cache-scorer';
@@ -204,7 +205,7 @@ export class PrecisePrefixCacheScorer implements Scorer {
       out[i] = data.ratios[i]!;
       if (out[i]! > 0) any = true;
     }
-    if (any && this.params.hotspotGuard && nc > 1) this.fadeHotspots(candidates, out);
+    if (any && this.params.hotspotGuard && nc > 1) fadeHotspots(candidates, out, this.params);
   }
 
   onDispatch(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void {
@@ -259,38 +260,6 @@ export class PrecisePrefixCacheScorer implements Scorer {
       return undefined;
     }
   }
-
-  private fadeHotspots(candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
-    const p = this.params;
-    const n = candidates.length;
-    let minReq = Number.POSITIVE_INFINITY;
-    let minKv = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      const ep = candidates[i]!;
-      const r = ep.estRequests();
-      if (r < minReq) minReq = r;
-      const kv = ep.estKvUsage();
-      if (kv !== undefined && kv < minKv) minKv = kv;
-    }
-    const allowReq = Math.max(p.imbalanceRequests, p.imbalanceRatio * minReq);
-    for (let i = 0; i < n; i++) {
-      if (out[i] === 0) continue;
-      const ep = candidates[i]!;
-      let factor = fade(ep.estRequests() - minReq, allowReq);
-      if (minKv !== Number.POSITIVE_INFINITY) {
-        const kv = ep.estKvUsage();
-        if (kv !== undefined) factor = Math.min(factor, fade(kv - minKv, p.imbalanceKv));
-      }
-      out[i] = out[i]! * factor;
-    }
-  }
-}
-
-/** 1 up to `allow`, 0 from 2 × allow, linear between. */
-function fade(excess: number, allow: number): number {
-  if (excess <= allow) return 1;
-  if (allow <= 0 || excess >= 2 * allow) return 0;
-  return (2 * allow - excess) / allow;
 }
 
 export function createPrecisePrefixCacheScorer(

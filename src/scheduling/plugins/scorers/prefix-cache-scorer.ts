@@ -25,6 +25,7 @@ import { ParamReader } from '../../framework/params.js';
 import type { PluginHost, Scorer } from '../../framework/types.js';
 import { chainSeed, hashBlocks } from '../../prefix/block-hash.js';
 import { PrefixIndex } from '../../prefix/prefix-index.js';
+import { fadeHotspots } from './hotspot-fade.js';
 
 export const PREFIX_CACHE_SCORER = 'prefix-cache-scorer';
 
@@ -158,7 +159,7 @@ export class PrefixCacheScorer implements Scorer {
       out[i] = r;
       if (r > 0) any = true;
     }
-    if (any && p.hotspotGuard && nc > 1) this.fadeHotspots(candidates, out);
+    if (any && p.hotspotGuard && nc > 1) fadeHotspots(candidates, out, p);
   }
 
   onDispatch(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void {
@@ -220,31 +221,6 @@ export class PrefixCacheScorer implements Scorer {
     }
     return p.lruCapacityPerServer;
   }
-
-  private fadeHotspots(candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
-    const p = this.params;
-    const n = candidates.length;
-    let minReq = Number.POSITIVE_INFINITY;
-    let minKv = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      const ep = candidates[i]!;
-      const r = ep.estRequests();
-      if (r < minReq) minReq = r;
-      const kv = ep.estKvUsage();
-      if (kv !== undefined && kv < minKv) minKv = kv;
-    }
-    const allowReq = Math.max(p.imbalanceRequests, p.imbalanceRatio * minReq);
-    for (let i = 0; i < n; i++) {
-      if (out[i] === 0) continue;
-      const ep = candidates[i]!;
-      let factor = fade(ep.estRequests() - minReq, allowReq);
-      if (minKv !== Number.POSITIVE_INFINITY) {
-        const kv = ep.estKvUsage();
-        if (kv !== undefined) factor = Math.min(factor, fade(kv - minKv, p.imbalanceKv));
-      }
-      out[i] = out[i]! * factor;
-    }
-  }
 }
 
 /** The picked endpoint's match ratio and the best of the others'. */
@@ -257,13 +233,6 @@ function ratiosOf(data: RequestPrefix, picked: SchedulingEndpoint): { mine: numb
     else if (r > other) other = r;
   }
   return { mine, other };
-}
-
-/** 1 up to `allow`, 0 from 2 × allow, linear between. */
-function fade(excess: number, allow: number): number {
-  if (excess <= allow) return 1;
-  if (allow <= 0 || excess >= 2 * allow) return 0;
-  return (2 * allow - excess) / allow;
 }
 
 export function createPrefixCacheScorer(

@@ -3,7 +3,7 @@
  * closed, on `infergate demo` (the real CLI: simulated vLLM replicas + the gateway, its InferencePool
  * route mirrored to a candidate).
  *
- *   flock -w 900 /work/bench.lock npx tsx bench/page-cost.ts [--rounds 3] [--seconds 20] [--rate 200]
+ *   npx tsx bench/page-cost.ts [--rounds 3] [--seconds 20] [--rate 200]
  *     [--time-scale 0.05]
  *
  * Each round runs two arms of `--seconds` at a fixed rate (open loop, evenly spaced arrivals) to the
@@ -188,6 +188,8 @@ async function arm(
 }
 
 async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadavg().map(round2);
   const demo = await startDemo();
   const arms: ArmResult[] = [];
   try {
@@ -217,6 +219,7 @@ async function main(): Promise<void> {
   });
   const p99Closed = arms.filter((a) => a.arm === 'closed').map((a) => a.p99Ms);
   const result = {
+    startedAt,
     rate: RATE,
     seconds: SECONDS,
     rounds: ROUNDS,
@@ -225,7 +228,8 @@ async function main(): Promise<void> {
       node: process.version,
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
-      loadavg1m: round2(loadavg()[0]!),
+      loadavgBefore: loadBefore,
+      loadavgAfter: loadavg().map(round2),
       note: 'two-core machine shared with other engineers’ work; the demo (gateway + simulated replicas) and the load generator share it',
     },
     arms,
@@ -233,6 +237,8 @@ async function main(): Promise<void> {
   };
   const lines = [
     `Page open vs closed: ${RATE} req/s for ${SECONDS} s per arm, ${ROUNDS} rounds (alternating order), infergate demo at time scale ${TIME_SCALE} (simulated replicas); client latency in ms (wall time)`,
+    '',
+    `Run ${startedAt}: \`npx tsx bench/page-cost.ts --rounds ${ROUNDS} --seconds ${SECONDS} --rate ${RATE} --time-scale ${TIME_SCALE}\`. Machine: ${cpus().length} cores, shared with other engineers' work; load average (1/5/15 min) before ${loadBefore.join(' / ')}, after ${result.environment.loadavgAfter.join(' / ')}.`,
     '',
     '| round | arm | ok / sent | p50 | p90 | p99 | max | snapshot polls |',
     '|---:|---|---:|---:|---:|---:|---:|---:|',

@@ -26,6 +26,7 @@
  *   options: --rounds 3 --rate 200 --rate-seconds 10 --closed-seconds 5 --concurrency 32 --no-write
  *            --from build|src (default build: serve and epp run as tsc-built JavaScript)
  *            --response-bodies always|when-needed (envoy-config's flag; default always)
+ *            --tag NAME (results file suffix, e.g. `before`: bench/results/epp-overhead-before.md)
  * Writes bench/results/epp-overhead.{json,md} (with --response-bodies when-needed:
  * bench/results/epp-overhead-when-needed.{json,md}).
  */
@@ -55,12 +56,13 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     from: { type: 'string', default: 'build' },
     'response-bodies': { type: 'string', default: 'always' },
+    tag: { type: 'string' },
   },
 });
 const responseBodies = values['response-bodies'] === 'when-needed' ? 'when-needed' : 'always';
 const RESULTS_BASE = join(
   ROOT,
-  `bench/results/epp-overhead${responseBodies === 'always' ? '' : '-when-needed'}`,
+  `bench/results/epp-overhead${responseBodies === 'always' ? '' : '-when-needed'}${values.tag ? `-${values.tag}` : ''}`,
 );
 const RESULTS_JSON = `${RESULTS_BASE}.json`;
 const RESULTS_MD = `${RESULTS_BASE}.md`;
@@ -452,6 +454,7 @@ async function main(): Promise<void> {
       );
     }
     const summary = summarize(results);
+    const envoyStats = await envoyCounters(`http://127.0.0.1:${adminPort}`);
     const out = {
       command: COMMAND,
       startedAt,
@@ -473,6 +476,7 @@ async function main(): Promise<void> {
         responseBodies,
       },
       summary,
+      envoyStats,
       rounds: results,
     };
     const md = renderMarkdown(out);
@@ -485,6 +489,26 @@ async function main(): Promise<void> {
     for (const c of children) c.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Envoy's counters that tell a latency- or concurrency-bound picker path from a CPU-bound one: the
+ * ext_proc filter's stream and timeout counts, the picker and pool clusters' pending / overflow /
+ * reset counts, circuit breakers open. Non-zero values only, read once at the end of the run.
+ */
+async function envoyCounters(adminUrl: string): Promise<Record<string, number>> {
+  const filter =
+    'ext_proc|upstream_rq_pending|overflow|rq_timeout|_reset|cx_destroy|circuit_breakers|rq_retry|upstream_rq_5xx|downstream_rq_5xx';
+  const text = await fetch(`${adminUrl}/stats?filter=${encodeURIComponent(filter)}`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(\S+): (\d+)$/.exec(line);
+    if (m && Number(m[2]) > 0) out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }
 
 function round1(x: number): number {
@@ -528,6 +552,7 @@ function renderMarkdown(out: {
   machine: Record<string, unknown>;
   settings: Record<string, unknown>;
   summary: ReturnType<typeof summarize>;
+  envoyStats: Record<string, number>;
 }): string {
   const s = out.summary;
   const lines = [
@@ -556,6 +581,12 @@ function renderMarkdown(out: {
   lines.push(
     '',
     `The picker's scheduling (filters, scorers, picker: infergate_scheduler_duration_seconds) took ${s.eppSchedulingUs} µs per request of its CPU; the rest of the epp column is gRPC/HTTP2, protobuf and the ext_proc state machine.`,
+    '',
+    "Envoy's non-zero counters at the end of the run (ext_proc, pending / overflow, resets, 5xx, circuit breakers):",
+    '',
+    '```',
+    ...Object.entries(out.envoyStats).map(([k, v]) => `${k}: ${v}`),
+    '```',
     '',
   );
   return lines.join('\n');

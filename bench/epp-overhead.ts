@@ -494,11 +494,11 @@ async function main(): Promise<void> {
 /**
  * Envoy's counters that tell a latency- or concurrency-bound picker path from a CPU-bound one: the
  * ext_proc filter's stream and timeout counts, the picker and pool clusters' pending / overflow /
- * reset counts, circuit breakers open. Non-zero values only, read once at the end of the run.
+ * reset / HTTP/2 flood and protocol-error counts, health-check failures, circuit breakers open. Non-zero values only, read once at the end of the run.
  */
 async function envoyCounters(adminUrl: string): Promise<Record<string, number>> {
   const filter =
-    'ext_proc|upstream_rq_pending|overflow|rq_timeout|_reset|cx_destroy|circuit_breakers|rq_retry|upstream_rq_5xx|downstream_rq_5xx';
+    'ext_proc|upstream_rq_pending|overflow|flood|rq_timeout|_reset|cx_destroy|cx_protocol_error|http2\\.|health_check|circuit_breakers|rq_retry|upstream_rq_5xx|downstream_rq_5xx';
   const text = await fetch(`${adminUrl}/stats?filter=${encodeURIComponent(filter)}`).then(
     (r) => r.text(),
     () => '',

@@ -14,6 +14,7 @@ import type { Diagnostic, Plan } from '../config/plan.js';
 import type { PlanSource, PlanUpdate } from '../config/plan-source.js';
 import { type EppOptions, EppServer } from '../extproc/server.js';
 import type { PoolRouterRegistryFactory } from '../requestcontrol/least-request-router.js';
+import { DecisionRing } from '../telemetry/decision-ring.js';
 import { createPromRegistry } from '../telemetry/gateway-metrics.js';
 import type { PlanLoadResult } from './serve.js';
 
@@ -38,7 +39,9 @@ export interface EppRunOptions {
 export async function runEpp(o: EppRunOptions): Promise<number> {
   const log = o.epp.logger;
   const registry = createPromRegistry();
-  const pools = o.poolRouters({ metrics: registry, logger: log });
+  // --debug-headers: every decision recorded, so that each response can carry it (as `serve`).
+  const decisions = o.epp.debugHeaders ? new DecisionRing({ always: true }) : undefined;
+  const pools = o.poolRouters({ metrics: registry, logger: log, ...(decisions ? { decisions } : {}) });
   const source =
     o.source ?? new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
   let server: EppServer | undefined;

@@ -29,6 +29,7 @@ interface EppFlags {
   streamUsage: boolean;
   responseBodies: string;
   drainTimeout: string;
+  debugHeaders?: boolean;
 }
 
 const SCHEDULERS = ['config', 'default', 'prefix-cache', 'round-robin', 'least-request'];
@@ -102,6 +103,13 @@ export function registerEpp(program: Command): void {
     )
     .option('--drain-timeout <duration>', 'on SIGTERM, how long open streams may finish', '30s');
 
+  cmd.optionsGroup('Debugging:');
+  cmd.option(
+    '--debug-headers',
+    'add x-infergate-endpoint (the serving endpoint’s address) and x-infergate-decision (profile, pick, ' +
+      'scores) to every response, as serve --debug-headers; off, no client can get either',
+  );
+
   cmd
     .addHelpText(
       'after',
@@ -168,6 +176,7 @@ async function epp(flags: EppFlags): Promise<number> {
     maxBodyBytes: maxBody,
     injectStreamUsage: flags.streamUsage,
     responseBodies,
+    debugHeaders: flags.debugHeaders === true,
     logger: createLogger('epp'),
   };
   const poolRouters: PoolRouterRegistryFactory = (o) =>

@@ -158,6 +158,15 @@ describe('envoy-config', () => {
     );
     const svc = byName.get('svc.default.svc.8000')!;
     expect(svc.lb_policy).toBe('LEAST_REQUEST');
+    // Envoy's default breakers (1,024 requests, 3 retries per cluster) lifted on every cluster.
+    expect(byName.size).toBe(5);
+    for (const c of byName.values()) {
+      expect(c.circuit_breakers.thresholds[0]).toMatchObject({
+        max_requests: 1_000_000,
+        max_retries: 1_000_000,
+      });
+      expect(c.circuit_breakers.thresholds[0].max_pending_requests).toBeGreaterThan(100_000);
+    }
   });
 
   it('configures the ext_proc filter as the reference does (full duplex, metadata in and out)', () => {

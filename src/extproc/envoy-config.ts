@@ -111,6 +111,25 @@ function splitHostPort(hostPort: string): { host: string; port: number } {
   return { host: m[1]!, port: Number(m[2]) };
 }
 
+/**
+ * Envoy's default circuit breakers allow 1,024 connections, pending requests and requests, and 3
+ * retries, in flight per cluster. LLM requests are long streams and every one of them also holds an
+ * ext_proc stream to the picker: a busy gateway would answer 503 (or fail the picker's stream) long
+ * before the replicas are full, and a replica failure would leave most fallbacks untried. Admission
+ * is the picker's job (saturation, flow control), so every cluster written here lifts them.
+ */
+const CIRCUIT_BREAKERS = {
+  thresholds: [
+    {
+      priority: 'DEFAULT',
+      max_connections: 1_000_000,
+      max_pending_requests: 1_000_000,
+      max_requests: 1_000_000,
+      max_retries: 1_000_000,
+    },
+  ],
+};
+
 const LB_POLICY: Readonly<Record<ServiceLbPolicy, string>> = {
   'least-request': 'LEAST_REQUEST',
   'round-robin': 'ROUND_ROBIN',
@@ -137,6 +156,7 @@ export function envoyBootstrap(plan: Plan, o: EnvoyConfigOptions): EnvoyConfig {
         type: 'STATIC',
         connect_timeout: '5s',
         lb_policy: LB_POLICY[lb],
+        circuit_breakers: CIRCUIT_BREAKERS,
         load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: lbEndpoints(eps) }] },
       });
     }
@@ -224,6 +244,7 @@ export function envoyBootstrap(plan: Plan, o: EnvoyConfigOptions): EnvoyConfig {
       type: 'STATIC',
       connect_timeout: '1s',
       lb_policy: 'ROUND_ROBIN',
+      circuit_breakers: CIRCUIT_BREAKERS,
       typed_extension_protocol_options: {
         'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
           '@type': HTTP_OPTIONS,
@@ -294,6 +315,7 @@ function poolClusterConfig(name: string, pool: PoolPlan, notes: string[]): Obj {
       connect_timeout: '5s',
       lb_policy: 'CLUSTER_PROVIDED',
       original_dst_lb_config: { use_http_header: true, http_header_name: DESTINATION_ENDPOINT_KEY },
+      circuit_breakers: CIRCUIT_BREAKERS,
       ...protocol,
     };
   }
@@ -302,6 +324,7 @@ function poolClusterConfig(name: string, pool: PoolPlan, notes: string[]): Obj {
     type: 'STATIC',
     connect_timeout: '5s',
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: eps }] },
+    circuit_breakers: CIRCUIT_BREAKERS,
     load_balancing_policy: {
       policies: [
         {

@@ -9,7 +9,13 @@ import {
   servedEndpoint,
   subsetHint,
 } from './messages.js';
-import { extProcService, type ProcessingRequest } from './proto.js';
+import {
+  BODY_SEND_MODE_NONE,
+  extProcService,
+  loadExtProcRoot,
+  OVERWRITE_IF_EXISTS_OR_ADD,
+  type ProcessingRequest,
+} from './proto.js';
 
 describe('ext_proc messages', () => {
   it('splits a body into chunks of at most 62,000 bytes, end of stream on the last only', () => {
@@ -103,6 +109,74 @@ describe('ext_proc messages', () => {
     const attr = { fields: { 'upstream.address': { stringValue: '10.0.0.3:8000' } } };
     expect(servedEndpoint({ attributes: { 'envoy.filters.http.ext_proc': attr } })).toBe('10.0.0.3:8000');
     expect(servedEndpoint({})).toBeUndefined();
+  });
+
+  it('uses the enum numbers of the loaded protocol (encoding writes numbers, decoding reads them)', () => {
+    const root = loadExtProcRoot();
+    const append = root.lookupEnum('envoy.config.core.v3.HeaderValueOption.HeaderAppendAction');
+    expect(append.values.OVERWRITE_IF_EXISTS_OR_ADD).toBe(OVERWRITE_IF_EXISTS_OR_ADD);
+    const modes = root.lookupEnum('envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode');
+    expect(modes.values.NONE).toBe(BODY_SEND_MODE_NONE);
+    expect(modes.values.FULL_DUPLEX_STREAMED).toBe(4);
+  });
+
+  it('decodes what Envoy sends into messages the readers understand (oneof name, defaults, metadata)', () => {
+    const root = loadExtProcRoot();
+    const type = root.lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
+    const process = (
+      extProcService() as unknown as Record<string, { requestDeserialize(b: Buffer): ProcessingRequest }>
+    ).Process!;
+    const wire = (o: object) =>
+      process.requestDeserialize(Buffer.from(type.encode(type.fromObject(o)).finish()));
+    const headers = wire({
+      requestHeaders: {
+        headers: {
+          headers: [
+            { key: 'X-Request-Id', rawValue: Buffer.from('abc') },
+            { key: ':path', value: '/v1' },
+          ],
+        },
+        endOfStream: true,
+      },
+      protocolConfig: { requestBodyMode: 'FULL_DUPLEX_STREAMED' },
+    });
+    expect(headers.request).toBe('requestHeaders');
+    expect(headerMap(headers.requestHeaders!)).toEqual({ 'x-request-id': 'abc', ':path': '/v1' });
+    expect(headers.requestHeaders!.endOfStream).toBe(true);
+    // Not on the wire (proto3 default): the response body mode reads NONE.
+    expect(headers.protocolConfig!.responseBodyMode).toBe(BODY_SEND_MODE_NONE);
+    const served = wire({
+      responseHeaders: {},
+      metadataContext: {
+        filterMetadata: {
+          'envoy.lb': {
+            fields: { 'x-gateway-destination-endpoint-served': { stringValue: '10.0.0.9:8000' } },
+          },
+        },
+      },
+    });
+    expect(served.request).toBe('responseHeaders');
+    expect(served.protocolConfig ?? undefined).toBeUndefined();
+    expect(servedEndpoint(served)).toBe('10.0.0.9:8000');
+    expect(subsetHint(served)).toBeUndefined();
+    const hinted = wire({
+      requestBody: { body: Buffer.from('{}'), endOfStream: true },
+      metadataContext: {
+        filterMetadata: {
+          'envoy.lb.subset_hint': {
+            fields: {
+              'x-gateway-destination-endpoint-subset': {
+                listValue: { values: [{ stringValue: '10.0.0.1:80' }] },
+              },
+            },
+          },
+        },
+      },
+    });
+    expect(hinted.request).toBe('requestBody');
+    expect(Buffer.from(hinted.requestBody!.body!).toString()).toBe('{}');
+    expect(subsetHint(hinted)).toEqual(['10.0.0.1:80']);
+    expect(servedEndpoint(hinted)).toBeUndefined();
   });
 
   it('round-trips a streamed body response through the wire encoding (the field the shipped protos lack)', () => {

@@ -15,6 +15,7 @@ import type {
   ProtoStruct,
   ProtoValue,
 } from './proto.js';
+import { OVERWRITE_IF_EXISTS_OR_ADD } from './proto.js';
 
 /** Header and `envoy.lb` metadata key naming the chosen endpoints (`ip:port[,ip:port…]`). */
 export const DESTINATION_ENDPOINT_KEY = 'x-gateway-destination-endpoint';
@@ -56,7 +57,7 @@ export function headerValue(hv: HeaderValue): string {
 export function setHeader(key: string, value: string): HeaderValueOption {
   return {
     header: { key, rawValue: Buffer.from(value, 'latin1') },
-    appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD',
+    appendAction: OVERWRITE_IF_EXISTS_OR_ADD,
   };
 }
 
@@ -169,7 +170,7 @@ export function immediateError(err: GatewayError, requestId: string | undefined)
   };
 }
 
-function structField(s: ProtoStruct | undefined, key: string): ProtoValue | undefined {
+function structField(s: ProtoStruct | null | undefined, key: string): ProtoValue | undefined {
   return s?.fields?.[key];
 }
 
@@ -183,6 +184,7 @@ export function subsetHint(req: ProcessingRequest): string[] | undefined {
   if (v === undefined) return undefined;
   const values = v.listValue?.values;
   if (values === undefined) return typeof v.stringValue === 'string' ? splitList(v.stringValue) : [];
+  // (A decoded Value reads '' for an unset string: the same empty list as a null value.)
   const out: string[] = [];
   for (const item of values) if (typeof item.stringValue === 'string') out.push(item.stringValue);
   return out;

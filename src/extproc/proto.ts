@@ -1,7 +1,13 @@
 /**
  * The ext_proc wire types: `envoy.service.ext_proc.v3` as the `.proto` files shipped in
- * @grpc/grpc-js-xds declare it, loaded with protobufjs and turned into a gRPC service definition by
- * @grpc/proto-loader.
+ * @grpc/grpc-js-xds declare it, loaded with protobufjs, and the gRPC service definition that encodes
+ * and decodes them with protobufjs directly.
+ *
+ * Decoding yields protobufjs message instances, not plain objects converted field by field (what
+ * @grpc/proto-loader does, at several times the cost per message): a field that is not on the wire
+ * reads its proto3 default from the prototype (`''`, `0`, `false`, an empty Buffer, or `null` for a
+ * message), enums are numbers, a oneof's name (`request`, `kind`) is a getter. Encoding takes plain
+ * objects of the shapes below (enums as numbers).
  *
  * Those files (grpc-js-xds 1.14) predate Envoy's FULL_DUPLEX_STREAMED body mode: they lack
  * `StreamedBodyResponse` and `BodyMutation.streamed_response` (field 3), which the mode needs to send
@@ -13,22 +19,21 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { fromJSON } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
 
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 
-/** google.protobuf.Value / Struct as proto-loader renders them (oneof `kind` named). */
+/** google.protobuf.Value / Struct (decoded: `kind` names the member set; unset members read defaults). */
 export interface ProtoValue {
   kind?: string;
-  nullValue?: string;
+  nullValue?: number;
   numberValue?: number;
   stringValue?: string;
   boolValue?: boolean;
-  structValue?: ProtoStruct;
-  listValue?: { values?: ProtoValue[] };
+  structValue?: ProtoStruct | null;
+  listValue?: { values?: ProtoValue[] } | null;
 }
 export interface ProtoStruct {
   fields?: Record<string, ProtoValue>;
@@ -41,11 +46,12 @@ export interface HeaderValue {
 }
 
 export interface HttpHeaders {
-  headers?: { headers?: HeaderValue[] };
+  headers?: { headers?: HeaderValue[] } | null;
   endOfStream?: boolean;
 }
 
 export interface HttpBody {
+  /** Decoded: a Buffer, or an empty array when the chunk is empty (check `length`). */
   body?: Buffer;
   endOfStream?: boolean;
 }
@@ -59,24 +65,29 @@ export interface ProcessingRequest {
     | 'responseBody'
     | 'requestTrailers'
     | 'responseTrailers';
-  requestHeaders?: HttpHeaders;
-  responseHeaders?: HttpHeaders;
-  requestBody?: HttpBody;
-  responseBody?: HttpBody;
-  requestTrailers?: object;
-  responseTrailers?: object;
+  requestHeaders?: HttpHeaders | null;
+  responseHeaders?: HttpHeaders | null;
+  requestBody?: HttpBody | null;
+  responseBody?: HttpBody | null;
+  requestTrailers?: object | null;
+  responseTrailers?: object | null;
   /** `filter_metadata` by namespace (e.g. `envoy.lb`, `envoy.lb.subset_hint`). */
-  metadataContext?: { filterMetadata?: Record<string, ProtoStruct> };
+  metadataContext?: { filterMetadata?: Record<string, ProtoStruct> } | null;
   /** CEL attributes the filter was asked to send, keyed by filter name. */
   attributes?: Record<string, ProtoStruct>;
-  /** The filter's body modes (first message of a stream only; Envoy ≥ 1.33). */
-  protocolConfig?: { requestBodyMode?: string; responseBodyMode?: string };
+  /** The filter's body modes (first message of a stream only; Envoy ≥ 1.33); BodySendMode numbers. */
+  protocolConfig?: { requestBodyMode?: number; responseBodyMode?: number } | null;
 }
+
+/** `ProcessingMode.BodySendMode.NONE`: the filter sends no body of that direction. */
+export const BODY_SEND_MODE_NONE = 0;
+/** `HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD`. */
+export const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 
 export interface HeaderValueOption {
   header: { key: string; rawValue: Buffer };
   /** OVERWRITE_IF_EXISTS_OR_ADD: never append to a value the client sent. */
-  appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD';
+  appendAction: typeof OVERWRITE_IF_EXISTS_OR_ADD;
 }
 
 export interface HeaderMutation {
@@ -115,6 +126,12 @@ function protoRoots(): string[] {
 
 /** Loads external_processor.proto and adds the FULL_DUPLEX_STREAMED body response. */
 export function loadExtProcRoot(): protobuf.Root {
+  // google/protobuf/descriptor.proto (imported by the validate and udpa annotations) is not on disk:
+  // register protobufjs' own copy as a bundled file, as @grpc/proto-loader does.
+  const descriptor = require('protobufjs/google/protobuf/descriptor.json') as {
+    nested: { google: { nested: { protobuf: { nested: protobuf.INamespace['nested'] } } } };
+  };
+  protobuf.common('descriptor', descriptor.nested.google.nested.protobuf.nested as never);
   const roots = protoRoots();
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => {
@@ -162,18 +179,35 @@ export function loadExtProcRoot(): protobuf.Root {
 
 let cached: ServiceDefinition | undefined;
 
-/** The `ExternalProcessor` service definition for `grpc.Server#addService`. */
+/**
+ * The `ExternalProcessor` service definition for `grpc.Server#addService`: one bidirectional
+ * streaming method, messages encoded and decoded by protobufjs (see the top of this file).
+ */
 export function extProcService(): ServiceDefinition {
   if (cached) return cached;
   const root = loadExtProcRoot();
-  const definition = fromJSON(root.toJSON(), {
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    bytes: Buffer,
-    defaults: false,
-    oneofs: true,
+  const request = root.lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
+  const response = root.lookupType('envoy.service.ext_proc.v3.ProcessingResponse');
+  const codec = (type: protobuf.Type) => ({
+    serialize: (m: object): Buffer => {
+      const bytes = type.encode(m as protobuf.Message).finish();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+    deserialize: (b: Buffer): object => type.decode(b),
   });
-  cached = definition[EXT_PROC_SERVICE] as ServiceDefinition;
+  const req = codec(request);
+  const res = codec(response);
+  cached = {
+    Process: {
+      path: `/${EXT_PROC_SERVICE}/Process`,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: req.serialize,
+      requestDeserialize: req.deserialize,
+      responseSerialize: res.serialize,
+      responseDeserialize: res.deserialize,
+      originalName: 'process',
+    },
+  };
   return cached;
 }

@@ -42,6 +42,8 @@ export interface EppOptions {
   injectStreamUsage: boolean;
   /** See StreamContext.responseBodies (must match `envoy-config --response-bodies`). */
   responseBodies: 'always' | 'when-needed';
+  /** See StreamContext.debugHeaders (default off). */
+  debugHeaders: boolean;
   logger: Logger;
 }
 
@@ -99,6 +101,7 @@ export class EppServer {
       maxBodyBytes: opts.maxBodyBytes,
       injectStreamUsage: opts.injectStreamUsage,
       responseBodies: opts.responseBodies,
+      debugHeaders: opts.debugHeaders,
       open: this.open,
       served: (outcome) => servedBy[outcome].inc(),
     };

@@ -22,8 +22,9 @@ import { inferenceRequest } from '../openai/inference-request.js';
 import { ModelRewriter } from '../openai/model-rewrite.js';
 import { type ParsedRequest, parseRequestBody, withStreamUsage } from '../openai/request.js';
 import { bodyKind, ResponseObserver } from '../openai/response-observer.js';
-import { DEBUG_HEADER, ENDPOINT_RESPONSE_HEADER } from '../requestcontrol/index.js';
+import { DECISION_RESPONSE_HEADER, ENDPOINT_RESPONSE_HEADER } from '../requestcontrol/index.js';
 import type { Endpoint, PoolRouter, RequestOutcome, RoutingDecision } from '../requestcontrol/types.js';
+import { decisionHeader } from '../telemetry/decision-ring.js';
 import type { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import {
   type BodyDirection,
@@ -37,7 +38,12 @@ import {
   setHeader,
   subsetHint,
 } from './messages.js';
-import type { HeaderValueOption, ProcessingRequest, ProcessingResponse } from './proto.js';
+import {
+  BODY_SEND_MODE_NONE,
+  type HeaderValueOption,
+  type ProcessingRequest,
+  type ProcessingResponse,
+} from './proto.js';
 
 /** What every stream of one picker shares. */
 export interface StreamContext {
@@ -57,6 +63,12 @@ export interface StreamContext {
    * router's accounting see every stream's counts.
    */
   readonly injectStreamUsage: boolean;
+  /**
+   * `epp --debug-headers`: every response names the endpoint that served (x-infergate-endpoint) and
+   * the scheduling decision (x-infergate-decision), as `serve --debug-headers` does. Off, no client
+   * can get either: they are internal addresses and the pool's scores.
+   */
+  readonly debugHeaders: boolean;
   /** Streams open now (for graceful shutdown). */
   readonly open: Set<ExtProcStream>;
   /**
@@ -170,11 +182,11 @@ export class ExtProcStream {
         this.onResponseHeaders(msg);
         return;
       case 'responseBody':
-        this.onResponseBody(msg.responseBody?.body ?? EMPTY, msg.responseBody?.endOfStream === true);
+        this.onResponseBody(bodyBytes(msg.responseBody?.body), msg.responseBody?.endOfStream === true);
         return;
       case 'responseTrailers':
-        this.endResponse();
         this.send({ responseTrailers: {} });
+        this.endResponse();
         return;
       default:
         return;
@@ -185,7 +197,8 @@ export class ExtProcStream {
     this.ctx.metrics.requestStarted();
     // The filter's own mode (Envoy ≥ 1.33 says it on the first message; a per-route override is not
     // reported, hence the picker's --response-bodies flag, applied once the decision is known).
-    this.responseBodies = msg.protocolConfig?.responseBodyMode !== 'NONE';
+    const mode = msg.protocolConfig;
+    this.responseBodies = mode == null || mode.responseBodyMode !== BODY_SEND_MODE_NONE;
     const h = headerMap(msg.requestHeaders);
     this.headers = h;
     const given = h['x-request-id'];
@@ -282,11 +295,15 @@ export class ExtProcStream {
       served === undefined ? 'unreported' : served === this.dispatched!.id ? 'primary' : 'other',
     );
     this.moveToServed(served);
-    const setHeaders: HeaderValueOption[] = [];
-    if (this.headers[DEBUG_HEADER] === 'endpoint') {
-      setHeaders.push(setHeader(ENDPOINT_RESPONSE_HEADER, served ?? 'unreported'));
-    }
     const decision = this.decision!;
+    const setHeaders: HeaderValueOption[] = [];
+    // Endpoint addresses and scores are internal: only when the operator turned debug output on.
+    if (this.ctx.debugHeaders) {
+      setHeaders.push(setHeader(ENDPOINT_RESPONSE_HEADER, served ?? 'unreported'));
+      if (decision.record !== undefined) {
+        setHeaders.push(setHeader(DECISION_RESPONSE_HEADER, decisionHeader(decision.record)));
+      }
+    }
     const rm = decision.responseModel;
     const rewrite = rm !== undefined ? new ModelRewriter(rm.upstream, rm.client) : undefined;
     const kind = bodyKind(h['content-type'], h['content-encoding']);
@@ -351,10 +368,15 @@ export class ExtProcStream {
     else for (const r of bodyResponses(direction, body, endOfStream)) this.send(r);
   }
 
-  /** The response is complete: the router and the metrics hear how it went. */
+  /**
+   * The response is complete (its last message answered): the router and the metrics hear how it
+   * went, and the picker closes the stream cleanly, which the protocol reads as "proceed without the
+   * server" — Envoy then need not reset it when the request ends (a reset costs both sides more).
+   */
   private endResponse(): void {
     if (this.phase !== 'response') return;
     this.finish(this.status, this.status > 0 && this.status < 500, undefined);
+    this.endCall();
   }
 
   /**
@@ -432,6 +454,11 @@ export class ExtProcStream {
   private endCall(): void {
     if (this.call.writable && !this.call.destroyed) this.call.end();
   }
+}
+
+/** A decoded `bytes` field: a Buffer view of the wire, or (unset) the prototype's empty array. */
+function bodyBytes(b: Buffer | undefined): Buffer {
+  return b !== undefined && b.length > 0 ? b : EMPTY;
 }
 
 function toBuffer(x: Buffer | string): Buffer {

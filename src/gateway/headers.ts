@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader } from 'node:http';
 import type { HeaderModifierPlan } from '../config/plan.js';
+import { DECISION_RESPONSE_HEADER, ENDPOINT_RESPONSE_HEADER } from '../requestcontrol/index.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -33,9 +34,9 @@ const SET_BY_GATEWAY = new Set([
 export const REQUEST_ID = 'x-request-id';
 export const DESTINATION_ENDPOINT = 'x-gateway-destination-endpoint';
 /** Response header naming the endpoint that answered (`serve --debug-headers` only: an internal address). */
-export const DEBUG_ENDPOINT = 'x-infergate-endpoint';
+export const DEBUG_ENDPOINT = ENDPOINT_RESPONSE_HEADER;
 /** One-line JSON of the scheduling decision (`serve --debug-headers` only). */
-export const DEBUG_DECISION = 'x-infergate-decision';
+export const DEBUG_DECISION = DECISION_RESPONSE_HEADER;
 /** The request header clients used to ask for DEBUG_ENDPOINT; the gateway ignores it (issue 12). */
 export const DEBUG_REQUEST = 'x-infergate-debug';
 

@@ -26,7 +26,11 @@ export type {
   RoutingDecision,
 } from './types.js';
 
-/** Request header asking the gateway to name the chosen endpoint in the response (value `endpoint`). */
-export const DEBUG_HEADER = 'x-infergate-debug';
-/** Response header carrying `decision.endpoints[0].id` when asked for. */
+/**
+ * Response header naming the endpoint that answered. An internal address: front doors add it only
+ * when the operator turned debug output on (`serve --debug-headers`, `epp --debug-headers`); no
+ * request header can ask for it.
+ */
 export const ENDPOINT_RESPONSE_HEADER = 'x-infergate-endpoint';
+/** One-line JSON of the scheduling decision (debug output only, as ENDPOINT_RESPONSE_HEADER). */
+export const DECISION_RESPONSE_HEADER = 'x-infergate-decision';

@@ -67,13 +67,12 @@ status:
 `,
       ),
     ];
-    const epp = await h.startEpp(files, 'dp');
+    const epp = await h.startEpp(files, 'dp', ['--debug-headers']);
     const envoy = await h.startEnvoy(files, { extra: ['--epp', `127.0.0.1:${epp.grpcPort}`] });
     // Concurrent requests: the picker counts each decision at once, so they spread over both ranks.
     const replies = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         call(envoy.url, '/v1/chat/completions', {
-          headers: { 'x-infergate-debug': 'endpoint' },
           json: { ...CHAT, messages: [{ role: 'user', content: `rank question ${i}` }] },
         }),
       ),
@@ -125,7 +124,10 @@ ${pool('a')}${pool('b')}`,
       a.podsFile,
       b.podsFile,
     ];
-    const [eppA, eppB] = await Promise.all([h.startEpp(files, 'pool-a'), h.startEpp(files, 'pool-b')]);
+    const [eppA, eppB] = await Promise.all([
+      h.startEpp(files, 'pool-a', ['--debug-headers']),
+      h.startEpp(files, 'pool-b', ['--debug-headers']),
+    ]);
     const envoy = await h.startEnvoy(files, {
       extra: ['--epp', `pool-a=127.0.0.1:${eppA.grpcPort}`, '--epp', `pool-b=127.0.0.1:${eppB.grpcPort}`],
     });
@@ -136,7 +138,6 @@ ${pool('a')}${pool('b')}`,
     let toB = 0;
     for (let i = 0; i < n; i++) {
       const r = await call(envoy.url, '/v1/chat/completions', {
-        headers: { 'x-infergate-debug': 'endpoint' },
         json: CHAT,
       });
       expect(r.status, r.text).toBe(200);

@@ -37,7 +37,7 @@ describe.skipIf(!hasTool('envoy'))('seed 000 through Envoy + infergate epp', () 
       { labels: 'app=vllm-llama2-7b-pool', namePrefix: 'vllm-llama2-7b-pool' },
     );
     const files = [...SEED_000, sims.podsFile];
-    epp = await h.startEpp(files, 'default/vllm-llama2-7b-pool');
+    epp = await h.startEpp(files, 'default/vllm-llama2-7b-pool', ['--debug-headers']);
     envoy = await h.startEnvoy(files, { extra: ['--epp', `127.0.0.1:${epp.grpcPort}`] });
   }, 120_000);
 
@@ -49,7 +49,7 @@ describe.skipIf(!hasTool('envoy'))('seed 000 through Envoy + infergate epp', () 
     const n = 8;
     for (let i = 0; i < n; i++) {
       const r = await call(envoy.url, '/v1/chat/completions', {
-        headers: { ...HOST, 'x-infergate-debug': 'endpoint' },
+        headers: HOST,
         json: { ...CHAT, messages: [{ role: 'user', content: `question ${i}` }] },
       });
       expect(r.status, r.text).toBe(200);
@@ -67,12 +67,15 @@ describe.skipIf(!hasTool('envoy'))('seed 000 through Envoy + infergate epp', () 
 
   it('GatewayDestinationEndpointServed: the served endpoint reaches the picker on the response', async () => {
     const r = await call(envoy.url, '/v1/chat/completions', {
-      headers: { ...HOST, 'x-infergate-debug': 'endpoint' },
+      headers: HOST,
       json: CHAT,
     });
     expect(r.status).toBe(200);
     const served = r.headers['x-infergate-endpoint'];
     expect(sims.urls.map((u) => new URL(u).host)).toContain(served);
+    // --debug-headers also names the decision, as serve does: its pick is the endpoint that served.
+    const decision = JSON.parse(String(r.headers['x-infergate-decision'])) as { pick: string };
+    expect(decision.pick).toBe(served);
     expect(await epp.metric('infergate_epp_served_endpoint_total', { outcome: 'unreported' })).toBe(0);
   });
 
@@ -99,6 +102,7 @@ describe.skipIf(!hasTool('envoy'))('seed 000 through Envoy + infergate epp', () 
     const leanEpp = await h.startEpp(files, 'default/vllm-llama2-7b-pool', [
       '--response-bodies',
       'when-needed',
+      '--debug-headers',
     ]);
     const lean = await h.startEnvoy(files, {
       extra: ['--epp', `127.0.0.1:${leanEpp.grpcPort}`, '--response-bodies', 'when-needed'],
@@ -107,7 +111,7 @@ describe.skipIf(!hasTool('envoy'))('seed 000 through Envoy + infergate epp', () 
     const requests = 0;
     const tokens = 0;
     const stream = await call(lean.url, '/v1/chat/completions', {
-      headers: { ...HOST, 'x-infergate-debug': 'endpoint' },
+      headers: HOST,
       json: { ...CHAT, stream: true },
     });
     expect(stream.status).toBe(200);
@@ -125,6 +129,24 @@ describe.skipIf(!hasTool('envoy'))('seed 000 through Envoy + infergate epp', () 
     );
     expect(await epp.metric('infergate_pool_endpoint_inflight_requests')).toBe(0);
     expect(await epp.metric('infergate_completion_tokens_total')).toBe(tokens);
+  });
+
+  it('without --debug-headers no client gets an endpoint address or the decision, even asking for it', async () => {
+    const files = [...SEED_000, sims.podsFile];
+    const quiet = await h.startEpp(files, 'default/vllm-llama2-7b-pool');
+    const front = await h.startEnvoy(files, { extra: ['--epp', `127.0.0.1:${quiet.grpcPort}`] });
+    for (const stream of [false, true]) {
+      const r = await call(front.url, '/v1/chat/completions', {
+        headers: { ...HOST, 'x-infergate-debug': 'endpoint' },
+        json: { ...CHAT, stream },
+      });
+      expect(r.status, r.text).toBe(200);
+      expect(r.headers['x-infergate-endpoint']).toBeUndefined();
+      expect(r.headers['x-infergate-decision']).toBeUndefined();
+      for (const u of sims.urls) expect(r.text).not.toContain(new URL(u).host);
+    }
+    // The picker did route both (so the absence is the gate, not a request that never got there).
+    expect(await quiet.metric('infergate_epp_served_endpoint_total', { outcome: 'primary' })).toBe(2);
   });
 
   it('bad JSON is answered by the picker: 400 with an OpenAI-style body', async () => {

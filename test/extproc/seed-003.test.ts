@@ -33,7 +33,7 @@ describe.skipIf(!hasTool('envoy'))('seed 003 through Envoy + infergate epp', () 
       namePrefix: 'qwen',
     });
     const files = [...SEED_003, sims.podsFile];
-    epp = await h.startEpp(files, 'vllm-qwen-pool');
+    epp = await h.startEpp(files, 'vllm-qwen-pool', ['--debug-headers']);
     envoy = await h.startEnvoy(files, { ports: [8080, 8081], extra: ['--epp', `127.0.0.1:${epp.grpcPort}`] });
     client = new OpenAI({ baseURL: `${envoy.urls.get(8081)}/v1`, apiKey: 'none', maxRetries: 0 });
   }, 120_000);
@@ -67,7 +67,6 @@ describe.skipIf(!hasTool('envoy'))('seed 003 through Envoy + infergate epp', () 
     const n = 8;
     for (let i = 0; i < n; i++) {
       const r = await call(envoy.urls.get(8081)!, '/v1/chat/completions', {
-        headers: { 'x-infergate-debug': 'endpoint' },
         json: {
           model: MODEL,
           max_tokens: 4,
@@ -92,7 +91,6 @@ describe.skipIf(!hasTool('envoy'))('seed 003 through Envoy + infergate epp', () 
     const replies = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         call(envoy.urls.get(8081)!, '/v1/chat/completions', {
-          headers: { 'x-infergate-debug': 'endpoint' },
           json: {
             model: MODEL,
             max_tokens: 16,

@@ -151,6 +151,15 @@ export const QUALITY_003: ScenarioDefinition = {
       description:
         'InferencePool vllm-qwen-pool, the profile its annotation routing-strategy PREFIX_CACHE selects (prefix-cache)',
     },
+    {
+      name: 'infergate-envoy',
+      listener: 'default/qwen-inference-gateway/llm-gw',
+      declaredPort: 8081,
+      scheduler: 'default',
+      eppPool: 'default/vllm-qwen-pool',
+      description:
+        'the same default profile behind Envoy 1.40: `infergate envoy-config` + `infergate epp` (ext_proc) instead of `serve` (issue 10)',
+    },
     // Issue 16: the default profile before it, and SGLang's router in front of the same fresh
     // replicas (skipped when not installed).
     prefillCostTarget(),

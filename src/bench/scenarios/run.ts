@@ -35,6 +35,7 @@ import {
 import { type FigureValues, figureValues, ratio } from '../report/figures.js';
 import { comparisonTable, extrasTable, servingTable } from '../report/table.js';
 import { parseAccessLog, tailEvidence } from '../tail.js';
+import { envoyAvailability, type RunningEnvoyFront, startEnvoyFront } from './envoy-front.js';
 import { ChildCli } from './processes.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioRun, ScenarioTarget } from './types.js';
 
@@ -243,6 +244,18 @@ export function simArgs(run: ScenarioRun, podsFile: string): string[] {
   ];
 }
 
+/** The picking flags `serve` and `epp` share: seed, scrape interval, scheduler. */
+function pickingFlags(plan: ScenarioPlan, target: ScenarioTarget): string[] {
+  return [
+    '--seed',
+    String(plan.run.sim.seed),
+    '--scrape-interval',
+    `${plan.scrapeIntervalMs}ms`,
+    '--scheduler',
+    target.scheduler ?? 'config',
+  ];
+}
+
 /** `infergate serve` flags besides the manifests and the port map. */
 export function serveFlags(plan: ScenarioPlan, target: ScenarioTarget): string[] {
   return [
@@ -253,14 +266,9 @@ export function serveFlags(plan: ScenarioPlan, target: ScenarioTarget): string[]
     '--no-watch',
     '--drain-timeout',
     '1s',
-    '--seed',
-    String(plan.run.sim.seed),
-    '--scrape-interval',
-    `${plan.scrapeIntervalMs}ms`,
+    ...pickingFlags(plan, target),
     '--service-lb',
     target.serviceLb ?? 'least-request',
-    '--scheduler',
-    target.scheduler ?? 'config',
   ];
 }
 
@@ -360,6 +368,7 @@ async function runOneTarget(
   workload: BuiltWorkload,
   dir: string,
   opts: ScenarioRunOptions,
+  /** The peer router's program, or Envoy's for an `eppPool` target. */
   peerProgram: string | undefined,
 ): Promise<TargetResult> {
   const def = plan.def;
@@ -375,11 +384,12 @@ async function runOneTarget(
   const simLog = join(dir, `${target.name}.sim.log`);
   let sim: ChildCli | undefined;
   let gateway: ChildCli | undefined;
+  let envoyFront: RunningEnvoyFront | undefined;
   let result: TargetResult;
   try {
     const s = plan.run.sim;
     opts.io.stderr.write(
-      `${def.name} ${target.name}: starting ${s.replicas} simulated replicas and ${peer ? describePeer(peer) : 'the gateway'}\n`,
+      `${def.name} ${target.name}: starting ${s.replicas} simulated replicas and ${peer ? describePeer(peer) : target.eppPool ? 'Envoy + infergate epp' : 'the gateway'}\n`,
     );
     sim = new ChildCli('infergate sim', simArgs(plan.run, podsFile), simLog);
     await sim.waitForLine(/^sim ready \d+ replicas/, READY_TIMEOUT_MS, opts.signal);
@@ -399,6 +409,20 @@ async function runOneTarget(
       });
       gateway = started.child;
       frontUrl = started.url;
+    } else if (target.eppPool !== undefined) {
+      envoyFront = await startEnvoyFront({
+        envoy: peerProgram!,
+        files: [...manifests, podsFile],
+        pool: target.eppPool,
+        declaredPort: target.declaredPort,
+        declaredPorts: portMap.split(',').map((p) => Number(p.split('=')[0])),
+        eppFlags: pickingFlags(plan, target),
+        logPrefix: join(dir, target.name),
+        readyTimeoutMs: READY_TIMEOUT_MS,
+        signal: opts.signal,
+      });
+      gateway = envoyFront.epp;
+      frontUrl = envoyFront.url;
     } else {
       const files = [...manifests, podsFile].flatMap((f) => ['-f', f]);
       gateway = new ChildCli(
@@ -427,6 +451,7 @@ async function runOneTarget(
     // Start-up (tsx compiling, manifests loading) is not part of the run.
     const simCpuAtStart = sim.cpuSeconds() ?? 0;
     const gatewayCpuAtStart = gateway.cpuSeconds() ?? 0;
+    const envoyCpuAtStart = envoyFront?.envoy.cpuSeconds() ?? 0;
     result = await runTarget(
       { ...plan.options, targets: [] },
       {
@@ -446,7 +471,8 @@ async function runOneTarget(
       const cs = (v: number): number => Math.round(v * 100) / 100;
       result.processCpuS = {
         sim: cs(simCpu - simCpuAtStart),
-        [peer ? 'router' : 'gateway']: cs(gatewayCpu - gatewayCpuAtStart),
+        [peer ? 'router' : envoyFront ? 'epp' : 'gateway']: cs(gatewayCpu - gatewayCpuAtStart),
+        ...(envoyFront ? { envoy: cs((envoyFront.envoy.cpuSeconds() ?? 0) - envoyCpuAtStart) } : {}),
         generator: cs((result.generator.lag.cpuPercent / 100) * wallS),
         wall: cs(wallS),
       };
@@ -454,12 +480,15 @@ async function runOneTarget(
     if (!sim.running) result.warnings.push('the simulator exited during the run (see its log)');
     if (!gateway.running)
       result.warnings.push(`${peer ? 'the peer router' : 'the gateway'} exited during the run (see its log)`);
+    if (envoyFront && !envoyFront.envoy.running)
+      result.warnings.push('envoy exited during the run (see its log)');
   } finally {
+    await envoyFront?.envoy.stop();
     await gateway?.stop();
     await sim?.stop();
   }
-  // Read once the gateway has stopped: its access log is complete.
-  const accessLog = peer ? undefined : readText(join(dir, `${target.name}.access.log`));
+  // Read once the gateway has stopped: its access log is complete (the picker writes none).
+  const accessLog = peer || envoyFront ? undefined : readText(join(dir, `${target.name}.access.log`));
   result.tail = tailEvidence(
     result.records,
     plan.options.timeScale,
@@ -662,6 +691,14 @@ export async function executeScenario(
       const avail = peerAvailability(target.peer);
       if (!avail.ok) {
         // A missing peer is reported and left out; the other targets still run.
+        io.stderr.write(`${def.name} ${target.name}: skipped — ${avail.why}\n`);
+        skipped.push({ target: target.name, why: avail.why });
+        continue;
+      }
+      program = avail.program;
+    } else if (target.eppPool !== undefined) {
+      const avail = envoyAvailability();
+      if (!avail.ok) {
         io.stderr.write(`${def.name} ${target.name}: skipped — ${avail.why}\n`);
         skipped.push({ target: target.name, why: avail.why });
         continue;

@@ -57,6 +57,12 @@ export interface ScenarioTarget {
    * `listener` and `declaredPort` are then unused. Skipped with a message when not installed.
    */
   peer?: PeerSpec | undefined;
+  /**
+   * Envoy in front and `infergate epp` picking for this InferencePool (`ns/name`) instead of
+   * `infergate serve` (envoy-front.ts), with the same `scheduler`. Skipped with a message when Envoy
+   * is not installed.
+   */
+  eppPool?: string | undefined;
   description: string;
 }
 

@@ -270,6 +270,23 @@ export function envoyBootstrap(plan: Plan, o: EnvoyConfigOptions): EnvoyConfig {
           grpc_health_check: { service_name: EXT_PROC_SERVICE },
         },
       ],
+      // The faster path: the first stream that cannot even connect (the picker's process is gone)
+      // ejects the picker at once, without waiting for two failed health checks; the ejection is
+      // short (1 s, longer when repeated) so a picker that comes back is used again soon, and the
+      // health check keeps a dead one out meanwhile.
+      outlier_detection: {
+        split_external_local_origin_errors: true,
+        consecutive_local_origin_failure: 1,
+        enforcing_consecutive_local_origin_failure: 100,
+        // Only failures to reach the picker eject it, never answers on its streams.
+        enforcing_consecutive_5xx: 0,
+        enforcing_consecutive_gateway_failure: 0,
+        enforcing_success_rate: 0,
+        interval: '1s',
+        base_ejection_time: '1s',
+        max_ejection_time: '10s',
+        max_ejection_percent: 100,
+      },
       common_lb_config: { healthy_panic_threshold: { value: 0 } },
     });
   }

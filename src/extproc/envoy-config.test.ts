@@ -153,9 +153,20 @@ describe('envoy-config', () => {
       address: '127.0.0.1',
       port_value: 9012,
     });
-    expect(byName.get('epp.default.open')!.health_checks[0].grpc_health_check.service_name).toBe(
+    const picker = byName.get('epp.default.open')!;
+    expect(picker.health_checks[0].grpc_health_check.service_name).toBe(
       'envoy.service.ext_proc.v3.ExternalProcessor',
     );
+    // Below Node's rapid-reset burst (1,000 peer resets per HTTP/2 connection, then GOAWAY).
+    const h2 =
+      picker.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+    expect(h2.common_http_protocol_options.max_requests_per_connection).toBeLessThan(1000);
+    // Only failures to reach the picker eject it, at once.
+    expect(picker.outlier_detection).toMatchObject({
+      consecutive_local_origin_failure: 1,
+      split_external_local_origin_errors: true,
+      enforcing_consecutive_5xx: 0,
+    });
     const svc = byName.get('svc.default.svc.8000')!;
     expect(svc.lb_policy).toBe('LEAST_REQUEST');
     // Envoy's default breakers (1,024 requests, 3 retries per cluster) lifted on every cluster.

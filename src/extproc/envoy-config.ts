@@ -130,6 +130,9 @@ const CIRCUIT_BREAKERS = {
   ],
 };
 
+/** ext_proc streams per connection to a picker (below Node's rapid-reset burst of 1,000). */
+const EPP_STREAMS_PER_CONNECTION = 500;
+
 const LB_POLICY: Readonly<Record<ServiceLbPolicy, string>> = {
   'least-request': 'LEAST_REQUEST',
   'round-robin': 'ROUND_ROBIN',
@@ -249,6 +252,11 @@ export function envoyBootstrap(plan: Plan, o: EnvoyConfigOptions): EnvoyConfig {
         'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
           '@type': HTTP_OPTIONS,
           explicit_http_config: { http2_protocol_options: {} },
+          // Envoy resets every ext_proc stream when its request ends (envoyproxy/envoy#22727), and
+          // Node's HTTP/2 server answers the 1,000th quick reset on one connection with GOAWAY
+          // (nghttp2's rapid-reset limit: burst 1,000, 33/s; not settable on Node 20): every stream
+          // then open on it fails (500). A fresh connection every 500 streams stays under the limit.
+          common_http_protocol_options: { max_requests_per_connection: EPP_STREAMS_PER_CONNECTION },
         },
       },
       load_assignment: {

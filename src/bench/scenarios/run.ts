@@ -244,16 +244,13 @@ export function simArgs(run: ScenarioRun, podsFile: string): string[] {
   ];
 }
 
-/** The picking flags `serve` and `epp` share: seed, scrape interval, scheduler. */
-function pickingFlags(plan: ScenarioPlan, target: ScenarioTarget): string[] {
-  return [
-    '--seed',
-    String(plan.run.sim.seed),
-    '--scrape-interval',
-    `${plan.scrapeIntervalMs}ms`,
-    '--scheduler',
-    target.scheduler ?? 'config',
-  ];
+/** The picking flags `serve` and `epp` share: seed and scrape interval (the scheduler comes last). */
+function pickingFlags(plan: ScenarioPlan): string[] {
+  return ['--seed', String(plan.run.sim.seed), '--scrape-interval', `${plan.scrapeIntervalMs}ms`];
+}
+
+function schedulerFlag(target: ScenarioTarget): string[] {
+  return ['--scheduler', target.scheduler ?? 'config'];
 }
 
 /** `infergate serve` flags besides the manifests and the port map. */
@@ -266,9 +263,10 @@ export function serveFlags(plan: ScenarioPlan, target: ScenarioTarget): string[]
     '--no-watch',
     '--drain-timeout',
     '1s',
-    ...pickingFlags(plan, target),
+    ...pickingFlags(plan),
     '--service-lb',
     target.serviceLb ?? 'least-request',
+    ...schedulerFlag(target),
   ];
 }
 
@@ -416,7 +414,7 @@ async function runOneTarget(
         pool: target.eppPool,
         declaredPort: target.declaredPort,
         declaredPorts: portMap.split(',').map((p) => Number(p.split('=')[0])),
-        eppFlags: pickingFlags(plan, target),
+        eppFlags: [...pickingFlags(plan), ...schedulerFlag(target)],
         logPrefix: join(dir, target.name),
         readyTimeoutMs: READY_TIMEOUT_MS,
         signal: opts.signal,

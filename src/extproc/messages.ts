@@ -37,7 +37,7 @@ export const DROPPED_REASON_HEADER = 'x-llm-d-request-dropped-reason';
 export const BODY_CHUNK_LIMIT = 62_000;
 
 /** Lower-cased header map of an HttpHeaders message; the last value of a repeated name wins. */
-export function headerMap(h: HttpHeaders | undefined): Record<string, string> {
+export function headerMap(h: HttpHeaders | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   const list = h?.headers?.headers;
   if (list === undefined) return out;

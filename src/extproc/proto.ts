@@ -129,9 +129,9 @@ export function loadExtProcRoot(): protobuf.Root {
   // google/protobuf/descriptor.proto (imported by the validate and udpa annotations) is not on disk:
   // register protobufjs' own copy as a bundled file, as @grpc/proto-loader does.
   const descriptor = require('protobufjs/google/protobuf/descriptor.json') as {
-    nested: { google: { nested: { protobuf: { nested: protobuf.INamespace['nested'] } } } };
+    nested: { google: { nested: { protobuf: { nested: Record<string, unknown> } } } };
   };
-  protobuf.common('descriptor', descriptor.nested.google.nested.protobuf.nested as never);
+  protobuf.common('descriptor', descriptor.nested.google.nested.protobuf.nested);
   const roots = protoRoots();
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => {

@@ -127,6 +127,8 @@ function main(): void {
     '',
     table(runs),
     '',
+    `The hit rate says whether the picks were the same kind of picks; the TTFT also carries each front's own wall-clock latency, multiplied by ${fmt(1 / runs[0]!.timeScale, 0)} in simulated time (through Envoy + epp, a streamed answer's first chunk passes the picker: request headers and body, response headers, first body chunk — bench/results/epp-overhead.md measures the hop).`,
+    '',
   ].join('\n');
   process.stdout.write(md);
   writeFileSync(join(ROOT, 'bench/results/quality-envoy-epp.md'), md);

@@ -39,7 +39,7 @@ describe('ext_proc messages', () => {
     const h = common.headerMutation!.setHeaders![0]!;
     expect(h.header.key).toBe('x-gateway-destination-endpoint');
     expect(h.header.rawValue.toString()).toBe('10.0.0.1:8000,10.0.0.2:8000');
-    expect(h.appendAction).toBe('OVERWRITE_IF_EXISTS_OR_ADD');
+    expect(h.appendAction).toBe(OVERWRITE_IF_EXISTS_OR_ADD);
     const lb = r.dynamicMetadata!.fields!['envoy.lb']!.structValue!.fields!;
     expect(lb['x-gateway-destination-endpoint']!.stringValue).toBe('10.0.0.1:8000,10.0.0.2:8000');
   });

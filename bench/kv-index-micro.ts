@@ -7,7 +7,7 @@
  *    user turn new) + chained block hashing + the index lookup, p50/p99 over many requests; and the
  *    same with nothing cached in the tokenizer (a conversation seen for the first time).
  *
- *   flock -w 900 /work/bench.lock node --expose-gc --import tsx bench/kv-index-micro.ts [--out bench/results]
+ *   /work/bin/benchlock node --expose-gc --import tsx bench/kv-index-micro.ts [--no-memory] [--out DIR]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -82,6 +82,23 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+interface Percentiles {
+  p50_us: number;
+  p99_us: number;
+}
+
+function percentiles(us: number[]): Percentiles {
+  return { p50_us: pct(us, 50), p99_us: pct(us, 99) };
+}
+
+/** Wall µs of each stage of one scoring, and the whole. */
+interface StageTimes {
+  render: number;
+  encode: number;
+  lookup: number;
+  total: number;
+}
+
 function scoring() {
   const tok = loadTokenizer(QWEN3_TOKENIZER_DIR);
   const rng = new SeededRng(7);
@@ -110,11 +127,8 @@ function scoring() {
     });
   }
   const slots = Array.from({ length: ENDPOINTS }, (_, e) => index.slotOf(`ep${e}`));
-  const one = (
-    messages: { role: string; content: string }[],
-  ): { ms: number; tokens: number; best: number } => {
-    const t0 = performance.now();
-    const tokens = requestTokens({ model: 'm', messages }, tok)!;
+  /** Chained hashes of the prompt + the index lookup + the per-endpoint ratio: everything after tokenization. */
+  const lookup = (tokens: ArrayLike<number>): number => {
     const n = hashTokenBlocks(tokens, tokens.length, BS, rootHash(null), scratch);
     index.match(scratch, n, out);
     let best = 0;
@@ -123,18 +137,54 @@ function scoring() {
       const r = s >= 0 ? out[s]! / n : 0;
       if (r > best) best = r;
     }
-    return { ms: performance.now() - t0, tokens: tokens.length, best };
+    return best;
   };
-  // warm: the conversation's earlier turns are in the tokenizer's segment cache
-  one([...base, { role: 'user', content: 'warm up' }]);
+  /** The scorer's path (requestTokens: template + encoding) then the lookup, timed as a whole. */
+  const one = (
+    messages: { role: string; content: string }[],
+  ): { us: number; tokens: number; best: number } => {
+    const t0 = performance.now();
+    const tokens = requestTokens({ model: 'm', messages }, tok)!;
+    const best = lookup(tokens);
+    return { us: (performance.now() - t0) * 1000, tokens: tokens.length, best };
+  };
+  /** The same work split in stages (render, encode, lookup), for where the time goes. */
+  const staged = (messages: { role: string; content: string }[]): StageTimes => {
+    const t0 = performance.now();
+    const text = tok.renderChat(messages);
+    const t1 = performance.now();
+    const tokens = tok.encode(text, false);
+    const t2 = performance.now();
+    lookup(tokens);
+    const t3 = performance.now();
+    return {
+      render: (t1 - t0) * 1000,
+      encode: (t2 - t1) * 1000,
+      lookup: (t3 - t2) * 1000,
+      total: (t3 - t0) * 1000,
+    };
+  };
+  const nextTurn = () => [...base, { role: 'user', content: synthText(() => rng.next(), 40) }];
+  // warm: the conversation's earlier turns are in the tokenizer's cache
+  for (let i = 0; i < 200; i++) one(nextTurn());
   const warm: number[] = [];
   let tokens = 0;
   let best = 0;
   for (let i = 0; i < 2000; i++) {
-    const r = one([...base, { role: 'user', content: synthText(() => rng.next(), 40) }]);
-    warm.push(r.ms * 1000);
+    const r = one(nextTurn());
+    warm.push(r.us);
     tokens = r.tokens;
     best = r.best;
+  }
+  const stages: StageTimes[] = [];
+  for (let i = 0; i < 2000; i++) stages.push(staged(nextTurn()));
+  // without tokenization: the token ids are given (as for a /v1/completions prompt of token ids)
+  const given = tok.encode(tok.renderChat(nextTurn()), false);
+  const lookupOnly: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t0 = performance.now();
+    lookup(given);
+    lookupOnly.push((performance.now() - t0) * 1000);
   }
   const cold: number[] = [];
   for (let i = 0; i < 30; i++) {
@@ -145,40 +195,60 @@ function scoring() {
         content: synthText(() => rng.next(), 600),
       })),
     ];
-    cold.push(one(fresh).ms * 1000);
+    cold.push(one(fresh).us);
   }
   return {
     prompt_tokens: tokens,
     best_match_ratio: best,
-    warm_p50_us: pct(warm, 50),
-    warm_p99_us: pct(warm, 99),
-    cold_p50_us: pct(cold, 50),
-    cold_p99_us: pct(cold, 99),
+    warm: percentiles(warm),
+    stages: {
+      render: percentiles(stages.map((s) => s.render)),
+      encode: percentiles(stages.map((s) => s.encode)),
+      lookup: percentiles(stages.map((s) => s.lookup)),
+      total: percentiles(stages.map((s) => s.total)),
+    },
+    lookup_only: percentiles(lookupOnly),
+    cold: percentiles(cold),
   };
 }
 
 const started = new Date().toISOString();
-const load = loadavg()[0]!;
-const distinct = memory(0);
-const half = memory(BLOCKS / 2);
+const loadBefore = loadavg();
+const skipMemory = process.argv.includes('--no-memory');
+const distinct = skipMemory ? undefined : memory(0);
+const half = skipMemory ? undefined : memory(BLOCKS / 2);
 const score = scoring();
+const loadAfter = loadavg();
 const result = {
   started_at: started,
-  machine: { cpus: cpus().length, loadavg_at_start: load, shared: true },
+  machine: {
+    cpus: cpus().length,
+    loadavg_before: loadBefore,
+    loadavg_after: loadAfter,
+    exclusive: "run under /work/bin/benchlock (other engineers' heavy jobs paused)",
+  },
   endpoints: ENDPOINTS,
   blocks_per_endpoint: BLOCKS,
   block_size: BS,
-  memory: { distinct, half_shared: half },
+  memory: distinct && half ? { distinct, half_shared: half } : null,
   scoring: score,
 };
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'kv-index-micro.json'), `${JSON.stringify(result, null, 2)}\n`);
-let md = `# KV-event index micro-benchmark (issue 14)\n\nStarted ${started}; \`node --expose-gc --import tsx bench/kv-index-micro.ts\`. Machine: ${cpus().length} cores shared with other work (load average ${load.toFixed(1)} at start). Wall-clock time of this process; no simulator.\n\n`;
-md += `## Memory at ${ENDPOINTS} endpoints × ${BLOCKS.toLocaleString('en')} blocks (${BS} tokens)\n\n| blocks | distinct blocks (rows) | heap + buffers MiB | bytes per (endpoint, block) |\n|---|---|---|---|\n`;
-md += `| all distinct | ${distinct.rows.toLocaleString('en')} | ${distinct.mib.toFixed(0)} | ${distinct.bytesPerEntry.toFixed(0)} |\n`;
-md += `| first half shared by all | ${half.rows.toLocaleString('en')} | ${half.mib.toFixed(0)} | ${half.bytesPerEntry.toFixed(0)} |\n`;
-md += `\n## Scoring at ${ENDPOINTS} endpoints, a ${score.prompt_tokens}-token chat prompt (Qwen3 tokenizer, chat template, hashing, index lookup)\n\n| tokenizer cache | p50 µs | p99 µs |\n|---|---|---|\n`;
-md += `| earlier turns seen before (2,000 requests) | ${score.warm_p50_us.toFixed(0)} | ${score.warm_p99_us.toFixed(0)} |\n`;
-md += `| whole conversation new (30 requests) | ${score.cold_p50_us.toFixed(0)} | ${score.cold_p99_us.toFixed(0)} |\n`;
+const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+const us = (p: Percentiles) => `${p.p50_us.toFixed(0)} | ${p.p99_us.toFixed(0)}`;
+let md = `# KV-event index micro-benchmark (issue 14)\n\nStarted ${started}; \`/work/bin/benchlock node --expose-gc --import tsx bench/kv-index-micro.ts${skipMemory ? ' --no-memory' : ''}\` (exclusive: other engineers' heavy jobs paused). Machine: ${cpus().length} cores; load average (1/5/15 min) ${la(loadBefore)} before, ${la(loadAfter)} after. Wall-clock time of this one process; no simulator.\n\n`;
+if (distinct && half) {
+  md += `## Memory at ${ENDPOINTS} endpoints × ${BLOCKS.toLocaleString('en')} blocks (${BS} tokens)\n\n| blocks | distinct blocks (rows) | heap + buffers MiB | bytes per (endpoint, block) |\n|---|---|---|---|\n`;
+  md += `| all distinct | ${distinct.rows.toLocaleString('en')} | ${distinct.mib.toFixed(0)} | ${distinct.bytesPerEntry.toFixed(0)} |\n`;
+  md += `| first half shared by all | ${half.rows.toLocaleString('en')} | ${half.mib.toFixed(0)} | ${half.bytesPerEntry.toFixed(0)} |\n`;
+}
+md += `\n## Scoring at ${ENDPOINTS} endpoints, a ${score.prompt_tokens}-token chat prompt (Qwen3 tokenizer and chat template)\n\n`;
+md += `Each request is the same 11-message conversation (system 1,500 tokens, ten turns of 600) plus a new 40-word user turn, as a multi-round chat sends it.\n\n| path | requests | p50 µs | p99 µs |\n|---|---|---|---|\n`;
+md += `| scoring with tokenization (template + encoding + hashing + lookup), earlier turns seen before | 2,000 | ${us(score.warm)} |\n`;
+md += `| scoring without tokenization (token ids given: hashing + lookup of 64 endpoints) | 2,000 | ${us(score.lookup_only)} |\n`;
+md += `| scoring with tokenization, whole conversation never seen | 30 | ${us(score.cold)} |\n`;
+md += `\nWhere the time goes (the same path timed per stage, another 2,000 requests):\n\n| stage | p50 µs | p99 µs |\n|---|---|---|\n`;
+md += `| chat template render | ${us(score.stages.render)} |\n| encoding | ${us(score.stages.encode)} |\n| hashing + lookup | ${us(score.stages.lookup)} |\n| total | ${us(score.stages.total)} |\n`;
 writeFileSync(join(outDir, 'kv-index-micro.md'), md);
 console.log(md);

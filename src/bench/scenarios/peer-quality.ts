@@ -179,7 +179,8 @@ export const QUALITY_CHAT_HEAVY: ScenarioDefinition = {
   ],
 };
 
-const ZIPF_WORKLOAD = {
+/** Issue 16's skewed stream (also issue 14's, src/bench/scenarios/precise-zipf.ts). */
+export const ZIPF_WORKLOAD = {
   datasetName: 'shared-prefix',
   numGroups: '20',
   groupZipf: '1.35',

@@ -193,6 +193,13 @@ interface Diagnosis {
   engine_queue_mean_ms: number | null;
   /** Mean TTFT the gateways measured (request in → first byte out), simulated ms. */
   gateway_ttft_mean_ms: number | null;
+  /**
+   * Engine time the simulator added because its process could not keep its schedule, as a share of
+   * the planned engine time (sim_engine_stall / sim_engine_busy, all replicas): CPU starvation.
+   */
+  engine_stall_share: number | null;
+  /** CPU seconds of the simulator process over the run (all replicas). */
+  sim_cpu_s: number | null;
   /** Requests per replica (engine counters) and per gateway (access logs). */
   per_replica: number[];
   per_gateway: number[];
@@ -219,8 +226,16 @@ async function engineView(replicaUrls: readonly string[]) {
   const ttft = { sum: 0, count: 0 };
   const queue = { sum: 0, count: 0 };
   const perReplica: number[] = [];
+  let stall = 0;
+  let busy = 0;
+  let cpu: number | null = null;
   for (const u of replicaUrls) {
-    const text = await (await fetch(`${u}/metrics`)).text();
+    let text = '';
+    try {
+      text = await (await fetch(`${u}/metrics`)).text();
+    } catch (err) {
+      console.error(`${u}/metrics: ${(err as Error).message}`); // the run's figures stand without it
+    }
     const { families } = parsePrometheusText(text);
     const t = histogram(families, 'vllm:time_to_first_token_seconds');
     const q = histogram(families, 'vllm:request_queue_time_seconds');
@@ -229,10 +244,15 @@ async function engineView(replicaUrls: readonly string[]) {
     queue.sum += q.sum;
     queue.count += q.count;
     perReplica.push(t.count);
+    stall += sumSamples(families, 'sim_engine_stall_seconds_total') ?? 0;
+    busy += sumSamples(families, 'sim_engine_busy_seconds_total') ?? 0;
+    cpu = sumSamples(families, 'sim_process_cpu_seconds_total') ?? cpu;
   }
   return {
     engine_ttft_mean_ms: ttft.count > 0 ? (ttft.sum / ttft.count) * 1000 : null,
     engine_queue_mean_ms: queue.count > 0 ? (queue.sum / queue.count) * 1000 : null,
+    engine_stall_share: busy > 0 ? stall / busy : null,
+    sim_cpu_s: cpu,
     per_replica: perReplica,
   };
 }
@@ -253,7 +273,12 @@ function gatewayView(logs: readonly string[], timeScale: number) {
     }
     for (const line of text.split('\n')) {
       if (!line.startsWith('{')) continue;
-      const r = JSON.parse(line) as { ttft_ms?: number; reason?: string; status: number };
+      let r: { ttft_ms?: number; reason?: string; status?: number };
+      try {
+        r = JSON.parse(line) as typeof r;
+      } catch {
+        continue; // a line cut by the stop
+      }
       if (r.status !== 200) continue;
       n++;
       if (r.ttft_ms !== undefined) ttft.push(r.ttft_ms / timeScale);
@@ -578,10 +603,10 @@ function report(out: string): void {
   md +=
     "\nWhere the TTFT comes from (per run; simulated ms): the engines' own TTFT and queue time (their vLLM histograms), the gateways' TTFT (access logs), requests per replica and per gateway, and at each pick the picked endpoint's estimated requests (scrape + own since) and this gateway's own in-flight requests there:\n\n";
   md +=
-    '| seed | target | client TTFT | gateway TTFT | engine TTFT | engine queue | per replica | max/mean | per gateway | picked est. requests | picked own in-flight |\n|---|---|---|---|---|---|---|---|---|---|---|\n';
+    '| seed | target | client TTFT | gateway TTFT | engine TTFT | engine queue | engine stall | sim CPU s | per replica | max/mean | per gateway | picked est. requests | picked own in-flight |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   for (const r of results) {
     const d = r.diagnosis;
-    md += `| ${r.seed} | ${r.name} | ${f0(r.ttft_mean_ms)} | ${f0(d.gateway_ttft_mean_ms)} | ${f0(d.engine_ttft_mean_ms)} | ${f0(d.engine_queue_mean_ms)} | ${d.per_replica.join(' ')} | ${d.replica_imbalance?.toFixed(2) ?? '–'} | ${d.per_gateway.join(' ')} | ${d.picked_est_requests?.toFixed(2) ?? '–'} | ${d.picked_own_inflight?.toFixed(2) ?? '–'} |\n`;
+    md += `| ${r.seed} | ${r.name} | ${f0(r.ttft_mean_ms)} | ${f0(d.gateway_ttft_mean_ms)} | ${f0(d.engine_ttft_mean_ms)} | ${f0(d.engine_queue_mean_ms)} | ${d.engine_stall_share == null ? '–' : `${(d.engine_stall_share * 100).toFixed(1)} %`} | ${d.sim_cpu_s?.toFixed(1) ?? '–'} | ${d.per_replica.join(' ')} | ${d.replica_imbalance?.toFixed(2) ?? '–'} | ${d.per_gateway.join(' ')} | ${d.picked_est_requests?.toFixed(2) ?? '–'} | ${d.picked_own_inflight?.toFixed(2) ?? '–'} |\n`;
   }
   writeFileSync(join(out, 'precise-prefix.md'), md);
   console.log(md);

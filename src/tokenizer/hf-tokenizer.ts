@@ -9,6 +9,9 @@
  * segments, so a long conversation costs one Map lookup per earlier message and a real encoding
  * of the new turn only. The cut is exact only when no added token strips neighbouring whitespace
  * (lstrip/rstrip) and none is matched after normalisation; otherwise the whole text is encoded.
+ * `pieces` / `encodePiece` expose the same cut, so a caller can cache per piece what it derives
+ * from the ids (the precise scorer keeps block hashes per piece: scheduling/prefix/prompt-blocks.ts).
+ * The chat template is parsed once, here; each render interprets the parsed tree.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -57,6 +60,8 @@ export class HfTokenizer implements PromptTokenizer {
   /** Splits text at added tokens (capturing them), or undefined when segment caching is off. */
   private readonly splitter: RegExp | undefined;
   private readonly addedIds = new Map<string, number>();
+  /** Each added token's content → its one-id encoding. */
+  private readonly addedPieces = new Map<string, readonly number[]>();
   private readonly cache = new Map<string, readonly number[]>();
   private readonly cacheEntries: number;
   /** encode(text, true) adds nothing: the cached path serves both. */
@@ -87,6 +92,7 @@ export class HfTokenizer implements PromptTokenizer {
     let exact = added.length > 0;
     for (const t of added) {
       this.addedIds.set(t.content, t.id);
+      this.addedPieces.set(t.content, [t.id]);
       if (t.lstrip || t.rstrip || t.normalized) exact = false;
     }
     this.splitter = exact
@@ -102,21 +108,27 @@ export class HfTokenizer implements PromptTokenizer {
   }
 
   encode(text: string, addSpecialTokens: boolean): number[] {
-    if (!this.splitter || (addSpecialTokens && !this.addsNothing))
-      return this.tok.encode(text, { add_special_tokens: addSpecialTokens }).ids;
-    const parts = text.split(this.splitter);
+    const parts = this.pieces(text, addSpecialTokens);
+    if (!parts) return this.tok.encode(text, { add_special_tokens: addSpecialTokens }).ids;
     const out: number[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
-      if (part.length === 0) continue;
-      if (i % 2 === 1) {
-        out.push(this.addedIds.get(part)!);
-        continue;
-      }
-      const ids = this.segment(part);
+    for (const part of parts) {
+      const ids = this.encodePiece(part);
       for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
     }
     return out;
+  }
+
+  pieces(text: string, addSpecialTokens: boolean): string[] | undefined {
+    if (!this.splitter || (addSpecialTokens && !this.addsNothing)) return undefined;
+    const parts = text.split(this.splitter);
+    let w = 0;
+    for (let i = 0; i < parts.length; i++) if (parts[i]!.length > 0) parts[w++] = parts[i]!;
+    parts.length = w;
+    return parts;
+  }
+
+  encodePiece(piece: string): readonly number[] {
+    return this.addedPieces.get(piece) ?? this.segment(piece);
   }
 
   renderChat(messages: readonly ChatMessage[]): string {

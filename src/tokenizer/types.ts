@@ -20,4 +20,13 @@ export interface PromptTokenizer {
   encode(text: string, addSpecialTokens: boolean): number[];
   /** The chat template applied to `messages`, with the assistant generation prompt appended. */
   renderChat(messages: readonly ChatMessage[]): string;
+  /**
+   * `text` cut where the tokenizer itself cuts it before encoding (at its added tokens), so that
+   * encode(text, addSpecialTokens) is exactly the concatenation of encodePiece over the pieces — a
+   * caller may then cache per piece. Undefined when no exact cut exists (added tokens that strip
+   * neighbouring whitespace or match after normalisation, or special tokens that would be added).
+   */
+  pieces?(text: string, addSpecialTokens: boolean): string[] | undefined;
+  /** Token ids of one piece from `pieces` (an added token's id, or the text between two). */
+  encodePiece?(piece: string): readonly number[];
 }

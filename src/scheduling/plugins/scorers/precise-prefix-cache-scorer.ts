@@ -24,6 +24,7 @@ import type { SchedulingContext } from '../../framework/context.js';
 import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader, PluginParamsError } from '../../framework/params.js';
 import type { PluginHost, Scorer } from '../../framework/types.js';
+import { PromptBlockCache } from '../../prefix/prompt-blocks.js';
 import { fadeHotspots } from './hotspot-fade.js';
 import { createPrefixCacheScorer, type PrefixCacheScorer } from './prefix-cache-scorer.js';
 
@@ -67,11 +68,16 @@ function contentText(content: unknown): string {
   return s;
 }
 
-/** The request's prompt token ids as the engine would compute them, or undefined when it has none. */
-export function requestTokens(
-  json: Json | undefined,
-  tokenizer: PromptTokenizer,
-): ArrayLike<number> | undefined {
+/**
+ * The request's prompt as the engine sees it before encoding: text (a rendered chat, or a
+ * completions prompt, which the engine encodes with special tokens) or token ids; undefined when it
+ * has none.
+ */
+export type RequestPrompt =
+  | { readonly text: string; readonly addSpecialTokens: boolean }
+  | { readonly ids: readonly number[] };
+
+export function requestPrompt(json: Json | undefined, tokenizer: PromptTokenizer): RequestPrompt | undefined {
   if (!json) return undefined;
   const messages = json.messages;
   if (Array.isArray(messages)) {
@@ -81,15 +87,46 @@ export function requestTokens(
       const role = (m as Json).role;
       msgs.push({ role: typeof role === 'string' ? role : '', content: contentText((m as Json).content) });
     }
-    return tokenizer.encode(tokenizer.renderChat(msgs), false);
+    return { text: tokenizer.renderChat(msgs), addSpecialTokens: false };
   }
   const prompt = json.prompt;
-  if (typeof prompt === 'string') return tokenizer.encode(prompt, true);
+  if (typeof prompt === 'string') return { text: prompt, addSpecialTokens: true };
   if (Array.isArray(prompt)) {
-    if (prompt.length > 0 && prompt.every((t) => typeof t === 'number')) return prompt as number[];
-    if (prompt.length === 1 && typeof prompt[0] === 'string') return tokenizer.encode(prompt[0], true);
+    if (prompt.length > 0 && prompt.every((t) => typeof t === 'number')) return { ids: prompt as number[] };
+    if (prompt.length === 1 && typeof prompt[0] === 'string')
+      return { text: prompt[0], addSpecialTokens: true };
   }
   return undefined;
+}
+
+/** The request's prompt token ids as the engine would compute them, or undefined when it has none. */
+export function requestTokens(
+  json: Json | undefined,
+  tokenizer: PromptTokenizer,
+): ArrayLike<number> | undefined {
+  const p = requestPrompt(json, tokenizer);
+  if (!p) return undefined;
+  return 'ids' in p ? p.ids : tokenizer.encode(p.text, p.addSpecialTokens);
+}
+
+/**
+ * Chained hashes of the prompt's full blocks into `out` (at most out.length); returns how many.
+ * Text the tokenizer can cut exactly goes through `cache` (earlier pieces neither encoded nor
+ * hashed again); anything else is encoded whole.
+ */
+export function promptBlockHashes(
+  prompt: RequestPrompt,
+  tokenizer: PromptTokenizer,
+  cache: PromptBlockCache,
+  root: number,
+  out: Float64Array,
+): number {
+  if ('ids' in prompt) return hashTokenBlocks(prompt.ids, prompt.ids.length, cache.blockSize, root, out);
+  const encodePiece = tokenizer.encodePiece?.bind(tokenizer);
+  const pieces = encodePiece && tokenizer.pieces?.(prompt.text, prompt.addSpecialTokens);
+  if (pieces) return cache.hash(pieces, encodePiece, root, out);
+  const ids = tokenizer.encode(prompt.text, prompt.addSpecialTokens);
+  return hashTokenBlocks(ids, ids.length, cache.blockSize, root, out);
 }
 
 export class PrecisePrefixCacheScorer implements Scorer {
@@ -106,6 +143,8 @@ export class PrecisePrefixCacheScorer implements Scorer {
   private matched = new Int32Array(64);
   private fallbackScores = new Float64Array(64);
   private warnedTokenize = false;
+  /** Block hashes per prompt piece, so earlier turns of a conversation are not encoded or hashed again. */
+  private blockCache: PromptBlockCache | undefined;
 
   constructor(
     readonly name: string,
@@ -170,15 +209,8 @@ export class PrecisePrefixCacheScorer implements Scorer {
     ctx.set(this, data);
     if (live > 0 && hub) {
       const index = hub.index;
-      const tokens = this.tokens(ctx);
-      if (tokens) {
-        const n = hashTokenBlocks(
-          tokens,
-          tokens.length,
-          index.blockSize,
-          index.rootFor(ctx.targetModel),
-          this.scratch,
-        );
+      const n = this.blockHashes(ctx, index.blockSize, index.rootFor(ctx.targetModel));
+      if (n !== undefined) {
         data.hashes = this.scratch.slice(0, n);
         data.n = n;
         if (n > 0) {
@@ -246,9 +278,13 @@ export class PrecisePrefixCacheScorer implements Scorer {
     );
   }
 
-  private tokens(ctx: SchedulingContext): ArrayLike<number> | undefined {
+  /** The prompt's block hashes into this.scratch; their count, or undefined when it has no prompt. */
+  private blockHashes(ctx: SchedulingContext, blockSize: number, root: number): number | undefined {
     try {
-      return requestTokens(ctx.request.json, this.tokenizer);
+      const prompt = requestPrompt(ctx.request.json, this.tokenizer);
+      if (!prompt) return undefined;
+      if (this.blockCache?.blockSize !== blockSize) this.blockCache = new PromptBlockCache(blockSize);
+      return promptBlockHashes(prompt, this.tokenizer, this.blockCache, root, this.scratch);
     } catch (err) {
       if (!this.warnedTokenize) {
         this.warnedTokenize = true;

@@ -1,0 +1,96 @@
+/**
+ * Chained block hashes of prompts that share leading pieces with earlier prompts, without encoding
+ * or hashing those pieces again: a trie over a tokenizer's exact pieces (`PromptTokenizer.pieces`,
+ * the text cut at added tokens). Each node is one piece after its predecessors and keeps the chain
+ * state after it: the hashes of the blocks completed inside it, the tokens past the last full
+ * block, and the block count so far. A multi-round conversation walks its earlier turns' nodes (one
+ * Map lookup per piece) and encodes and hashes only the new turn.
+ *
+ * Exact: the hashes equal `hashTokenBlocks(tokenizer.encode(text))` because the pieces' encodings
+ * concatenate to the text's (the tokenizer's contract) and the chain is continued across pieces.
+ * Memory is bounded: past `maxNodes` nodes the trie is dropped and grows again from later prompts.
+ */
+import { hashTokenBlock } from '../../scraping/kv-events/token-hash.js';
+
+/** What the cache needs of a tokenizer: one piece's ids (PromptTokenizer.encodePiece). */
+export type PieceEncoder = (piece: string) => readonly number[];
+
+const NO_HASHES = new Float64Array(0);
+const NO_TOKENS: readonly number[] = [];
+
+class PieceNode {
+  readonly children = new Map<string, PieceNode>();
+  constructor(
+    readonly parent: PieceNode | undefined,
+    /** Full blocks from the prompt's start through this piece. */
+    readonly blocks: number,
+    /** Hashes of the blocks completed inside this piece (the last `hashes.length` of `blocks`). */
+    readonly hashes: Float64Array,
+    /** Hash of the last full block so far: the chain's parent for the next block. */
+    readonly last: number,
+    /** Tokens past the last full block (fewer than a block). */
+    readonly tail: readonly number[],
+  ) {}
+}
+
+export class PromptBlockCache {
+  private readonly roots = new Map<number, PieceNode>();
+  private nodes = 0;
+
+  constructor(
+    readonly blockSize: number,
+    readonly maxNodes = 100_000,
+  ) {}
+
+  /** Nodes held now (for tests and memory accounting). */
+  get size(): number {
+    return this.nodes;
+  }
+
+  /**
+   * Writes the chained hashes (from `root`) of the full blocks of the pieces' tokens into `out`, at
+   * most out.length of them, and returns how many it wrote. Pieces past that many blocks are not
+   * encoded.
+   */
+  hash(pieces: readonly string[], encodePiece: PieceEncoder, root: number, out: Float64Array): number {
+    let node = this.roots.get(root);
+    if (!node) {
+      node = new PieceNode(undefined, 0, NO_HASHES, root, NO_TOKENS);
+      this.roots.set(root, node);
+    }
+    for (let i = 0; i < pieces.length && node.blocks < out.length; i++) {
+      const piece = pieces[i]!;
+      let child = node.children.get(piece);
+      if (!child) {
+        child = this.extend(node, encodePiece(piece));
+        node.children.set(piece, child);
+        this.nodes++;
+      }
+      node = child;
+    }
+    const n = Math.min(node.blocks, out.length);
+    for (let at: PieceNode | undefined = node; at?.parent; at = at.parent) {
+      const start = at.blocks - at.hashes.length;
+      const end = Math.min(at.blocks, n);
+      for (let b = start; b < end; b++) out[b] = at.hashes[b - start]!;
+    }
+    if (this.nodes > this.maxNodes) {
+      this.roots.clear();
+      this.nodes = 0;
+    }
+    return n;
+  }
+
+  private extend(parent: PieceNode, ids: readonly number[]): PieceNode {
+    const bs = this.blockSize;
+    const tokens = parent.tail.length === 0 ? ids : [...parent.tail, ...ids];
+    const full = Math.floor(tokens.length / bs);
+    const hashes = full === 0 ? NO_HASHES : new Float64Array(full);
+    let last = parent.last;
+    for (let b = 0; b < full; b++) {
+      last = hashTokenBlock(last, tokens, b * bs, bs);
+      hashes[b] = last;
+    }
+    return new PieceNode(parent, parent.blocks + full, hashes, last, tokens.slice(full * bs));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * infergate's tokenization of requests — the chat template rendered by @huggingface/jinja, encoded by
+ * @huggingface/tokenizers with the per-segment cache, and the precise scorer's per-piece block-hash
+ * cache — gives the engine's token ids. The engine's ids come from test/tokenizer/python/chat_ids.py:
+ * jinja2 with transformers' settings and Hugging Face's Rust `tokenizers`, as vLLM computes them
+ * (the venv of scripts/deps/50-python-kv.sh). Growing multi-round conversations are tokenized
+ * round after round, so later rounds come from the caches.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  promptBlockHashes,
+  requestPrompt,
+} from '../../src/scheduling/plugins/scorers/precise-prefix-cache-scorer.js';
+import { PromptBlockCache } from '../../src/scheduling/prefix/prompt-blocks.js';
+import { hashTokenBlocks, rootHash } from '../../src/scraping/kv-events/token-hash.js';
+import { synthText } from '../../src/sim/tokenizer.js';
+import { type ChatMessage, HfTokenizer } from '../../src/tokenizer/index.js';
+import { SeededRng } from '../../src/util/rng.js';
+import { hasTool, toolPath } from '../helpers/deps.js';
+import { QWEN3_TOKENIZER_DIR } from '../helpers/tokenizers.js';
+
+const SCRIPT = fileURLToPath(new URL('./python/chat_ids.py', import.meta.url));
+const BS = 16;
+
+type Item = { messages: ChatMessage[] } | { prompt: string };
+
+function engineIds(items: readonly Item[]): number[][] {
+  const r = spawnSync(toolPath('python-kv')!, [SCRIPT, QWEN3_TOKENIZER_DIR], {
+    input: JSON.stringify(items),
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`chat_ids.py exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as number[][];
+}
+
+/** Multi-round conversations (shared system prompt, growing private histories) and completions prompts. */
+function workload(): Item[] {
+  const rng = new SeededRng(140);
+  const text = (n: number) => synthText(() => rng.next(), n);
+  const system = `You are a careful assistant.\n\n${text(400)}`;
+  const items: Item[] = [];
+  const users: ChatMessage[][] = Array.from({ length: 3 }, (_, u) => [
+    { role: 'system', content: system },
+    { role: 'user', content: `history of user ${u}:${text(600)}` },
+  ]);
+  for (let round = 0; round < 4; round++) {
+    for (const msgs of users) {
+      items.push({ messages: msgs.map((m) => ({ ...m })) });
+      msgs.push({ role: 'assistant', content: `${text(50)}\n\n- a list item\n- another  one` });
+      msgs.push({
+        role: 'user',
+        content: `  leading spaces, ünïcödé 中文 🙂, tabs\tand\n\nnewlines ${round}${text(30)}  `,
+      });
+    }
+  }
+  items.push({ prompt: `${text(300)}<|im_end|>\n<|im_start|>user\nraw special tokens${text(20)}` });
+  items.push({ prompt: text(500) });
+  return items;
+}
+
+describe.skipIf(!hasTool('python-kv'))(
+  'request tokenization equals the engine’s (Python tokenizers + jinja2, as vLLM)',
+  () => {
+    it('token ids and the scorer’s block hashes match for every round of every conversation', () => {
+      const items = workload();
+      const expected = engineIds(items);
+      expect(expected).toHaveLength(items.length);
+      const tok = new HfTokenizer(QWEN3_TOKENIZER_DIR);
+      const cache = new PromptBlockCache(BS);
+      const root = rootHash(null);
+      const out = new Float64Array(4096);
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        const ids =
+          'messages' in item
+            ? tok.encode(tok.renderChat(item.messages), false)
+            : tok.encode(item.prompt, true);
+        expect(ids, `item ${i}`).toEqual(expected[i]);
+        const n = promptBlockHashes(requestPrompt(item, tok)!, tok, cache, root, out);
+        const ref = new Float64Array(4096);
+        const m = hashTokenBlocks(expected[i]!, expected[i]!.length, BS, root, ref);
+        expect(n, `item ${i} blocks`).toBe(m);
+        expect(Array.from(out.subarray(0, n)), `item ${i} hashes`).toEqual(Array.from(ref.subarray(0, m)));
+      }
+      // later rounds walked the earlier rounds' pieces: the trie holds them once
+      expect(cache.size).toBeGreaterThan(0);
+    });
+  },
+);

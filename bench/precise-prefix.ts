@@ -209,6 +209,15 @@ interface Diagnosis {
   picked_est_requests: number | null;
   /** … and of this gateway's own in-flight requests there (what the in-flight scorer counts). */
   picked_own_inflight: number | null;
+  /**
+   * Mean wall ms the gateways spent scheduling a request (their
+   * inference_extension_scheduler_e2e_duration_seconds: filters, scorers — tokenization included —
+   * and picker), and the same in simulated ms (÷ time scale), to set beside gateway − engine TTFT.
+   */
+  scheduling_mean_wall_ms: number | null;
+  scheduling_mean_sim_ms: number | null;
+  /** Per gateway: scheduling calls slower than 10 ms wall (from the histogram's buckets). */
+  scheduling_over_10ms: number[];
 }
 
 const meanOrNull = (xs: number[]): number | null =>
@@ -219,6 +228,35 @@ function histogram(families: Map<string, MetricFamily>, name: string): { sum: nu
   return {
     sum: sumSamples(families, `${name}_sum`) ?? 0,
     count: sumSamples(families, `${name}_count`) ?? 0,
+  };
+}
+
+/** The gateways' own scheduling time, from their admin /metrics pages. */
+async function schedulingView(adminUrls: readonly string[], timeScale: number) {
+  let sum = 0;
+  let count = 0;
+  const slow: number[] = [];
+  for (const u of adminUrls) {
+    let text = '';
+    try {
+      text = await (await fetch(`${u}/metrics`)).text();
+    } catch (err) {
+      console.error(`${u}/metrics: ${(err as Error).message}`);
+    }
+    const { families } = parsePrometheusText(text);
+    const h = histogram(families, 'inference_extension_scheduler_e2e_duration_seconds');
+    sum += h.sum;
+    count += h.count;
+    const within10 = sumSamples(families, 'inference_extension_scheduler_e2e_duration_seconds_bucket', {
+      le: '0.01',
+    });
+    slow.push(within10 === undefined ? Number.NaN : h.count - within10);
+  }
+  const wall = count > 0 ? (sum / count) * 1000 : null;
+  return {
+    scheduling_mean_wall_ms: wall,
+    scheduling_mean_sim_ms: wall === null ? null : wall / timeScale,
+    scheduling_over_10ms: slow,
   };
 }
 
@@ -450,6 +488,10 @@ async function runTarget(
     const t = r.targets[0]!;
     const ideal = t.prefix_cache_ideal;
     const engines = await engineView(replicaUrls);
+    const scheduling = await schedulingView(
+      serves.map((s) => s.lines().flatMap((l) => /^admin ready (\S+)/.exec(l)?.slice(1) ?? [])[0] ?? ''),
+      args.timeScale,
+    );
     lb?.close();
     await Promise.all(serves.map((s) => s.stop()));
     const gateways_ = gatewayView(
@@ -472,6 +514,7 @@ async function runTarget(
       diagnosis: {
         ...engines,
         ...gateways_,
+        ...scheduling,
         replica_imbalance: meanReplica > 0 ? Math.max(...engines.per_replica) / meanReplica : null,
       },
     };
@@ -603,10 +646,10 @@ function report(out: string): void {
   md +=
     "\nWhere the TTFT comes from (per run; simulated ms): the engines' own TTFT and queue time (their vLLM histograms), the gateways' TTFT (access logs), requests per replica and per gateway, and at each pick the picked endpoint's estimated requests (scrape + own since) and this gateway's own in-flight requests there:\n\n";
   md +=
-    '| seed | target | client TTFT | gateway TTFT | engine TTFT | engine queue | engine stall | sim CPU s | per replica | max/mean | per gateway | picked est. requests | picked own in-flight |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+    '| seed | target | client TTFT | gateway TTFT | engine TTFT | engine queue | engine stall | sim CPU s | per replica | max/mean | per gateway | picked est. requests | picked own in-flight | scheduling (sim ms) | scheduling > 10 ms wall |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   for (const r of results) {
     const d = r.diagnosis;
-    md += `| ${r.seed} | ${r.name} | ${f0(r.ttft_mean_ms)} | ${f0(d.gateway_ttft_mean_ms)} | ${f0(d.engine_ttft_mean_ms)} | ${f0(d.engine_queue_mean_ms)} | ${d.engine_stall_share == null ? '–' : `${(d.engine_stall_share * 100).toFixed(1)} %`} | ${d.sim_cpu_s?.toFixed(1) ?? '–'} | ${d.per_replica.join(' ')} | ${d.replica_imbalance?.toFixed(2) ?? '–'} | ${d.per_gateway.join(' ')} | ${d.picked_est_requests?.toFixed(2) ?? '–'} | ${d.picked_own_inflight?.toFixed(2) ?? '–'} |\n`;
+    md += `| ${r.seed} | ${r.name} | ${f0(r.ttft_mean_ms)} | ${f0(d.gateway_ttft_mean_ms)} | ${f0(d.engine_ttft_mean_ms)} | ${f0(d.engine_queue_mean_ms)} | ${d.engine_stall_share == null ? '–' : `${(d.engine_stall_share * 100).toFixed(1)} %`} | ${d.sim_cpu_s?.toFixed(1) ?? '–'} | ${d.per_replica.join(' ')} | ${d.replica_imbalance?.toFixed(2) ?? '–'} | ${d.per_gateway.join(' ')} | ${d.picked_est_requests?.toFixed(2) ?? '–'} | ${d.picked_own_inflight?.toFixed(2) ?? '–'} | ${f0(d.scheduling_mean_sim_ms)} | ${d.scheduling_over_10ms?.join(' ') ?? '–'} |\n`;
   }
   writeFileSync(join(out, 'precise-prefix.md'), md);
   console.log(md);

@@ -19,7 +19,8 @@ const NO_HASHES = new Float64Array(0);
 const NO_TOKENS: readonly number[] = [];
 
 class PieceNode {
-  readonly children = new Map<string, PieceNode>();
+  /** Next pieces; created on the first one (most nodes are leaves or have one). */
+  children: Map<string, PieceNode> | undefined;
   constructor(
     readonly parent: PieceNode | undefined,
     /** Full blocks from the prompt's start through this piece. */
@@ -60,9 +61,10 @@ export class PromptBlockCache {
     }
     for (let i = 0; i < pieces.length && node.blocks < out.length; i++) {
       const piece = pieces[i]!;
-      let child = node.children.get(piece);
+      let child = node.children?.get(piece);
       if (!child) {
         child = this.extend(node, encodePiece(piece));
+        node.children ??= new Map();
         node.children.set(piece, child);
         this.nodes++;
       }

@@ -216,8 +216,10 @@ interface Diagnosis {
    */
   scheduling_mean_wall_ms: number | null;
   scheduling_mean_sim_ms: number | null;
-  /** Per gateway: scheduling calls slower than 10 ms wall (from the histogram's buckets). */
+  /** Per gateway: scheduling calls slower than 10 ms wall (from the histogram's buckets) … */
   scheduling_over_10ms: number[];
+  /** … and the mean wall ms of one. */
+  scheduling_gateway_mean_wall_ms: number[];
 }
 
 const meanOrNull = (xs: number[]): number | null =>
@@ -236,6 +238,7 @@ async function schedulingView(adminUrls: readonly string[], timeScale: number) {
   let sum = 0;
   let count = 0;
   const slow: number[] = [];
+  const perGateway: number[] = [];
   for (const u of adminUrls) {
     let text = '';
     try {
@@ -247,6 +250,7 @@ async function schedulingView(adminUrls: readonly string[], timeScale: number) {
     const h = histogram(families, 'inference_extension_scheduler_e2e_duration_seconds');
     sum += h.sum;
     count += h.count;
+    perGateway.push(h.count > 0 ? (h.sum / h.count) * 1000 : Number.NaN);
     const within10 = sumSamples(families, 'inference_extension_scheduler_e2e_duration_seconds_bucket', {
       le: '0.01',
     });
@@ -257,6 +261,7 @@ async function schedulingView(adminUrls: readonly string[], timeScale: number) {
     scheduling_mean_wall_ms: wall,
     scheduling_mean_sim_ms: wall === null ? null : wall / timeScale,
     scheduling_over_10ms: slow,
+    scheduling_gateway_mean_wall_ms: perGateway,
   };
 }
 
@@ -646,10 +651,10 @@ function report(out: string): void {
   md +=
     "\nWhere the TTFT comes from (per run; simulated ms): the engines' own TTFT and queue time (their vLLM histograms), the gateways' TTFT (access logs), requests per replica and per gateway, and at each pick the picked endpoint's estimated requests (scrape + own since) and this gateway's own in-flight requests there:\n\n";
   md +=
-    '| seed | target | client TTFT | gateway TTFT | engine TTFT | engine queue | engine stall | sim CPU s | per replica | max/mean | per gateway | picked est. requests | picked own in-flight | scheduling (sim ms) | scheduling > 10 ms wall |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+    '| seed | target | client TTFT | gateway TTFT | engine TTFT | engine queue | engine stall | sim CPU s | per replica | max/mean | per gateway | picked est. requests | picked own in-flight | scheduling (sim ms) | per gateway: scheduling > 10 ms wall | mean wall ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   for (const r of results) {
     const d = r.diagnosis;
-    md += `| ${r.seed} | ${r.name} | ${f0(r.ttft_mean_ms)} | ${f0(d.gateway_ttft_mean_ms)} | ${f0(d.engine_ttft_mean_ms)} | ${f0(d.engine_queue_mean_ms)} | ${d.engine_stall_share == null ? '–' : `${(d.engine_stall_share * 100).toFixed(1)} %`} | ${d.sim_cpu_s?.toFixed(1) ?? '–'} | ${d.per_replica.join(' ')} | ${d.replica_imbalance?.toFixed(2) ?? '–'} | ${d.per_gateway.join(' ')} | ${d.picked_est_requests?.toFixed(2) ?? '–'} | ${d.picked_own_inflight?.toFixed(2) ?? '–'} | ${f0(d.scheduling_mean_sim_ms)} | ${d.scheduling_over_10ms?.join(' ') ?? '–'} |\n`;
+    md += `| ${r.seed} | ${r.name} | ${f0(r.ttft_mean_ms)} | ${f0(d.gateway_ttft_mean_ms)} | ${f0(d.engine_ttft_mean_ms)} | ${f0(d.engine_queue_mean_ms)} | ${d.engine_stall_share == null ? '–' : `${(d.engine_stall_share * 100).toFixed(1)} %`} | ${d.sim_cpu_s?.toFixed(1) ?? '–'} | ${d.per_replica.join(' ')} | ${d.replica_imbalance?.toFixed(2) ?? '–'} | ${d.per_gateway.join(' ')} | ${d.picked_est_requests?.toFixed(2) ?? '–'} | ${d.picked_own_inflight?.toFixed(2) ?? '–'} | ${f0(d.scheduling_mean_sim_ms)} | ${d.scheduling_over_10ms?.join(' ') ?? '–'} | ${d.scheduling_gateway_mean_wall_ms?.map((x) => x.toFixed(2)).join(' ') ?? '–'} |\n`;
   }
   writeFileSync(join(out, 'precise-prefix.md'), md);
   console.log(md);

@@ -118,7 +118,7 @@ describe('PromptBlockCache: block hashes per prompt piece (Qwen3 tokenizer and c
   });
 
   it('is bounded: past maxNodes the trie starts again, and results stay exact', () => {
-    const cache = new PromptBlockCache(BS, 20);
+    const cache = new PromptBlockCache(BS, { maxNodes: 20 });
     const root = rootHash(null);
     const rng = new SeededRng(3);
     let max = 0;
@@ -132,6 +132,19 @@ describe('PromptBlockCache: block hashes per prompt piece (Qwen3 tokenizer and c
     }
     expect(max).toBeLessThanOrEqual(20 + 8); // one prompt's pieces past the bound at most
     expect(cache.size).toBeLessThan(max);
+  });
+
+  it('is bounded in stored hashes too: one long unique prompt after another does not accumulate', () => {
+    const cache = new PromptBlockCache(BS, { maxBlocks: 100 });
+    const root = rootHash(null);
+    let max = 0;
+    for (let i = 0; i < 6; i++) {
+      const msgs = [{ role: 'user', content: `${i}${synthText(() => (i * 0.13 + 0.05) % 1, 600)}` }];
+      expect(cached(cache, { messages: msgs }, root)).toEqual(referenceHashes(ref.chatIds(msgs), root, 4096));
+      max = Math.max(max, cache.size);
+    }
+    // each prompt stores ~38 hashes: the trie was dropped at least once along the way
+    expect(max).toBeLessThan(6 * 5);
   });
 
   it('a tokenizer without exact pieces (the stand-in) is encoded whole', () => {

@@ -8,7 +8,8 @@
  *
  * Exact: the hashes equal `hashTokenBlocks(tokenizer.encode(text))` because the pieces' encodings
  * concatenate to the text's (the tokenizer's contract) and the chain is continued across pieces.
- * Memory is bounded: past `maxNodes` nodes the trie is dropped and grows again from later prompts.
+ * Memory is bounded: past `maxNodes` nodes or `maxBlocks` stored hashes (8 bytes each) the trie is
+ * dropped and grows again from later prompts.
  */
 import { hashTokenBlock } from '../../scraping/kv-events/token-hash.js';
 
@@ -34,14 +35,27 @@ class PieceNode {
   ) {}
 }
 
+export interface PromptBlockCacheLimits {
+  /** Nodes (pieces) kept at most (default 100,000). */
+  readonly maxNodes?: number;
+  /** Block hashes kept at most over all nodes (default 1,000,000: 8 MB). */
+  readonly maxBlocks?: number;
+}
+
 export class PromptBlockCache {
   private readonly roots = new Map<number, PieceNode>();
   private nodes = 0;
+  private blocks = 0;
+  private readonly maxNodes: number;
+  private readonly maxBlocks: number;
 
   constructor(
     readonly blockSize: number,
-    readonly maxNodes = 100_000,
-  ) {}
+    limits: PromptBlockCacheLimits = {},
+  ) {
+    this.maxNodes = limits.maxNodes ?? 100_000;
+    this.maxBlocks = limits.maxBlocks ?? 1_000_000;
+  }
 
   /** Nodes held now (for tests and memory accounting). */
   get size(): number {
@@ -67,6 +81,7 @@ export class PromptBlockCache {
         node.children ??= new Map();
         node.children.set(piece, child);
         this.nodes++;
+        this.blocks += child.hashes.length;
       }
       node = child;
     }
@@ -76,9 +91,10 @@ export class PromptBlockCache {
       const end = Math.min(at.blocks, n);
       for (let b = start; b < end; b++) out[b] = at.hashes[b - start]!;
     }
-    if (this.nodes > this.maxNodes) {
+    if (this.nodes > this.maxNodes || this.blocks > this.maxBlocks) {
       this.roots.clear();
       this.nodes = 0;
+      this.blocks = 0;
     }
     return n;
   }

@@ -68,14 +68,11 @@ export class PromptBlockCache {
    * encoded.
    */
   hash(pieces: readonly string[], encodePiece: PieceEncoder, root: number, out: Float64Array): number {
-    let node = this.roots.get(root);
-    if (!node) {
-      node = new PieceNode(undefined, 0, NO_HASHES, root, NO_TOKENS);
-      this.roots.set(root, node);
-    }
+    let node: PieceNode = this.roots.get(root) ?? new PieceNode(undefined, 0, NO_HASHES, root, NO_TOKENS);
+    this.roots.set(root, node);
     for (let i = 0; i < pieces.length && node.blocks < out.length; i++) {
       const piece = pieces[i]!;
-      let child = node.children?.get(piece);
+      let child: PieceNode | undefined = node.children?.get(piece);
       if (!child) {
         child = this.extend(node, encodePiece(piece));
         node.children ??= new Map();

@@ -5,15 +5,25 @@
  *
  *   flock -w 900 /work/bench.lock npx tsx bench/seed-002-v0.ts [--seeds 0,1,2] [--num-prompts 600 | --full]
  *       [--time-scale 0.1] [--targets standard,inference] [--out bench/results/seed-002-v0]
+ *       [--keep DIR]   # keep each run's engine trace and client records (DIR/seed<S>-<target>.*.jsonl)
  *   npx tsx bench/seed-002-v0.ts --merge a.json,b.json --out bench/results/seed-002-v0   # one table
  *
  * Writes <out>.json (figures, per-replica and tail analysis per run) and <out>.md (the tables).
  * Each run is `infergate bench --scenario seed-002 --strategy <target> --seed <s>` with the
  * simulator's trace switched on; simulated time throughout.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { RequestRecord } from '../src/bench/client.js';
 import { figureValues } from '../src/bench/report/figures.js';
 import { executeScenario } from '../src/bench/scenarios/run.js';
 import { SEED_002 } from '../src/bench/scenarios/seed-002.js';
@@ -30,6 +40,8 @@ interface Args {
   out: string;
   /** Reports of earlier runs to merge into one (no new runs). */
   merge: string[];
+  /** Where each run's trace and per-request client records are kept (otherwise deleted). */
+  keep: string | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -41,6 +53,7 @@ function parseArgs(argv: readonly string[]): Args {
     targets: ['standard', 'inference'],
     out: 'bench/results/seed-002-v0',
     merge: [],
+    keep: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -56,6 +69,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--targets') a.targets = v().split(',');
     else if (k === '--out') a.out = v();
     else if (k === '--merge') a.merge = v().split(',');
+    else if (k === '--keep') a.keep = v();
     else throw new Error(`unknown argument ${k} (see the header of bench/seed-002-v0.ts)`);
   }
   return a;
@@ -188,6 +202,65 @@ export function analyseTrace(path: string) {
   };
 }
 
+/**
+ * The client's TTFT split at the gateway (joined on x-request-id = bench-<index>): the access log's
+ * ttft_ms runs from the gateway receiving the request to it relaying the first token, so client −
+ * gateway is the load generator, the sockets and the gateway's intake. Simulated seconds; the
+ * opening wave (the first 60 requests, sent at once) apart from the rest.
+ */
+export function threeViews(records: readonly RequestRecord[], accessLogPath: string, timeScale: number) {
+  const gatewayTtft = new Map<number, number>();
+  for (const line of readFileSync(accessLogPath, 'utf8').split('\n')) {
+    if (!line.includes('"msg":"access"')) continue;
+    const o = JSON.parse(line) as { id?: string; ttft_ms?: number };
+    const m = /^bench-(\d+)$/.exec(o.id ?? '');
+    if (m && typeof o.ttft_ms === 'number') gatewayTtft.set(Number(m[1]), o.ttft_ms);
+  }
+  const split = (set: readonly RequestRecord[]) => {
+    const pairs = set.flatMap((r) => {
+      const g = gatewayTtft.get(r.index);
+      return g === undefined || !Number.isFinite(r.ttftMs) ? [] : [{ client: r.ttftMs, gateway: g }];
+    });
+    const s = (xs: number[]) => xs.map((x) => x / timeScale / 1000).sort((a, b) => a - b);
+    const before = s(pairs.map((p) => p.client - p.gateway));
+    const gw = s(pairs.map((p) => p.gateway));
+    return {
+      count: pairs.length,
+      gatewayTtft: { meanS: r2(mean(gw)), p50S: r2(percentile(gw, 50)), p99S: r2(percentile(gw, 99)) },
+      beforeGateway: {
+        meanS: r2(mean(before)),
+        p50S: r2(percentile(before, 50)),
+        p99S: r2(percentile(before, 99)),
+      },
+    };
+  };
+  const ok = records.filter((r) => r.success);
+  return {
+    all: split(ok),
+    openingWave: split(ok.filter((r) => r.index < OPENING_WAVE)),
+    rest: split(ok.filter((r) => r.index >= OPENING_WAVE)),
+  };
+}
+
+/** The benchmark's concurrency: its first this-many requests leave together. */
+const OPENING_WAVE = 60;
+
+/** One JSON line per request as the client saw it, in wall ms (÷ time scale = simulated ms). */
+function writeClientRecords(path: string, records: readonly RequestRecord[]): void {
+  const lines = records.map((r) =>
+    JSON.stringify({
+      i: r.index,
+      sentMs: Math.round(r.startMs * 1000) / 1000,
+      ok: r.success,
+      ttftMs: Number.isFinite(r.ttftMs) ? Math.round(r.ttftMs * 1000) / 1000 : null,
+      latencyMs: Math.round(r.latencyMs * 1000) / 1000,
+      p: r.promptTokens,
+      o: r.outputTokens,
+    }),
+  );
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
 function withTrace(def: ScenarioDefinition, tracePath: string): ScenarioDefinition {
   const add = (run: ScenarioRun): ScenarioRun => ({
     ...run,
@@ -236,7 +309,8 @@ async function main(): Promise<void> {
     process.stdout.write(markdown(merged));
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'seed-002-v0-'));
+  const dir = args.keep ?? mkdtempSync(join(tmpdir(), 'seed-002-v0-'));
+  mkdirSync(dir, { recursive: true });
   const startedAt = new Date().toISOString();
   const load = loadavg().map((x) => x.toFixed(2));
   const runs: Record<string, unknown>[] = [];
@@ -266,6 +340,14 @@ async function main(): Promise<void> {
       const v = figureValues(result);
       const figures = Object.fromEntries(FIGURES.map((k) => [k, v[k] ?? null]));
       const analysis = analyseTrace(trace);
+      if (args.keep) writeClientRecords(join(dir, `seed${seed}-${target}.client.jsonl`), result.records);
+      // The scenario keeps its log directory only when a run warned; then the access log joins in.
+      const logDir = outcome.report?.scenario?.log_dir;
+      const accessLog = typeof logDir === 'string' ? join(logDir, `${target}.access.log`) : undefined;
+      if (accessLog && existsSync(accessLog) && args.keep)
+        copyFileSync(accessLog, join(dir, `seed${seed}-${target}.access.log`));
+      const views =
+        accessLog && existsSync(accessLog) ? threeViews(result.records, accessLog, timeScale) : null;
       runs.push({
         seed,
         target,
@@ -274,7 +356,12 @@ async function main(): Promise<void> {
         figures,
         warnings: result.warnings,
         processCpuS: result.processCpuS ?? null,
+        generatorLag: result.generator.lag,
         analysis,
+        /** The gateway's view of the slowest requests (access log: endpoint, decisive scorer, load seen). */
+        gatewayTail: result.tail ?? null,
+        /** Where the client's TTFT went (simulated s): sent → gateway start, gateway → first token. */
+        views,
       });
       process.stderr.write(
         `seed ${seed}, ${target}: TTFT mean ${Math.round(v['ttft.mean'] ?? 0)} ms, P99 ${Math.round(v['ttft.p99'] ?? 0)} ms, ` +
@@ -282,7 +369,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (!args.keep) rmSync(dir, { recursive: true, force: true });
   const doc = SEED_002.documentNumbers!;
   const report = {
     startedAt,
@@ -315,6 +402,7 @@ function markdown(rep: Report): string {
     figures: Record<string, number | null>;
     warnings: string[];
     analysis: ReturnType<typeof analyseTrace>;
+    views?: ReturnType<typeof threeViews> | null;
   }[];
   const fmt = (x: number | null | undefined, d = 0): string => (x == null ? '–' : x.toFixed(d));
   const lines: string[] = [];
@@ -368,6 +456,26 @@ function markdown(rep: Report): string {
     lines.push(
       `| seed ${r.seed}, ${r.target} | ${fmt(e.meanS, 2)} | ${fmt(e.p50S, 2)} | ${fmt(e.p99S, 2)} | ${fmt(e.maxS, 2)} | ${fmt((r.figures['ttft.mean'] ?? 0) / 1000, 2)} | ${fmt((r.figures['ttft.p99'] ?? 0) / 1000, 2)} |`,
     );
+  }
+  const withViews = runs.filter((r) => r.views);
+  if (withViews.length > 0) {
+    lines.push(
+      '',
+      'Where the client’s TTFT went (simulated s; joined with the gateway’s access log on x-request-id): “before the gateway” = client TTFT − the gateway’s TTFT (the load generator, its sockets and the gateway’s intake), “gateway” = request received → first token relayed (routing, the replica, the relay). The opening wave is the first 60 requests, sent at once.',
+      '',
+      '| run | set | n | before the gateway: mean / median / P99 | gateway TTFT: mean / median / P99 |',
+      '|---|---|---:|---|---|',
+    );
+    for (const r of withViews) {
+      for (const [name, v] of [
+        ['opening wave', r.views!.openingWave],
+        ['rest', r.views!.rest],
+      ] as const) {
+        lines.push(
+          `| seed ${r.seed}, ${r.target} | ${name} | ${v.count} | ${fmt(v.beforeGateway.meanS, 2)} / ${fmt(v.beforeGateway.p50S, 2)} / ${fmt(v.beforeGateway.p99S, 2)} | ${fmt(v.gatewayTtft.meanS, 2)} / ${fmt(v.gatewayTtft.p50S, 2)} / ${fmt(v.gatewayTtft.p99S, 2)} |`,
+        );
+      }
+    }
   }
   lines.push(
     '',

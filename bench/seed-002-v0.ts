@@ -7,6 +7,7 @@
  *       [--time-scale 0.1] [--targets standard,inference] [--out bench/results/seed-002-v0]
  *       [--keep DIR]   # keep each run's engine trace and client records (DIR/seed<S>-<target>.*.jsonl)
  *   npx tsx bench/seed-002-v0.ts --merge a.json,b.json --out bench/results/seed-002-v0   # one table
+ *       [--keep DIR]   # and recompute each run's analysis from the files kept in DIR
  *
  * Writes <out>.json (figures, per-replica and tail analysis per run) and <out>.md (the tables).
  * Each run is `infergate bench --scenario seed-002 --strategy <target> --seed <s>` with the
@@ -187,6 +188,13 @@ export function analyseTrace(path: string) {
   };
   const tail = reqs.filter((q) => q.ft - q.arr >= p99);
   const rest = reqs.filter((q) => q.ft - q.arr < p99);
+  // The opening wave: the first OPENING_WAVE requests to reach any replica.
+  const byArrival = [...reqs].sort((x, y) => x.arr - y.arr);
+  const waveEnd = byArrival[Math.min(OPENING_WAVE, byArrival.length) - 1]?.arr ?? 0;
+  const afterWave = byArrival
+    .slice(OPENING_WAVE)
+    .map((q) => q.ft - q.arr)
+    .sort((x, y) => x - y);
   return {
     requests: reqs.length,
     engineTtft: {
@@ -194,7 +202,14 @@ export function analyseTrace(path: string) {
       p50S: r2(percentile(sorted, 50)),
       p99S: r2(p99),
       maxS: r2(sorted[sorted.length - 1] ?? 0),
+      /** P99 of the requests after the opening wave. */
+      afterWaveP99S: r2(percentile(afterWave, 99)),
+      /** Requests after the opening wave whose first token took more than 10 s. */
+      afterWaveOver10s: afterWave.filter((x) => x > 10).length,
     },
+    /** Share of the slowest 1 % that were in the opening wave. */
+    tailInWave: r2(tail.filter((q) => q.arr <= waveEnd).length / Math.max(1, tail.length)),
+    balance: balanceOverTime(samples),
     preemptions: replicas.reduce((s, x) => s + x.preemptions, 0),
     replicas,
     tail: describe(tail),
@@ -208,7 +223,9 @@ export function analyseTrace(path: string) {
  * gateway is the load generator, the sockets and the gateway's intake. Simulated seconds; the
  * opening wave (the first 60 requests, sent at once) apart from the rest.
  */
-export function threeViews(records: readonly RequestRecord[], accessLogPath: string, timeScale: number) {
+type ClientTtft = Pick<RequestRecord, 'index' | 'ttftMs' | 'success'>;
+
+export function threeViews(records: readonly ClientTtft[], accessLogPath: string, timeScale: number) {
   const gatewayTtft = new Map<number, number>();
   for (const line of readFileSync(accessLogPath, 'utf8').split('\n')) {
     if (!line.includes('"msg":"access"')) continue;
@@ -216,7 +233,7 @@ export function threeViews(records: readonly RequestRecord[], accessLogPath: str
     const m = /^bench-(\d+)$/.exec(o.id ?? '');
     if (m && typeof o.ttft_ms === 'number') gatewayTtft.set(Number(m[1]), o.ttft_ms);
   }
-  const split = (set: readonly RequestRecord[]) => {
+  const split = (set: readonly ClientTtft[]) => {
     const pairs = set.flatMap((r) => {
       const g = gatewayTtft.get(r.index);
       return g === undefined || !Number.isFinite(r.ttftMs) ? [] : [{ client: r.ttftMs, gateway: g }];
@@ -261,6 +278,35 @@ function writeClientRecords(path: string, records: readonly RequestRecord[]): vo
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
+/**
+ * How evenly the replicas were loaded, once per engine second: each replica's requests (running +
+ * waiting, from its last sample) and the spread max − min across replicas; and the share of seconds
+ * in which some replica's KV cache was ≥ 95 % full.
+ */
+function balanceOverTime(samples: readonly TraceSample[][]) {
+  const all = samples.flat();
+  if (all.length === 0) return { spreadMean: 0, spreadP95: 0, maxRequests: 0, kvFullShare: 0 };
+  const start = Math.min(...samples.map((ss) => ss[0]?.t ?? Number.POSITIVE_INFINITY));
+  const end = Math.max(...samples.map((ss) => ss[ss.length - 1]?.t ?? 0));
+  const spreads: number[] = [];
+  let maxRequests = 0;
+  let kvFull = 0;
+  for (let t = start + 1; t <= end; t += 1) {
+    const now = samples.map((ss) => sampleAt(ss, t));
+    const load = now.map((x) => (x ? x.run + x.wait : 0));
+    spreads.push(Math.max(...load) - Math.min(...load));
+    maxRequests = Math.max(maxRequests, ...load);
+    if (now.some((x) => (x?.kv ?? 0) >= 0.95)) kvFull++;
+  }
+  const sortedSpreads = [...spreads].sort((a, b) => a - b);
+  return {
+    spreadMean: r2(mean(spreads)),
+    spreadP95: percentile(sortedSpreads, 95),
+    maxRequests,
+    kvFullShare: r2(kvFull / Math.max(1, spreads.length)),
+  };
+}
+
 function withTrace(def: ScenarioDefinition, tracePath: string): ScenarioDefinition {
   const add = (run: ScenarioRun): ScenarioRun => ({
     ...run,
@@ -285,8 +331,29 @@ const FIGURES = [
   'completed',
 ] as const;
 
+/** Client records written by writeClientRecords, in the shape threeViews reads. */
+function readClientRecords(path: string): ClientTtft[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => {
+      const o = JSON.parse(l) as { i: number; ok: boolean; ttftMs: number | null };
+      return { index: o.i, success: o.ok, ttftMs: o.ttftMs ?? Number.NaN };
+    });
+}
+
+/** Recomputes a run's analysis and TTFT split from the files `--keep` left in `dir`, when present. */
+function reanalyse(run: Record<string, unknown>, dir: string, timeScale: number): Record<string, unknown> {
+  const base = join(dir, `seed${String(run.seed)}-${String(run.target)}`);
+  const out = { ...run };
+  if (existsSync(`${base}.jsonl`)) out.analysis = analyseTrace(`${base}.jsonl`);
+  if (existsSync(`${base}.client.jsonl`) && existsSync(`${base}.access.log`))
+    out.views = threeViews(readClientRecords(`${base}.client.jsonl`), `${base}.access.log`, timeScale);
+  return out;
+}
+
 /** Several reports (e.g. one per seed, each run under its own lock) as one. */
-function mergeReports(files: readonly string[]): Report {
+function mergeReports(files: readonly string[], keptDir: string | undefined): Report {
   const reports = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Report);
   const first = reports[0]!;
   return {
@@ -296,14 +363,14 @@ function mergeReports(files: readonly string[]): Report {
       loadAverageAtStart: reports.map((r) => r.machine.loadAverageAtStart.join(' / ')),
     },
     command: reports.map((r) => r.command).join('; '),
-    runs: reports.flatMap((r) => r.runs),
+    runs: reports.flatMap((r) => (keptDir ? r.runs.map((x) => reanalyse(x, keptDir, r.timeScale)) : r.runs)),
   };
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.merge.length > 0) {
-    const merged = mergeReports(args.merge);
+    const merged = mergeReports(args.merge, args.keep);
     writeFileSync(`${args.out}.json`, `${JSON.stringify(merged, null, 2)}\n`);
     writeFileSync(`${args.out}.md`, markdown(merged));
     process.stdout.write(markdown(merged));
@@ -448,14 +515,32 @@ function markdown(rep: Report): string {
     '',
     'TTFT as the engines saw it (the trace: arrival at the replica → first token, engine seconds; no gateway or socket time) beside the client’s view (wall ÷ time scale):',
     '',
-    '| run | engine mean (s) | engine median | engine P99 | engine max | client mean | client P99 |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| run | engine mean (s) | engine median | engine P99 | engine max | client mean | client P99 | engine P99 after the opening wave | after the wave > 10 s | slowest 1 % in the wave |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of runs) {
     const e = r.analysis.engineTtft;
+    const after = e.afterWaveP99S === undefined ? '–' : fmt(e.afterWaveP99S, 2);
+    const inWave = r.analysis.tailInWave === undefined ? '–' : `${fmt(r.analysis.tailInWave * 100)} %`;
     lines.push(
-      `| seed ${r.seed}, ${r.target} | ${fmt(e.meanS, 2)} | ${fmt(e.p50S, 2)} | ${fmt(e.p99S, 2)} | ${fmt(e.maxS, 2)} | ${fmt((r.figures['ttft.mean'] ?? 0) / 1000, 2)} | ${fmt((r.figures['ttft.p99'] ?? 0) / 1000, 2)} |`,
+      `| seed ${r.seed}, ${r.target} | ${fmt(e.meanS, 2)} | ${fmt(e.p50S, 2)} | ${fmt(e.p99S, 2)} | ${fmt(e.maxS, 2)} | ${fmt((r.figures['ttft.mean'] ?? 0) / 1000, 2)} | ${fmt((r.figures['ttft.p99'] ?? 0) / 1000, 2)} | ${after} | ${e.afterWaveOver10s ?? '–'} | ${inWave} |`,
     );
+  }
+  const balanced = runs.filter((r) => r.analysis.balance);
+  if (balanced.length > 0) {
+    lines.push(
+      '',
+      'Balance over time (engine view, once per engine second): the spread of requests (running + waiting) between the most and the least loaded replica, the most any replica held, and the share of seconds in which some replica’s KV cache was ≥ 95 % full.',
+      '',
+      '| run | spread mean | spread P95 | most requests on one replica | seconds with a replica at KV ≥ 0.95 |',
+      '|---|---:|---:|---:|---:|',
+    );
+    for (const r of balanced) {
+      const b = r.analysis.balance!;
+      lines.push(
+        `| seed ${r.seed}, ${r.target} | ${fmt(b.spreadMean, 1)} | ${b.spreadP95} | ${b.maxRequests} | ${fmt(b.kvFullShare * 100, 1)} % |`,
+      );
+    }
   }
   const withViews = runs.filter((r) => r.views);
   if (withViews.length > 0) {

@@ -197,8 +197,13 @@ export function analyseTrace(path: string) {
     .sort((x, y) => x - y);
   const afterWaveP99 = percentile(afterWave, 99);
   const tailAfterWave = byArrival.slice(OPENING_WAVE).filter((q) => q.ft - q.arr >= afterWaveP99);
+  const tpots = reqs.filter((q) => q.o > 1).map((q) => ((q.fin - q.ft) / (q.o - 1)) * 1000);
+  const spanS = Math.max(...reqs.map((q) => q.fin)) - Math.min(...reqs.map((q) => q.arr));
   return {
     requests: reqs.length,
+    /** Engine view of decode speed: mean TPOT (ms) and output tokens per engine second over the run. */
+    engineTpotMeanMs: Math.round(mean(tpots) * 10) / 10,
+    engineOutputTokS: Math.round(reqs.reduce((n, q) => n + q.o, 0) / Math.max(spanS, 1e-9)),
     engineTtft: {
       meanS: r2(mean(ttft)),
       p50S: r2(percentile(sorted, 50)),
@@ -519,15 +524,15 @@ function markdown(rep: Report): string {
     '',
     'TTFT as the engines saw it (the trace: arrival at the replica → first token, engine seconds; no gateway or socket time) beside the client’s view (wall ÷ time scale):',
     '',
-    '| run | engine mean (s) | engine median | engine P99 | engine max | client mean | client P99 | engine P99 after the opening wave | after the wave > 10 s | slowest 1 % in the wave |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| run | engine mean (s) | engine median | engine P99 | engine max | client mean | client P99 | engine P99 after the opening wave | after the wave > 10 s | slowest 1 % in the wave | engine / client mean TPOT (ms) | engine / client output tok/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const r of runs) {
     const e = r.analysis.engineTtft;
     const after = e.afterWaveP99S === undefined ? '–' : fmt(e.afterWaveP99S, 2);
     const inWave = r.analysis.tailInWave === undefined ? '–' : `${fmt(r.analysis.tailInWave * 100)} %`;
     lines.push(
-      `| seed ${r.seed}, ${r.target} | ${fmt(e.meanS, 2)} | ${fmt(e.p50S, 2)} | ${fmt(e.p99S, 2)} | ${fmt(e.maxS, 2)} | ${fmt((r.figures['ttft.mean'] ?? 0) / 1000, 2)} | ${fmt((r.figures['ttft.p99'] ?? 0) / 1000, 2)} | ${after} | ${e.afterWaveOver10s ?? '–'} | ${inWave} |`,
+      `| seed ${r.seed}, ${r.target} | ${fmt(e.meanS, 2)} | ${fmt(e.p50S, 2)} | ${fmt(e.p99S, 2)} | ${fmt(e.maxS, 2)} | ${fmt((r.figures['ttft.mean'] ?? 0) / 1000, 2)} | ${fmt((r.figures['ttft.p99'] ?? 0) / 1000, 2)} | ${after} | ${e.afterWaveOver10s ?? '–'} | ${inWave} | ${fmt(r.analysis.engineTpotMeanMs, 1)} / ${fmt(r.figures['tpot.mean'], 1)} | ${fmt(r.analysis.engineOutputTokS)} / ${fmt(r.figures.output_token_throughput)} |`,
     );
   }
   const balanced = runs.filter((r) => r.analysis.balance);

@@ -562,6 +562,7 @@ function markdown(rep: Report): string {
     );
     for (const r of withViews) {
       for (const [name, v] of [
+        ['all', r.views!.all],
         ['opening wave', r.views!.openingWave],
         ['rest', r.views!.rest],
       ] as const) {

@@ -268,6 +268,34 @@ export function threeViews(records: readonly ClientTtft[], accessLogPath: string
   };
 }
 
+/**
+ * How many endpoints the inference route's scheduler still had after its filters (the access log's
+ * reason says "k/5 candidates"; the saturation filter drops endpoints with a queue, a KV cache
+ * ≥ its threshold, or stale metrics): picks per k, over the run and in the opening wave; and how
+ * many opening-wave requests went to the busiest endpoint. Null for a route without that reason.
+ */
+export function candidateCounts(accessLogPath: string) {
+  const all: Record<string, number> = {};
+  const wave: Record<string, number> = {};
+  const waveEndpoints = new Map<string, number>();
+  let seen = 0;
+  for (const line of readFileSync(accessLogPath, 'utf8').split('\n')) {
+    if (!line.includes('"msg":"access"')) continue;
+    const o = JSON.parse(line) as { id?: string; reason?: string; endpoint?: string };
+    const k = /(\d+)\/\d+ candidates/.exec(o.reason ?? '')?.[1];
+    if (k === undefined) continue;
+    seen++;
+    all[k] = (all[k] ?? 0) + 1;
+    const index = Number(/^bench-(\d+)$/.exec(o.id ?? '')?.[1] ?? Number.NaN);
+    if (index < OPENING_WAVE) {
+      wave[k] = (wave[k] ?? 0) + 1;
+      if (o.endpoint) waveEndpoints.set(o.endpoint, (waveEndpoints.get(o.endpoint) ?? 0) + 1);
+    }
+  }
+  if (seen === 0) return null;
+  return { all, openingWave: wave, openingWaveMostOnOneEndpoint: Math.max(0, ...waveEndpoints.values()) };
+}
+
 /** The benchmark's concurrency: its first this-many requests leave together. */
 const OPENING_WAVE = 60;
 
@@ -358,6 +386,7 @@ function reanalyse(run: Record<string, unknown>, dir: string, timeScale: number)
   if (existsSync(`${base}.jsonl`)) out.analysis = analyseTrace(`${base}.jsonl`);
   if (existsSync(`${base}.client.jsonl`) && existsSync(`${base}.access.log`))
     out.views = threeViews(readClientRecords(`${base}.client.jsonl`), `${base}.access.log`, timeScale);
+  if (existsSync(`${base}.access.log`)) out.candidates = candidateCounts(`${base}.access.log`);
   return out;
 }
 
@@ -422,8 +451,9 @@ async function main(): Promise<void> {
       const accessLog = typeof logDir === 'string' ? join(logDir, `${target}.access.log`) : undefined;
       if (accessLog && existsSync(accessLog) && args.keep)
         copyFileSync(accessLog, join(dir, `seed${seed}-${target}.access.log`));
-      const views =
-        accessLog && existsSync(accessLog) ? threeViews(result.records, accessLog, timeScale) : null;
+      const haveLog = accessLog !== undefined && existsSync(accessLog);
+      const views = haveLog ? threeViews(result.records, accessLog, timeScale) : null;
+      const candidates = haveLog ? candidateCounts(accessLog) : null;
       runs.push({
         seed,
         target,
@@ -438,6 +468,7 @@ async function main(): Promise<void> {
         gatewayTail: result.tail ?? null,
         /** Where the client's TTFT went (simulated s): sent → gateway start, gateway → first token. */
         views,
+        candidates,
       });
       process.stderr.write(
         `seed ${seed}, ${target}: TTFT mean ${Math.round(v['ttft.mean'] ?? 0)} ms, P99 ${Math.round(v['ttft.p99'] ?? 0)} ms, ` +
@@ -479,6 +510,7 @@ function markdown(rep: Report): string {
     warnings: string[];
     analysis: ReturnType<typeof analyseTrace>;
     views?: ReturnType<typeof threeViews> | null;
+    candidates?: ReturnType<typeof candidateCounts>;
   }[];
   const fmt = (x: number | null | undefined, d = 0): string => (x == null ? '–' : x.toFixed(d));
   const lines: string[] = [];
@@ -570,6 +602,24 @@ function markdown(rep: Report): string {
           `| seed ${r.seed}, ${r.target} | ${name} | ${v.count} | ${fmt(v.beforeGateway.meanS, 2)} / ${fmt(v.beforeGateway.p50S, 2)} / ${fmt(v.beforeGateway.p99S, 2)} | ${fmt(v.gatewayTtft.meanS, 2)} / ${fmt(v.gatewayTtft.p50S, 2)} / ${fmt(v.gatewayTtft.p99S, 2)} |`,
         );
       }
+    }
+  }
+  const filtered = runs.filter((r) => r.candidates);
+  if (filtered.length > 0) {
+    const ks = ['1', '2', '3', '4', '5'];
+    const col = (c: Record<string, number>): string => ks.map((k) => c[k] ?? 0).join(' / ');
+    lines.push(
+      '',
+      'Endpoints left after the inference route’s filters (access log “k/5 candidates”; the saturation filter drops an endpoint with ≥ 5 waiting, KV ≥ 0.8 or metrics older than 200 ms wall, while another remains):',
+      '',
+      '| run | picks with 1 / 2 / 3 / 4 / 5 candidates | opening wave: 1 / 2 / 3 / 4 / 5 | opening wave: most sent to one replica |',
+      '|---|---|---|---:|',
+    );
+    for (const r of filtered) {
+      const c = r.candidates!;
+      lines.push(
+        `| seed ${r.seed}, ${r.target} | ${col(c.all)} | ${col(c.openingWave)} | ${c.openingWaveMostOnOneEndpoint} of 60 |`,
+      );
     }
   }
   lines.push(

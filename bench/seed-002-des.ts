@@ -4,8 +4,9 @@
  * routing rule in place of the gateway. It takes seconds of CPU whatever else the machine runs, so
  * it can vary one thing at a time — engine (V0 / V1), memory, routing — to see which dynamic makes
  * the standard route's TTFT tail. The routers are models, not the gateway: `p2c` is Envoy's
- * least-request (two random replicas, fewer requests in flight), `round-robin` and `random` ignore
- * load, `load` scores the replicas'
+ * least-request (two random replicas, fewer requests in flight), `p2c ×K balancers` is K such
+ * balancers side by side (e.g. K gateway replicas), each request drawn to one of them, each counting
+ * only its own requests in flight; `round-robin` and `random` ignore load, `load` scores the replicas'
  * instantaneous waiting queue, KV use and in-flight count with the weights of infergate's default
  * profile (queue 2, KV 2, in-flight 2; the prefix scorer is the same for every replica here), read
  * without scrape delay. The `bench/seed-002-v0.ts` runs go through the real gateway.
@@ -33,7 +34,7 @@ interface Variant {
   routers: readonly Router[];
 }
 
-const ROUTERS = ['p2c', 'round-robin', 'random', 'load'] as const;
+const ROUTERS = ['p2c', 'p2c ×2 balancers', 'p2c ×4 balancers', 'round-robin', 'random', 'load'] as const;
 type Router = (typeof ROUTERS)[number];
 
 const VARIANTS: Variant[] = [
@@ -106,6 +107,10 @@ function run(v: Variant, router: Router, prompts: number, seed: number) {
   const routeRng = new SeededRng(2000 + seed);
   const engines = Array.from({ length: REPLICAS }, (_, i) => makeEngine(v, seed * 10 + i));
   const inFlight = new Int32Array(REPLICAS);
+  // `p2c ×K balancers`: K independent least-request balancers (e.g. K gateway replicas), each
+  // request drawn to one of them at random, each counting only the requests it sent itself.
+  const balancers = router.startsWith('p2c ×') ? Number(router.split('×')[1]!.split(' ')[0]) : 1;
+  const ownInFlight = Array.from({ length: balancers }, () => new Int32Array(REPLICAS));
   const prefix = Array.from({ length: PREFIX }, (_, i) => 7_000_000 + i);
   const done: Done[] = [];
   const arrivals: number[] = []; // engine ms of pending sends
@@ -113,15 +118,15 @@ function run(v: Variant, router: Router, prompts: number, seed: number) {
   let rr = 0;
   const frontendMs = PROFILES['qwq-32b-4xa10-tp4']!.frontendMs; // API server: HTTP, tokenisation
 
-  const pick = (): number => {
+  const pick = (counts: Int32Array): number => {
     if (router === 'round-robin') return rr++ % REPLICAS;
     if (router === 'random') return Math.floor(routeRng.next() * REPLICAS);
-    if (router === 'p2c') {
+    if (router.startsWith('p2c')) {
       const a = Math.floor(routeRng.next() * REPLICAS);
       let b = Math.floor(routeRng.next() * (REPLICAS - 1));
       if (b >= a) b++;
-      if (inFlight[a] === inFlight[b]) return routeRng.next() < 0.5 ? a : b;
-      return inFlight[a]! < inFlight[b]! ? a : b;
+      if (counts[a] === counts[b]) return routeRng.next() < 0.5 ? a : b;
+      return counts[a]! < counts[b]! ? a : b;
     }
     // queue 2 + KV 2 + in-flight 2, min-max normalised like the scorers; first best wins.
     const q = engines.map((e) => e.numWaiting);
@@ -145,8 +150,10 @@ function run(v: Variant, router: Router, prompts: number, seed: number) {
   };
 
   const send = (now: number): void => {
-    const i = pick();
+    const own = ownInFlight[balancers > 1 ? Math.floor(routeRng.next() * balancers) : 0]!;
+    const i = pick(balancers > 1 ? own : inFlight);
     inFlight[i]!++;
+    own[i]!++;
     const input = 800 + Math.floor(rng.next() * 3201); // legacy range [0.2 × 4000, 4000]
     const output = 600 + Math.floor(rng.next() * 2401); // [0.2 × 3000, 3000]
     const tokens = prefix.concat(Array.from({ length: input }, (_, k) => 1_000_000 * (sent + 1) + k));
@@ -159,6 +166,7 @@ function run(v: Variant, router: Router, prompts: number, seed: number) {
         if (first < 0) first = req.lastTokenMs;
         if (finish) {
           inFlight[i]!--;
+          own[i]!--;
           done.push({
             id,
             replica: i,

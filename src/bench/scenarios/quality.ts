@@ -10,7 +10,7 @@
  *   router (cache_aware, power_of_two) as peers with issue 16's goals (peer-quality.ts).
  * bench/quality.ts runs both and writes bench/results/quality-*.{json,md}.
  */
-import { peerGoals, peerTargets, loadAwareTarget } from './peer-quality.js';
+import { loadAwareTarget, peerGoals, peerTargets } from './peer-quality.js';
 import { SEED_002, SEED_002_SIM_V1 } from './seed-002.js';
 import { SEED_003, SEED_003_WORKLOAD } from './seed-003.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioTarget } from './types.js';

@@ -76,6 +76,23 @@ describe('prefill-cost-scorer', () => {
     expect(set[1]!.pendingPrefillRequests).toBe(0);
   });
 
+  it('weighs a cold prefill by the requests decoding where it would run', () => {
+    for (const [decodeStallWeight, want] of [
+      [0.25, 1],
+      [0, 0],
+    ] as const) {
+      const { prefix, run } = setup({ costSpanTokens: 8192, decodeStallWeight });
+      const set = [state(1, { m: {} }), state(2, { m: {} })];
+      const system = text(64 * 60, 1); // ≈ 960 tokens, cached on endpoint 1 only
+      prefix.onDispatch!(run(set, system).ctx, set[0]!);
+      for (let k = 0; k < 3; k++) set[0]!.acquire(2000); // three requests decoding there
+      // a new user: the system prompt + ≈ 4,000 tokens of private history
+      const r = run(set, system + text(64 * 250, 2));
+      expect(r.out[want]).toBe(1);
+      expect(r.out[1 - want]!).toBeLessThan(1);
+    }
+  });
+
   it('without a prefix-cache-scorer it balances pending prefill alone', () => {
     const cost = createPrefillCostScorer('cost', { costSpanTokens: 100 });
     const set = [state(1, { m: {} }), state(2, { m: {} })];
@@ -93,6 +110,7 @@ describe('prefill-cost-scorer', () => {
   it('rejects unknown and out-of-range parameters', () => {
     expect(() => createPrefillCostScorer('c', { slackTokens: 1 })).toThrow(/slackTokens/);
     expect(() => createPrefillCostScorer('c', { costSpanTokens: 0 })).toThrow(/costSpanTokens/);
+    expect(() => createPrefillCostScorer('c', { decodeStallWeight: -1 })).toThrow(/decodeStallWeight/);
   });
 });
 

@@ -2,7 +2,7 @@
  * `prefill-cost-scorer` (infergate): prefix affinity and load in one currency — the prompt tokens an
  * endpoint must prefill before this request's first token:
  *
- *   cost(e) = pending prefill(e) + uncached(e)
+ *   cost(e) = pending prefill(e) + uncached(e) × (1 + decodeStallWeight × decoding(e))
  *
  * - uncached(e): the prompt's tokens (body bytes / 4) not in e's prefix cache, from the match the
  *   `prefix-cache-scorer` of the same profile found (it must come before this scorer; without it
@@ -14,6 +14,12 @@
  *   released at the first token (streamed answers) or at the end of the attempt — no assumed prefill
  *   rate and no scrape gap: a request is counted from the moment it is sent until the endpoint has
  *   prefilled it.
+ * - decoding(e): this gateway's requests on e past their first token (in flight − pending prefill).
+ *   A prefill shares the engine's steps with them: each of its chunks stalls every running decode,
+ *   so its uncached tokens cost more where more requests decode. Without this term a cold prompt
+ *   goes to the replica that cached its shared system prompt even when that replica is busy
+ *   decoding and others are idle (the decode batches pile up there and their inter-token latency
+ *   jumps with every chunk).
  *
  * Score: 1 − (cost − min cost) / costSpanTokens, clamped to [0, 1]: linear in the tokens of extra
  * prefill work, so affinity holds exactly while the affine endpoint's pending prefill is smaller than
@@ -32,6 +38,8 @@ export const PREFILL_COST_SCORER = 'prefill-cost-scorer';
 export interface PrefillCostParams {
   /** Extra prefill tokens over the cheapest candidate at which the score reaches 0. */
   readonly costSpanTokens: number;
+  /** Share of a prompt's uncached tokens added per request decoding on the endpoint. */
+  readonly decodeStallWeight: number;
 }
 
 interface RequestCost {
@@ -67,12 +75,15 @@ export class PrefillCostScorer implements Scorer {
     };
     ctx.set(this, data);
     const sameCandidates = match !== undefined && match.candidates === candidates;
+    const stall = this.params.decodeStallWeight;
     let min = Number.POSITIVE_INFINITY;
     for (let i = 0; i < n; i++) {
+      const ep = candidates[i]!;
       const cached = sameCandidates ? match.cachedTokens(i, prompt) : 0;
       const uncached = Math.max(0, prompt - cached);
       data.uncached[i] = uncached;
-      const cost = candidates[i]!.pendingPrefillTokens + uncached;
+      const decoding = Math.max(0, ep.inflightRequests - ep.pendingPrefillRequests);
+      const cost = ep.pendingPrefillTokens + uncached * (1 + stall * decoding);
       out[i] = cost;
       if (cost < min) min = cost;
     }
@@ -115,6 +126,7 @@ export function createPrefillCostScorer(
 ): PrefillCostScorer {
   const p = new ParamReader(PREFILL_COST_SCORER, params);
   const costSpanTokens = p.float('costSpanTokens', 8192, { min: 1 });
+  const decodeStallWeight = p.float('decodeStallWeight', 0.25, { min: 0 });
   p.done();
-  return new PrefillCostScorer(name, { costSpanTokens });
+  return new PrefillCostScorer(name, { costSpanTokens, decodeStallWeight });
 }

@@ -153,10 +153,14 @@ describe('pending prefill (prefill-cost-scorer, default profile)', () => {
     expect(b.decision.pick).toBe(y);
 
     // After A's first token, while A still streams (400 tokens at half speed: many seconds), C finds
-    // nothing pending on X: X is (one of) the cheapest again.
+    // A's prompt no longer pending on X: X costs only C's own prefill there (a quarter more for A
+    // decoding beside it), against C's prefill on the idle Y. Were A still counted, X would score
+    // as low as it did for B.
     await gotFirst;
     const c = await post(body(3, false, 1));
-    expect(c.decision.top[x]!['prefill-cost-scorer']).toBe(1);
+    expect(c.decision.top[x]!['prefill-cost-scorer']!).toBeGreaterThan(
+      b.decision.top[x]!['prefill-cost-scorer']!,
+    );
     expect(aEnded).toBe(false);
     const seenAtC = chunks.length;
     await aDone;

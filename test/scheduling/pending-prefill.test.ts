@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DecisionRecord } from '../../src/telemetry/decision-ring.js';
 import { type CliProcess, startCli } from '../helpers/cli.js';
 import { text } from './helpers.js';
 
@@ -61,6 +62,7 @@ describe('pending prefill (prefill-cost-scorer, default profile)', () => {
   let dir: string;
   const procs: CliProcess[] = [];
   let gateway: string;
+  let admin: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'infergate-pending-prefill-'));
@@ -102,6 +104,7 @@ describe('pending prefill (prefill-cost-scorer, default profile)', () => {
     ]);
     procs.push(gw);
     gateway = (await gw.waitForLine(/^listener default\/gw\/http ready (http:\S+)$/, 30_000))[1]!;
+    admin = (await gw.waitForLine(/^admin ready (http:\S+)$/, 30_000))[1]!;
   }, 90_000);
 
   afterAll(async () => {
@@ -120,16 +123,38 @@ describe('pending prefill (prefill-cost-scorer, default profile)', () => {
     return { decision: JSON.parse(String(res.headers['x-infergate-decision'])) as DecisionHeader, text };
   }
 
+  /** The decisions recorded so far (debug headers: every decision is recorded). */
+  async function decisions(): Promise<DecisionRecord[]> {
+    const res = await request(`${admin}/admin/decisions`);
+    return ((await res.body.json()) as { decisions: DecisionRecord[] }).decisions;
+  }
+
   it('counts a long prompt until its first token, then no longer while it still streams', async () => {
-    // A: long, streamed, with a long answer. The simulator sends a stream's head at once, so A has
-    // been routed and dispatched when its head is here, and its prefill (~2 s wall) has begun.
-    const a = await request(`${gateway}/v1/completions`, {
+    const before = (await decisions()).length;
+    // A: long, streamed, with a long answer; its prefill takes ~2 s of wall time.
+    const pendingA = request(`${gateway}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: body(1, true, 400),
     });
+    // Once A's decision is recorded it is routed and dispatched (bounded poll: 200 × 10 ms).
+    let x: string | undefined;
+    for (let i = 0; i < 200 && x === undefined; i++) {
+      const recs = await decisions();
+      if (recs.length > before) x = recs[recs.length - 1]!.pick;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(x).toBeDefined();
+    // B, another long prompt, before A's first token: A's pending prefill makes X the costlier one.
+    const b = await post(body(2, false, 1));
+    const y = Object.keys(b.decision.top).find((id) => id !== x!)!;
+    expect(b.decision.top[x!]!['prefill-cost-scorer']!).toBeLessThan(
+      b.decision.top[y]!['prefill-cost-scorer']!,
+    );
+    expect(b.decision.pick).toBe(y);
+
+    const a = await pendingA;
     expect(a.statusCode).toBe(200);
-    const x = (JSON.parse(String(a.headers['x-infergate-decision'])) as DecisionHeader).pick;
     let chunks = '';
     let aEnded = false;
     let firstToken!: () => void;
@@ -144,22 +169,14 @@ describe('pending prefill (prefill-cost-scorer, default profile)', () => {
       aEnded = true;
     })();
 
-    // B, another long prompt, before A's first token: A's pending prefill makes X the costlier one.
-    const b = await post(body(2, false, 1));
-    const y = Object.keys(b.decision.top).find((id) => id !== x)!;
-    expect(b.decision.top[x]!['prefill-cost-scorer']!).toBeLessThan(
-      b.decision.top[y]!['prefill-cost-scorer']!,
-    );
-    expect(b.decision.pick).toBe(y);
-
     // After A's first token, while A still streams (400 tokens at half speed: many seconds), C finds
     // A's prompt no longer pending on X: X costs only C's own prefill there (a quarter more for A
     // decoding beside it), against C's prefill on the idle Y. Were A still counted, X would score
     // as low as it did for B.
     await gotFirst;
     const c = await post(body(3, false, 1));
-    expect(c.decision.top[x]!['prefill-cost-scorer']!).toBeGreaterThan(
-      b.decision.top[x]!['prefill-cost-scorer']!,
+    expect(c.decision.top[x!]!['prefill-cost-scorer']!).toBeGreaterThan(
+      b.decision.top[x!]!['prefill-cost-scorer']!,
     );
     expect(aEnded).toBe(false);
     const seenAtC = chunks.length;

@@ -7,7 +7,7 @@
  *                          [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--out DIR]
  *
  * Workloads: quality-chat-heavy and quality-zipf (src/bench/scenarios/peer-quality.ts) and
- * quality-003 (seed 003's chat, run here for `--time 240` at the issue-16 time scale (PEER_TIME_SCALE, 0.5;
+ * quality-003 (seed 003's chat, run here for `--time 240` (120 with --quick) at the issue-16 time scale (PEER_TIME_SCALE, 0.5;
  * bench/peer-overhead.ts says why) instead of its own 1800 s at 0.05). Default targets: least-request,
  * infergate (and infergate-prefix on quality-003), sglang-cache-aware; `--strategy` picks others
  * (e.g. add sglang-power-of-two). A peer that is not installed is skipped with a message.
@@ -34,26 +34,29 @@ interface Workload {
   strategy: string;
   /** Extra scenario flags (quality-003 is shortened and run at the peer time scale). */
   flags: BenchFlags;
+  /** Extra scenario flags of the quick form. */
+  quickFlags?: BenchFlags;
 }
 
 const WORKLOADS: readonly Workload[] = [
   {
     key: 'chat-heavy',
     scenario: 'quality-chat-heavy',
-    strategy: `least-request,infergate,infergate-prefill-cost,${SGLANG_CACHE_AWARE}`,
+    strategy: `least-request,infergate,infergate-load-aware,${SGLANG_CACHE_AWARE}`,
     flags: {},
   },
   {
     key: 'zipf',
     scenario: 'quality-zipf',
-    strategy: `least-request,infergate,infergate-prefill-cost,${SGLANG_CACHE_AWARE}`,
+    strategy: `least-request,infergate,infergate-load-aware,${SGLANG_CACHE_AWARE}`,
     flags: {},
   },
   {
     key: '003',
     scenario: 'quality-003',
-    strategy: `least-request,infergate,infergate-prefill-cost,${SGLANG_CACHE_AWARE}`,
+    strategy: `least-request,infergate,infergate-load-aware,${SGLANG_CACHE_AWARE}`,
     flags: { time: '240', timeScale: String(PEER_TIME_SCALE) },
+    quickFlags: { time: '120', timeScale: String(PEER_TIME_SCALE) },
   },
 ];
 
@@ -206,7 +209,7 @@ async function main(): Promise<number> {
         json: jsonFile,
         seed,
         strategy: args.strategy ?? w.strategy,
-        ...w.flags,
+        ...(args.quick ? (w.quickFlags ?? w.flags) : w.flags),
       };
       const outcome = await executeScenario(def, {
         quick: args.quick,

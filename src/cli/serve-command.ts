@@ -130,7 +130,7 @@ export function registerServe(program: Command): void {
     .option(
       '--scheduler <name>',
       'InferencePool endpoint picking: config (each pool’s own picker config), default, ' +
-        'prefix-cache, prefill-cost (issue 16, opt-in), round-robin, least-request, or interim ' +
+        'prefix-cache, load-aware (the default before issue 16), round-robin, least-request, or interim ' +
         '(the gateway’s own least-request router)',
       'config',
     )

@@ -24,12 +24,6 @@ export const DISPATCH_VISIBILITY_MS = 5;
 /** Recent dispatches remembered for DISPATCH_VISIBILITY_MS (a burst larger than this counts as all recent). */
 const RECENT_DISPATCHES = 64;
 
-/** Prefill rate assumed before an endpoint's first sample (prefill-cost-scorer's default), tokens per wall ms. */
-export const DEFAULT_PREFILL_TOKENS_PER_MS = 10;
-
-/** Weight of one new sample in the learned prefill rate (exponential moving average). */
-const PREFILL_RATE_ALPHA = 0.2;
-
 /** Satisfies scheduling's `SchedulingEndpoint` (structurally: the datastore sits below scheduling). */
 export class EndpointState {
   readonly id: string;
@@ -66,12 +60,12 @@ export class EndpointState {
   private readonly recentTokens = new Float64Array(RECENT_DISPATCHES);
   private recentNext = 0;
 
-  // Prefill backlog: a fluid queue of the uncached prompt tokens this gateway sent here, drained
-  // at the endpoint's prefill rate (learned from the TTFTs it answers with).
-  private backlog = 0;
-  private backlogAt = 0;
-  /** Learned prefill rate in tokens per wall ms; undefined until the first usable sample. */
-  prefillTokensPerMs: number | undefined = undefined;
+  /**
+   * Pending prefill: uncached prompt tokens of this gateway's requests sent here that have not
+   * answered their first token yet (nor ended), and how many requests they are.
+   */
+  pendingPrefillTokens = 0;
+  pendingPrefillRequests = 0;
 
   constructor(endpoint: Endpoint, engine: EngineMapping, ready: boolean) {
     this.id = endpoint.id;
@@ -221,48 +215,27 @@ export class EndpointState {
     return Math.min(1, Math.max(0, m.kvUsage + delta / cap));
   }
 
-  // ---- prefill backlog ---------------------------------------------------------------------
+  // ---- pending prefill -----------------------------------------------------------------------
 
-  /**
-   * Uncached prompt tokens this gateway sent here that the endpoint has not prefilled yet, at `now`:
-   * a fluid queue drained at the learned prefill rate, or at `fallbackTokensPerMs` before any
-   * sample. Counts only this gateway's requests.
-   */
-  prefillBacklog(now: number, fallbackTokensPerMs: number): number {
-    const rate = this.prefillTokensPerMs ?? fallbackTokensPerMs;
-    const left = this.backlog - (now - this.backlogAt) * rate;
-    return left > 0 ? left : 0;
+  /** A request with `tokens` uncached prompt tokens was sent here; counted until `endPrefill`. */
+  startPrefill(tokens: number): void {
+    this.pendingPrefillTokens += tokens;
+    this.pendingPrefillRequests++;
   }
 
-  /** A request with `tokens` uncached prompt tokens was sent here at `now`; returns the backlog it joined. */
-  addPrefill(tokens: number, now: number, fallbackTokensPerMs: number): number {
-    const ahead = this.prefillBacklog(now, fallbackTokensPerMs);
-    this.backlog = ahead + tokens;
-    this.backlogAt = now;
-    return ahead;
-  }
-
-  /**
-   * A request answered its first token `ttftMs` after dispatch with `tokens` of prefill work ahead
-   * of it and its own (the backlog it joined plus its uncached prompt): one sample of the prefill
-   * rate. Samples under `minTokens` are dominated by fixed overheads and are ignored.
-   */
-  notePrefillSample(tokens: number, ttftMs: number, minTokens: number): void {
-    if (!(ttftMs > 0) || !(tokens >= minTokens)) return;
-    const sample = tokens / ttftMs;
-    const r = this.prefillTokensPerMs;
-    this.prefillTokensPerMs = r === undefined ? sample : r + PREFILL_RATE_ALPHA * (sample - r);
+  /** That request answered its first token, or ended without one. */
+  endPrefill(tokens: number): void {
+    this.pendingPrefillTokens = Math.max(0, this.pendingPrefillTokens - tokens);
+    this.pendingPrefillRequests = Math.max(0, this.pendingPrefillRequests - 1);
   }
 
   /** The load the scheduler saw here, for the access log's reason: `waiting ~2, requests ~5, …`. */
-  loadSummary(now: number, fallbackTokensPerMs: number): string {
+  loadSummary(): string {
     const m = this.metrics;
-    const backlog = Math.round(this.prefillBacklog(now, fallbackTokensPerMs));
-    const rate = this.prefillTokensPerMs;
     return (
       `waiting ~${this.estWaiting()}${m ? ` (scraped ${m.waiting})` : ''}, requests ~${this.estRequests()}, ` +
-      `in flight ${this.inflightRequests} (${this.inflightPromptTokens} prompt tok), prefill backlog ~${backlog} tok` +
-      `${rate !== undefined ? ` at ${Math.round(rate * 1000)} tok/s` : ''}`
+      `in flight ${this.inflightRequests} (${this.inflightPromptTokens} prompt tok), ` +
+      `pending prefill ${Math.round(this.pendingPrefillTokens)} tok in ${this.pendingPrefillRequests} request(s)`
     );
   }
 }

@@ -313,8 +313,11 @@ export class ExtProcStream {
     const needed =
       this.responseBodies && (kind === 'sse' || (kind === 'json' && (observeJson || rewrite !== undefined)));
     if (needed) {
+      const onFirstToken = (): void => {
+        if (this.dispatched !== undefined) decision.onFirstToken?.(this.dispatched);
+      };
       this.observer = new ResponseObserver(
-        { startedAt: this.startedAt, observeJson, rewrite, stripUsageOnly: this.stripUsage },
+        { startedAt: this.startedAt, observeJson, rewrite, stripUsageOnly: this.stripUsage, onFirstToken },
         kind,
       );
     }

@@ -69,7 +69,13 @@ export class Attempt extends ClientRelay {
   ) {
     super(
       ex.res,
-      { startedAt: ex.startedAt, observeJson: ex.observeJson, rewrite, stripUsageOnly: stripUsage },
+      {
+        startedAt: ex.startedAt,
+        observeJson: ex.observeJson,
+        rewrite,
+        stripUsageOnly: stripUsage,
+        onFirstToken: () => src.firstToken(ep),
+      },
       canRetry,
     );
   }

@@ -29,6 +29,8 @@ export interface EndpointSource {
   /** True when an attempt after `n` could find another endpoint. */
   hasMoreAfter(n: number): boolean;
   dispatched(ep: UpstreamEndpoint): void;
+  /** The attempt sent to `ep` answered its first token (streams; at most once, before completed). */
+  firstToken(ep: UpstreamEndpoint): void;
   completed(ep: UpstreamEndpoint, outcome: RequestOutcome): void;
 }
 
@@ -57,6 +59,14 @@ export class PoolEndpoints implements EndpointSource {
       this.decision.onDispatch(this.current!);
     } catch (err) {
       this.ctx.logger.error({ err, endpoint: this.current?.id }, 'pool router onDispatch failed');
+    }
+  }
+
+  firstToken(): void {
+    try {
+      this.decision.onFirstToken?.(this.current!);
+    } catch (err) {
+      this.ctx.logger.error({ err, endpoint: this.current?.id }, 'pool router onFirstToken failed');
     }
   }
 
@@ -93,6 +103,8 @@ export class ServiceEndpoints implements EndpointSource {
   }
 
   dispatched(): void {}
+
+  firstToken(): void {}
 
   completed(ep: UpstreamEndpoint, outcome: RequestOutcome): void {
     const failed = outcome.status >= 500 || (outcome.status === 0 && outcome.error !== 'client-abort');

@@ -209,7 +209,11 @@ export class MirrorDispatcher {
       headers[input.headers.endpointSlot] = ep.id;
       ep.inFlight++;
       src.dispatched(ep);
-      outcome = await this.exchange(ep, input, headers, body, signal);
+      const copySource = src;
+      const copyEndpoint = ep;
+      outcome = await this.exchange(ep, input, headers, body, signal, () =>
+        copySource.firstToken(copyEndpoint),
+      );
     } catch (err) {
       outcome.error = signal.aborted ? 'timeout' : classifyUpstreamError(err);
       outcome.latencyMs = performance.now() - input.startedAt;
@@ -243,9 +247,10 @@ export class MirrorDispatcher {
     headers: string[],
     body: Buffer,
     signal: AbortSignal,
+    firstToken: () => void,
   ): Promise<SideOutcome> {
     return new Promise((resolve) => {
-      const call = new MirrorCall(input.startedAt, (o) => {
+      const call = new MirrorCall(input.startedAt, firstToken, (o) => {
         signal.removeEventListener('abort', onAbort);
         resolve(o);
       });
@@ -272,6 +277,7 @@ class MirrorCall extends UpstreamCall {
 
   constructor(
     private readonly startedAt: number,
+    private readonly firstToken: () => void,
     private readonly done: (o: SideOutcome) => void,
   ) {
     super();
@@ -280,7 +286,7 @@ class MirrorCall extends UpstreamCall {
   protected head(status: number, headers: IncomingHttpHeaders): void {
     this.status = status;
     this.observer = new ResponseObserver(
-      { startedAt: this.startedAt, observeJson: true, stripUsageOnly: false },
+      { startedAt: this.startedAt, observeJson: true, stripUsageOnly: false, onFirstToken: this.firstToken },
       bodyKind(headers['content-type'], headers['content-encoding']),
     );
   }

@@ -32,6 +32,8 @@ export interface ResponseObserverOptions {
   rewrite?: ModelRewriter;
   /** Drop the usage-only SSE chunk (the gateway asked for it, the client did not). */
   stripUsageOnly: boolean;
+  /** Called once, when the first token of a stream arrives (e.g. to tell the pool router). */
+  onFirstToken?: (() => void) | undefined;
 }
 
 /** Observes (and for SSE possibly transforms) one response body. */
@@ -67,6 +69,7 @@ export class ResponseObserver implements StreamObserver {
 
   onFirstToken(): void {
     this.ttftMs = performance.now() - this.opts.startedAt;
+    this.opts.onFirstToken?.();
   }
 
   onUsage(u: Usage): void {

@@ -11,7 +11,6 @@
 import type { Logger } from 'pino';
 import type { Criticality, PickerConfigPlan, PoolPlan } from '../config/plan.js';
 import type { EndpointState } from '../datastore/endpoint-state.js';
-import { DEFAULT_PREFILL_TOKENS_PER_MS } from '../datastore/endpoint-state.js';
 import { type ObjectiveChoice, PoolObjectives, type UnknownModelPolicy } from '../datastore/objectives.js';
 import { GatewayError } from '../openai/errors.js';
 import { rewriteModel } from '../openai/model-rewrite.js';
@@ -204,7 +203,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     metrics.duration.observe({ pool: this.key }, decisionSeconds);
     metrics.referenceE2e.observe(decisionSeconds);
     metrics.pick(this.key, primary.id, result.reason);
-    const reason = `${result.reason} → ${primary.id} (score ${result.score.toFixed(2)}, ${result.filtered}/${candidates.length} candidates; seen there: ${primary.loadSummary(t0, DEFAULT_PREFILL_TOKENS_PER_MS)})`;
+    const reason = `${result.reason} → ${primary.id} (score ${result.score.toFixed(2)}, ${result.filtered}/${candidates.length} candidates; seen there: ${primary.loadSummary()})`;
     const record = trace ? ring!.push(this.draft(req, choice, candidates, result, trace, t0)) : undefined;
     const decision = new Decision(
       this,
@@ -361,6 +360,8 @@ class Decision implements RoutingDecision {
   reserved: EndpointState | undefined;
   /** States of the attempts dispatched and not yet completed. */
   private readonly attempts: EndpointState[] = [];
+  /** Those of them that answered their first token. */
+  private readonly firstTokens: EndpointState[] = [];
   private readonly states: readonly EndpointState[];
   private readonly tokens: number;
 
@@ -404,11 +405,20 @@ class Decision implements RoutingDecision {
     this.scheduler.dispatched(this.ctx, state);
   }
 
+  onFirstToken(endpoint: Endpoint): void {
+    const state = this.attempts.find((e) => e.id === endpoint.id);
+    if (!state || this.firstTokens.includes(state)) return;
+    this.firstTokens.push(state);
+    this.scheduler.firstToken(this.ctx, state);
+  }
+
   onComplete(endpoint: Endpoint, outcome: RequestOutcome): void {
     const i = this.attempts.findIndex((e) => e.id === endpoint.id);
     if (i < 0) return;
     const state = this.attempts[i]!;
     this.attempts.splice(i, 1);
+    const f = this.firstTokens.indexOf(state);
+    if (f >= 0) this.firstTokens.splice(f, 1);
     const freed = (outcome.promptTokens ?? this.tokens) + (outcome.completionTokens ?? 0);
     state.release(this.tokens, freed);
     this.scheduler.completed(this.ctx, state, outcome);

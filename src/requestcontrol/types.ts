@@ -34,6 +34,12 @@ export interface RoutingDecision {
   readonly record?: DecisionRecord;
   /** Called once per attempt, as the request is sent to `endpoint`. */
   onDispatch(endpoint: Endpoint): void;
+  /**
+   * Called at most once per dispatched attempt, when its first token reaches the front door (streamed
+   * answers; before onComplete). Optional for front doors: without it, work counted until the first
+   * token is released at onComplete.
+   */
+  onFirstToken?(endpoint: Endpoint): void;
   /** Called exactly once per dispatched attempt, when it ends in any way. */
   onComplete(endpoint: Endpoint, outcome: RequestOutcome): void;
 }

@@ -1,13 +1,13 @@
 /**
  * The built-in EndpointPickerConfigs, used by a pool that names none (docs/scheduling.md explains
  * the choice of plugins and weights):
- * - `default`: saturation filter; queue 2, KV cache 2, prefix cache 3 (the reference weights), plus
- *   this gateway's in-flight load 2 and LoRA affinity 1; max-score picker.
- * - `prefix-cache`: the same with prefix weight 5, selected by the pool annotation
+ * - `default` (issue 16): saturation filter; prefill cost 8 (pending prefill + the prompt's uncached
+ *   tokens, in one currency: tokens to prefill before the first token), prefix cache 1, queue 1,
+ *   KV cache 1, in-flight load 1, LoRA affinity 1; max-score picker.
+ * - `prefix-cache`: the same with prefix weight 3, selected by the pool annotation
  *   `inference.networking.x-k8s.io/routing-strategy: PREFIX_CACHE` (seed 003).
- * - `prefill-cost` (issue 16, opt-in): prefill cost 4 (backlog + uncached prompt tokens), prefix
- *   cache 2, queue 1, KV cache 1, in-flight load 1, LoRA affinity 1; no saturation filter. Measured
- *   behind `default` on issue 16's workloads so far (docs/results.md), so not the default.
+ * - `load-aware` (the default before issue 16, opt-in): saturation filter; queue 2, KV cache 2,
+ *   prefix cache 3 (the reference weights), in-flight load 2, LoRA affinity 1; max-score picker.
  * Baselines for benchmarks: `round-robin` and `least-request` (pickers only).
  */
 import type { PickerConfigPlan, SourceRef } from '../config/plan.js';
@@ -21,10 +21,17 @@ const builtIn = (name: string): SourceRef => ({
   namespace: '',
 });
 
+/**
+ * Weight of prefill-cost-scorer in the cost-aware profiles: with its 8,192-token span, one point of
+ * any other scorer is worth 1,024 tokens of prefill work.
+ */
+export const PREFILL_COST_WEIGHT = 8;
+
 function costAware(name: string, prefixWeight: number): PickerConfigPlan {
   return {
     name,
     plugins: [
+      { type: 'saturation-filter', name: 'saturation-filter', parameters: {} },
       { type: 'prefix-cache-scorer', name: 'prefix-cache-scorer', parameters: {} },
       { type: 'prefill-cost-scorer', name: 'prefill-cost-scorer', parameters: {} },
       { type: 'queue-scorer', name: 'queue-scorer', parameters: {} },
@@ -37,9 +44,10 @@ function costAware(name: string, prefixWeight: number): PickerConfigPlan {
       {
         name: 'default',
         plugins: [
+          { pluginRef: 'saturation-filter' },
           // prefix-cache-scorer first: prefill-cost-scorer reads its match.
           { pluginRef: 'prefix-cache-scorer', weight: prefixWeight },
-          { pluginRef: 'prefill-cost-scorer', weight: 4 },
+          { pluginRef: 'prefill-cost-scorer', weight: PREFILL_COST_WEIGHT },
           { pluginRef: 'queue-scorer', weight: 1 },
           { pluginRef: 'kv-cache-utilization-scorer', weight: 1 },
           { pluginRef: 'inflight-load-scorer', weight: 1 },
@@ -91,9 +99,9 @@ function pickerOnly(name: string, pickerType: string): PickerConfigPlan {
   };
 }
 
-export const DEFAULT_PICKER_CONFIG: PickerConfigPlan = loadAware('default', 3);
-export const PREFIX_CACHE_PICKER_CONFIG: PickerConfigPlan = loadAware('prefix-cache', 5);
-export const PREFILL_COST_PICKER_CONFIG: PickerConfigPlan = costAware('prefill-cost', 2);
+export const DEFAULT_PICKER_CONFIG: PickerConfigPlan = costAware('default', 1);
+export const PREFIX_CACHE_PICKER_CONFIG: PickerConfigPlan = costAware('prefix-cache', 3);
+export const LOAD_AWARE_PICKER_CONFIG: PickerConfigPlan = loadAware('load-aware', 3);
 export const ROUND_ROBIN_PICKER_CONFIG: PickerConfigPlan = pickerOnly('round-robin', 'round-robin-picker');
 export const LEAST_REQUEST_PICKER_CONFIG: PickerConfigPlan = pickerOnly(
   'least-request',
@@ -104,7 +112,7 @@ export const LEAST_REQUEST_PICKER_CONFIG: PickerConfigPlan = pickerOnly(
 export const BUILT_IN_PICKER_CONFIGS: ReadonlyMap<string, PickerConfigPlan> = new Map([
   ['default', DEFAULT_PICKER_CONFIG],
   ['prefix-cache', PREFIX_CACHE_PICKER_CONFIG],
-  ['prefill-cost', PREFILL_COST_PICKER_CONFIG],
+  ['load-aware', LOAD_AWARE_PICKER_CONFIG],
   ['round-robin', ROUND_ROBIN_PICKER_CONFIG],
   ['least-request', LEAST_REQUEST_PICKER_CONFIG],
 ]);

@@ -38,14 +38,14 @@ export function peerTargets(): ScenarioTarget[] {
   ];
 }
 
-/** infergate's opt-in issue-16 profile (`prefill-cost`), beside the default. */
-export function prefillCostTarget(): ScenarioTarget {
+/** infergate's default profile before issue 16 (`load-aware`, opt-in now), beside the default. */
+export function loadAwareTarget(): ScenarioTarget {
   return {
-    name: 'infergate-prefill-cost',
+    name: 'infergate-load-aware',
     listener: LISTENER_POOL,
     declaredPort: 8081,
-    scheduler: 'prefill-cost',
-    description: 'InferencePool vllm-qwen-pool, the prefill-cost profile (issue 16, opt-in)',
+    scheduler: 'load-aware',
+    description: 'InferencePool vllm-qwen-pool, the load-aware profile (the default before issue 16)',
   };
 }
 
@@ -69,7 +69,7 @@ function targets(): ScenarioTarget[] {
       scheduler: 'default',
       description: 'InferencePool vllm-qwen-pool, infergate’s scheduler (default profile)',
     },
-    prefillCostTarget(),
+    loadAwareTarget(),
     ...peerTargets(),
   ];
 }
@@ -173,7 +173,7 @@ export const QUALITY_CHAT_HEAVY: ScenarioDefinition = {
   documentNumbers: undefined,
   documentSays:
     'Issue 16: infergate mean TTFT ≤ 0.95× and P99 TTFT ≤ 0.9× of SGLang cache_aware at equal throughput; mean ≤ 0.6× of least-request where the workload is cache-bound.',
-  goals: peerGoals(['infergate', 'infergate-prefill-cost'], true, 0.02),
+  goals: peerGoals(['infergate', 'infergate-load-aware'], true, 0.02),
   notes: [
     'Every target gets a fresh simulator (cold caches) and the same seeded requests; the peers run in front of the replicas instead of infergate’s gateway.',
   ],
@@ -218,6 +218,6 @@ export const QUALITY_ZIPF: ScenarioDefinition = {
   documentNumbers: undefined,
   documentSays:
     'Issue 16: infergate mean TTFT ≤ 0.95× and P99 TTFT ≤ 0.9× of SGLang cache_aware at equal throughput (every replica soon holds every prefix, so the workload is not cache-bound and the 0.6×-of-least-request goal does not apply).',
-  goals: peerGoals(['infergate', 'infergate-prefill-cost'], false, 0.02),
+  goals: peerGoals(['infergate', 'infergate-load-aware'], false, 0.02),
   notes: QUALITY_CHAT_HEAVY.notes,
 };

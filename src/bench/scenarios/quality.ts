@@ -10,7 +10,7 @@
  *   router (cache_aware, power_of_two) as peers with issue 16's goals (peer-quality.ts).
  * bench/quality.ts runs both and writes bench/results/quality-*.{json,md}.
  */
-import { peerGoals, peerTargets, prefillCostTarget } from './peer-quality.js';
+import { loadAwareTarget, peerGoals, peerTargets } from './peer-quality.js';
 import { SEED_002, SEED_002_SIM_V1 } from './seed-002.js';
 import { SEED_003, SEED_003_WORKLOAD } from './seed-003.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioTarget } from './types.js';
@@ -162,7 +162,7 @@ export const QUALITY_003: ScenarioDefinition = {
     },
     // Issue 16: the default profile before it, and SGLang's router in front of the same fresh
     // replicas (skipped when not installed).
-    prefillCostTarget(),
+    loadAwareTarget(),
     ...peerTargets(),
   ],
   full: {
@@ -187,7 +187,7 @@ export const QUALITY_003: ScenarioDefinition = {
     'Targets versus least-request: mean TTFT ≤ 0.6×, P99 TTFT ≤ 0.3×, output throughput ≥ 1.0×, prefix-cache hit rate ≥ 90 % of the ideal.',
   goals: [
     ...qualityGoals(0.02),
-    ...peerGoals(['infergate', 'infergate-prefix', 'infergate-prefill-cost'], false, 0.02),
+    ...peerGoals(['infergate', 'infergate-prefix', 'infergate-load-aware'], false, 0.02),
   ],
   notes: QUALITY_002.notes,
 };

@@ -195,10 +195,11 @@ describe('buildScheduler', () => {
     const p = s.profiles[0]!;
     expect(p.filters.map((f) => f.type)).toEqual(['saturation-filter']);
     expect(Object.fromEntries(p.scorers.map((w) => [w.scorer.type, w.weight]))).toEqual({
-      'queue-scorer': 2,
-      'kv-cache-utilization-scorer': 2,
-      'prefix-cache-scorer': 3,
-      'inflight-load-scorer': 2,
+      'prefix-cache-scorer': 1,
+      'prefill-cost-scorer': 8,
+      'queue-scorer': 1,
+      'kv-cache-utilization-scorer': 1,
+      'inflight-load-scorer': 1,
       'lora-affinity-scorer': 1,
     });
     expect(p.picker.type).toBe('max-score-picker');

@@ -33,14 +33,17 @@ export interface SchedulingEndpoint {
   kvCapacityTokens(): number | undefined;
   /** KV utilisation now in [0, 1]; undefined without a reading. */
   estKvUsage(): number | undefined;
-  /** Prefill rate learned from this endpoint's TTFTs, tokens per wall ms; undefined before a sample. */
-  readonly prefillTokensPerMs: number | undefined;
-  /** Uncached prompt tokens this gateway sent here and not yet prefilled (fluid estimate) at `now`. */
-  prefillBacklog(now: number, fallbackTokensPerMs: number): number;
-  /** Adds a dispatched request's uncached prompt tokens; returns the backlog it joined. */
-  addPrefill(tokens: number, now: number, fallbackTokensPerMs: number): number;
-  /** One prefill-rate sample: `tokens` prefilled before the first token, `ttftMs` after dispatch. */
-  notePrefillSample(tokens: number, ttftMs: number, minTokens: number): void;
+  /**
+   * Uncached prompt tokens of this gateway's requests sent here that have not answered their first
+   * token yet (nor ended): the prefill work queued or running ahead of a new request.
+   */
+  readonly pendingPrefillTokens: number;
+  /** How many requests those tokens belong to. */
+  readonly pendingPrefillRequests: number;
+  /** A dispatched request's uncached prompt tokens start counting as pending prefill. */
+  startPrefill(tokens: number): void;
+  /** …and stop at its first token (or its end without one). */
+  endPrefill(tokens: number): void;
 }
 
 /** What a request's completion looked like, for in-flight accounting and learning. */

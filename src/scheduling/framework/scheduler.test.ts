@@ -1,6 +1,7 @@
 /**
  * The default profile end to end on in-memory endpoints: what it picks and why, and the properties
- * the quality benchmark depends on (no herding between scrapes, affinity without hot spots).
+ * the quality benchmark depends on (no herding between scrapes, affinity without hot spots, affinity
+ * released when the holder's pending prefill exceeds a cold prefill elsewhere).
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,6 +18,7 @@ import { SeededRng } from '../../util/rng.js';
 import {
   DEFAULT_PICKER_CONFIG,
   LEAST_REQUEST_PICKER_CONFIG,
+  LOAD_AWARE_PICKER_CONFIG,
   PREFIX_CACHE_PICKER_CONFIG,
 } from '../profiles.js';
 import { buildScheduler } from './config.js';
@@ -62,27 +64,53 @@ describe('default profile', () => {
     const { scheduler, eps, logs } = setup([{ m: {} }, { m: {} }, { m: {} }]);
     const history = text(6000, 3);
     const first = send(scheduler, eps, history);
+    scheduler.firstToken(first.ctx, first.ep);
+    scheduler.completed(first.ctx, first.ep, { status: 200, ok: true });
     first.ep.release(first.ctx.estPromptTokens(), 0);
     const again = send(scheduler, eps, history + text(300, 4));
     expect(again.ep).toBe(first.ep);
-    expect(again.result.reason).toBe('prefix-cache-scorer');
+    // Both affinity terms agree (≈ 1,490 tokens less to prefill here: 1.45 points; the prefix match:
+    // 0.95); either alone would still pick it, so no single term is named.
+    expect(again.result.reason).toBe('score');
     const line = logs().find((l) => l.msg === 'Do prefix-aware routing!');
     expect(line).toBeDefined();
     expect(line!['matching ratio']).toMatch(/^0\.9\d > 0\.00$/);
     expect(line!.request).toBe(again.ctx.request.id);
   });
 
-  it('releases affinity when the holder is loaded well above the others', () => {
-    const { scheduler, eps } = setup([
-      { m: { running: 12, waiting: 3, kvUsage: 0.7 } },
-      { m: { running: 2 } },
-      { m: { running: 2 } },
-    ]);
-    const history = text(6000, 5);
-    // teach the index that endpoint 0 holds the history
+  it('keeps affinity while the holder’s pending prefill is below a cold prefill elsewhere', () => {
+    const { scheduler, eps } = setup([{ m: {} }, { m: {} }, { m: {} }]);
+    const history = text(6000, 5); // ≈ 1,500 tokens
+    // teach the index that endpoint 0 holds the history; its prefill is done (first token)
     const ctx = context(request({ model: 'm', prompt: history }), { promptChars: scheduler.promptChars });
     scheduler.schedule(ctx, eps);
     scheduler.dispatched(ctx, eps[0]!);
+    scheduler.firstToken(ctx, eps[0]!);
+    // one short cold prompt is pending there (≈ 250 tokens < the ≈ 1,550 a cold prefill costs)
+    const short = context(request({ model: 'm', prompt: text(1000, 7) }), {
+      promptChars: scheduler.promptChars,
+    });
+    scheduler.schedule(short, eps);
+    scheduler.dispatched(short, eps[0]!);
+    const next = send(scheduler, eps, history + text(200, 6));
+    expect(next.ep).toBe(eps[0]);
+  });
+
+  it('releases affinity when the holder’s pending prefill exceeds a cold prefill elsewhere', () => {
+    const { scheduler, eps } = setup([{ m: {} }, { m: {} }, { m: {} }]);
+    const history = text(6000, 5);
+    const ctx = context(request({ model: 'm', prompt: history }), { promptChars: scheduler.promptChars });
+    scheduler.schedule(ctx, eps);
+    scheduler.dispatched(ctx, eps[0]!);
+    scheduler.firstToken(ctx, eps[0]!);
+    // two long cold prompts (≈ 3,000 tokens each) were just sent there, no first token yet
+    for (let k = 0; k < 2; k++) {
+      const cold = context(request({ model: 'm', prompt: text(12000, 20 + k) }), {
+        promptChars: scheduler.promptChars,
+      });
+      scheduler.schedule(cold, eps);
+      scheduler.dispatched(cold, eps[0]!);
+    }
     const next = send(scheduler, eps, history + text(200, 6));
     expect(next.ep).not.toBe(eps[0]);
   });
@@ -135,9 +163,22 @@ describe('default profile', () => {
 });
 
 describe('other built-in profiles', () => {
-  it('prefix-cache profile weighs prefix 5', () => {
+  it('prefix-cache profile weighs prefix 3', () => {
     const s = buildScheduler(PREFIX_CACHE_PICKER_CONFIG, new SeededRng(1));
-    expect(s.profiles[0]!.scorers.find((w) => w.scorer.type === 'prefix-cache-scorer')!.weight).toBe(5);
+    expect(s.profiles[0]!.scorers.find((w) => w.scorer.type === 'prefix-cache-scorer')!.weight).toBe(3);
+  });
+
+  it('load-aware profile (the default before issue 16) releases affinity on a holder loaded in requests', () => {
+    const { scheduler, eps } = setup(
+      [{ m: { running: 12, waiting: 3, kvUsage: 0.7 } }, { m: { running: 2 } }, { m: { running: 2 } }],
+      LOAD_AWARE_PICKER_CONFIG,
+    );
+    const history = text(6000, 5);
+    const ctx = context(request({ model: 'm', prompt: history }), { promptChars: scheduler.promptChars });
+    scheduler.schedule(ctx, eps);
+    scheduler.dispatched(ctx, eps[0]!);
+    const next = send(scheduler, eps, history + text(200, 6));
+    expect(next.ep).not.toBe(eps[0]);
   });
 
   it('least-request profile: no prompt rendering, picker decides', () => {

@@ -167,6 +167,12 @@ export class Scheduler {
     for (let i = 0; i < ps.length; i++) ps[i]!.onDispatch?.(ctx, ep);
   }
 
+  /** The attempt sent to `ep` answered its first token: plugins with an `onFirstToken` hook hear it. */
+  firstToken(ctx: SchedulingContext, ep: SchedulingEndpoint): void {
+    const ps = this.plugins;
+    for (let i = 0; i < ps.length; i++) ps[i]!.onFirstToken?.(ctx, ep);
+  }
+
   completed(ctx: SchedulingContext, ep: SchedulingEndpoint, outcome: RequestOutcome): void {
     const ps = this.plugins;
     for (let i = 0; i < ps.length; i++) ps[i]!.onComplete?.(ctx, ep, outcome);

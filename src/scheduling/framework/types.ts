@@ -23,6 +23,11 @@ export interface PluginBase {
   attach?(host: PluginHost): void;
   /** The request is being sent to `endpoint` (once per attempt). */
   onDispatch?(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void;
+  /**
+   * The attempt sent to `endpoint` answered its first token (streamed answers only; at most once per
+   * attempt, before its onComplete; front doors that cannot see it never call it).
+   */
+  onFirstToken?(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void;
   /** An attempt sent to `endpoint` ended. */
   onComplete?(ctx: SchedulingContext, endpoint: SchedulingEndpoint, outcome: RequestOutcome): void;
 }

@@ -7,7 +7,7 @@ import { createPrefixCacheScorer } from './prefix-cache-scorer.js';
 function setup(params: Record<string, unknown> = {}) {
   const prefix = createPrefixCacheScorer('prefix', { hotspotGuard: false });
   prefix.attach(host());
-  const cost = createPrefillCostScorer('cost', { prefillTokensPerSecond: 1000, slackTokens: 100, ...params });
+  const cost = createPrefillCostScorer('cost', { costSpanTokens: 1000, ...params });
   const run = (set: ReturnType<typeof state>[], prompt: string) => {
     const ctx = context(request({ model: 'm', prompt }));
     const tmp = new Float64Array(set.length);
@@ -20,77 +20,97 @@ function setup(params: Record<string, unknown> = {}) {
 }
 
 describe('prefill-cost-scorer', () => {
-  it('prefers the endpoint holding the prompt while nothing is queued there', () => {
+  it('prefers the endpoint holding the prompt while nothing is pending there', () => {
     const { prefix, cost, run } = setup();
     const set = [state(1, { m: {} }), state(2, { m: {} })];
-    const history = text(64 * 40, 1);
+    const history = text(64 * 40, 1); // ≈ 640 tokens
     const first = run(set, history);
     expect(first.out).toEqual([1, 1]);
     prefix.onDispatch!(first.ctx, set[0]!);
-    // The backlog the first request left drains before the next one (1000 tok/s assumed, 2 s pass).
-    const later = performance.now() + 2000;
-    const ctx = context(request({ model: 'm', prompt: history + text(64, 2) }));
-    ctx.now = later;
-    const tmp = new Float64Array(2);
-    prefix.score(ctx, set, tmp);
-    const out = new Float64Array(2);
-    cost.score(ctx, set, out);
-    expect(out[0]).toBe(1);
-    expect(out[1]!).toBeLessThan(0.2);
+    cost.onDispatch!(first.ctx, set[0]!);
+    expect(set[0]!.pendingPrefillTokens).toBe(first.ctx.estPromptTokens());
+    cost.onFirstToken!(first.ctx, set[0]!);
+    expect(set[0]!.pendingPrefillTokens).toBe(0);
+    const again = run(set, history + text(64, 2));
+    // Endpoint 2 would prefill ≈ 660 tokens more: 1 − 660/1000.
+    expect(again.out[0]).toBe(1);
+    expect(again.out[1]!).toBeGreaterThan(0.2);
+    expect(again.out[1]!).toBeLessThan(0.5);
   });
 
-  it('releases affinity when the holder’s prefill backlog exceeds a cold prefill elsewhere', () => {
+  it('releases affinity when the holder’s pending prefill exceeds a cold prefill elsewhere', () => {
     const { prefix, cost, run } = setup();
     const set = [state(1, { m: {} }), state(2, { m: {} })];
     const history = text(64 * 40, 1); // ≈ 640 tokens
     const first = run(set, history);
     prefix.onDispatch!(first.ctx, set[0]!);
-    // Three long cold prompts (≈ 2,000 tokens each) just went to endpoint 1: its backlog ≈ 6,000 tokens.
-    for (let k = 0; k < 3; k++) {
-      const r = run(set, text(64 * 125, 10 + k));
-      cost.onDispatch!(r.ctx, set[0]!);
-    }
+    // Three long cold prompts (≈ 2,000 tokens each) were just sent to endpoint 1, no first token yet.
+    const cold = [0, 1, 2].map((k) => run(set, text(64 * 125, 10 + k)));
+    for (const r of cold) cost.onDispatch!(r.ctx, set[0]!);
     const again = run(set, history + text(64, 2));
-    // Endpoint 2 must prefill the whole prompt (≈ 700 tokens), endpoint 1 has ≈ 6,000 ahead.
+    // Endpoint 2 must prefill the whole prompt (≈ 660 tokens), endpoint 1 has ≈ 6,000 pending.
     expect(again.out[1]).toBe(1);
-    expect(again.out[0]!).toBeLessThan(0.2);
+    expect(again.out[0]).toBe(0);
+    // Their first tokens arrive: affinity holds again. A completion without one releases too.
+    cost.onFirstToken!(cold[0]!.ctx, set[0]!);
+    cost.onFirstToken!(cold[1]!.ctx, set[0]!);
+    cost.onComplete!(cold[2]!.ctx, set[0]!, { status: 0, ok: false, error: 'reset' });
+    expect(set[0]!.pendingPrefillTokens).toBe(0);
+    expect(set[0]!.pendingPrefillRequests).toBe(0);
+    expect(run(set, history + text(64, 2)).out[0]).toBe(1);
   });
 
-  it('learns the prefill rate from TTFTs and drains the backlog at it', () => {
-    const { cost, run } = setup({ minSampleTokens: 100 });
-    const set = [state(1, { m: {} })];
-    const r = run(set, text(64 * 100, 3)); // ≈ 1,600 tokens, all uncached
+  it('releases a request once, and moves it with a retry to another endpoint', () => {
+    const { cost, run } = setup();
+    const set = [state(1, { m: {} }), state(2, { m: {} })];
+    const r = run(set, text(64 * 50, 3));
+    const tokens = r.ctx.estPromptTokens();
     cost.onDispatch!(r.ctx, set[0]!);
-    expect(set[0]!.prefillTokensPerMs).toBeUndefined();
-    cost.onComplete!(r.ctx, set[0]!, { status: 200, ok: true, ttftMs: 160 });
-    // 1,600 tokens (nothing ahead) in 160 ms → 10 tokens per ms.
-    expect(set[0]!.prefillTokensPerMs).toBeCloseTo(r.ctx.estPromptTokens() / 160, 5);
-    // A TTFT for a tiny prompt with nothing ahead says little about the rate: ignored.
-    const idle = [state(2, { m: {} })];
-    const small = run(idle, 'hi');
-    cost.onDispatch!(small.ctx, idle[0]!);
-    cost.onComplete!(small.ctx, idle[0]!, { status: 200, ok: true, ttftMs: 1 });
-    expect(idle[0]!.prefillTokensPerMs).toBeUndefined();
+    cost.onComplete!(r.ctx, set[0]!, { status: 0, ok: false, error: 'connect' });
+    cost.onDispatch!(r.ctx, set[1]!);
+    expect(set[0]!.pendingPrefillTokens).toBe(0);
+    expect(set[1]!.pendingPrefillTokens).toBe(tokens);
+    cost.onFirstToken!(r.ctx, set[1]!);
+    cost.onComplete!(r.ctx, set[1]!, { status: 200, ok: true, ttftMs: 5 });
+    expect(set[1]!.pendingPrefillTokens).toBe(0);
+    expect(set[1]!.pendingPrefillRequests).toBe(0);
   });
 
-  it('without a prefix-cache-scorer it balances the backlog alone', () => {
-    const cost = createPrefillCostScorer('cost', { prefillTokensPerSecond: 1, slackTokens: 100 });
+  it('weighs a cold prefill by the requests decoding where it would run', () => {
+    for (const [decodeStallWeight, want] of [
+      [0.25, 1],
+      [0, 0],
+    ] as const) {
+      const { prefix, run } = setup({ costSpanTokens: 8192, decodeStallWeight });
+      const set = [state(1, { m: {} }), state(2, { m: {} })];
+      const system = text(64 * 60, 1); // ≈ 960 tokens, cached on endpoint 1 only
+      prefix.onDispatch!(run(set, system).ctx, set[0]!);
+      for (let k = 0; k < 3; k++) set[0]!.acquire(2000); // three requests decoding there
+      // a new user: the system prompt + ≈ 4,000 tokens of private history
+      const r = run(set, system + text(64 * 250, 2));
+      expect(r.out[want]).toBe(1);
+      expect(r.out[1 - want]!).toBeLessThan(1);
+    }
+  });
+
+  it('without a prefix-cache-scorer it balances pending prefill alone', () => {
+    const cost = createPrefillCostScorer('cost', { costSpanTokens: 100 });
     const set = [state(1, { m: {} }), state(2, { m: {} })];
     const ctx = context(request({ model: 'm', prompt: text(64 * 20, 4) }));
     const out = new Float64Array(2);
     cost.score(ctx, set, out);
+    expect([...out]).toEqual([1, 1]);
     cost.onDispatch!(ctx, set[0]!);
     const ctx2 = context(request({ model: 'm', prompt: text(64 * 20, 5) }));
     cost.score(ctx2, set, out);
     expect(out[1]).toBe(1);
-    expect(out[0]!).toBeLessThan(1);
+    expect(out[0]).toBe(0);
   });
 
   it('rejects unknown and out-of-range parameters', () => {
-    expect(() => createPrefillCostScorer('c', { slack: 1 })).toThrow(/slack/);
-    expect(() => createPrefillCostScorer('c', { prefillTokensPerSecond: 0 })).toThrow(
-      /prefillTokensPerSecond/,
-    );
+    expect(() => createPrefillCostScorer('c', { slackTokens: 1 })).toThrow(/slackTokens/);
+    expect(() => createPrefillCostScorer('c', { costSpanTokens: 0 })).toThrow(/costSpanTokens/);
+    expect(() => createPrefillCostScorer('c', { decodeStallWeight: -1 })).toThrow(/decodeStallWeight/);
   });
 });
 
@@ -109,14 +129,16 @@ describe('EndpointState dispatch visibility', () => {
   });
 });
 
-describe('prefill-cost profile', () => {
-  it('runs the prefix scorer before the cost scorer, which reads its match', async () => {
+describe('the default profile (cost-aware)', () => {
+  it('runs the prefix scorer before the cost scorer, which reads its match, behind the saturation filter', async () => {
     const { buildScheduler } = await import('../../framework/config.js');
-    const { PREFILL_COST_PICKER_CONFIG } = await import('../../profiles.js');
+    const { DEFAULT_PICKER_CONFIG, PREFIX_CACHE_PICKER_CONFIG } = await import('../../profiles.js');
     const { SeededRng } = await import('../../../util/rng.js');
-    const s = buildScheduler(PREFILL_COST_PICKER_CONFIG, new SeededRng(1));
-    const types = s.profiles[0]!.scorers.map((w) => w.scorer.type);
-    expect(types.indexOf('prefix-cache-scorer')).toBeLessThan(types.indexOf('prefill-cost-scorer'));
-    expect(s.profiles[0]!.filters).toEqual([]);
+    for (const cfg of [DEFAULT_PICKER_CONFIG, PREFIX_CACHE_PICKER_CONFIG]) {
+      const s = buildScheduler(cfg, new SeededRng(1));
+      const types = s.profiles[0]!.scorers.map((w) => w.scorer.type);
+      expect(types.indexOf('prefix-cache-scorer')).toBeLessThan(types.indexOf('prefill-cost-scorer'));
+      expect(s.profiles[0]!.filters.map((f) => f.type)).toEqual(['saturation-filter']);
+    }
   });
 });

@@ -28,6 +28,7 @@
  *   npx tsx bench/gateway-overhead.ts
  *   npx tsx bench/gateway-overhead.ts --quick     (≈ 40 s smoke run: prints, writes nothing unless --write)
  *   options: --rounds 3 --rate 1000 --rate-seconds 20 --closed-seconds 4 --concurrency 32
+ *            --gateway-node-args '--cpu-prof --cpu-prof-dir=DIR' (node flags for the gateway processes)
  *            --layouts shared,pinned --parts rate,closed --from build|src --no-write
  *   --render: rewrite the docs table from bench/results/gateway-overhead.json without running
  * Writes bench/results/gateway-overhead.json and the results table in docs/gateway.md (between the
@@ -63,6 +64,7 @@ const { values } = parseArgs({
     from: { type: 'string', default: 'build' },
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    'gateway-node-args': { type: 'string', default: '' },
     write: { type: 'boolean', default: false },
     render: { type: 'boolean', default: false },
   },
@@ -75,6 +77,8 @@ const closedSeconds = quick ? 2 : positive('closed-seconds');
 const concurrency = positive('concurrency');
 const parts = new Set(values.parts.split(','));
 const from = values.from === 'src' ? 'src' : 'build';
+/** Extra node flags for the gateway processes only, e.g. `--cpu-prof --cpu-prof-dir=DIR` (profiling). */
+const gatewayNodeArgs = values['gateway-node-args'].split(' ').filter((a) => a.length > 0);
 
 function positive(name: 'rounds' | 'rate' | 'rate-seconds' | 'closed-seconds' | 'concurrency'): number {
   const n = Number(values[name]);
@@ -121,9 +125,9 @@ interface Started {
 }
 
 /** Starts a process; resolves with the first stdout text matching `re`. */
-function start(args: string[], re: RegExp): Promise<Started> {
+function start(args: string[], re: RegExp, nodeArgs: readonly string[] = []): Promise<Started> {
   const loader = args[0]!.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...loader, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, ...args], {
     cwd: ROOT,
     env: { ...process.env, INFERGATE_LOG_LEVEL: 'warn' },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -411,6 +415,7 @@ async function main(): Promise<void> {
           ...['--admin-port', '0', '--no-watch', '--access-log', join(dir, `${backend}-access.log`)],
         ],
         /listener default\/bench\/http ready (http:\S+)\s+admin ready (http:\S+)/,
+        gatewayNodeArgs,
       );
       return { proc: g, url: g.match[1]!, adminUrl: g.match[2]! };
     };

@@ -129,8 +129,8 @@ export class InfergateProcess {
   }
 
   /** A failed reload keeps the old plan (counted in the reload metric). */
-  recordFailedReload(): void {
-    this.gateway.recordFailedReload();
+  recordFailedReload(errors: readonly string[]): void {
+    this.gateway.recordFailedReload(errors);
   }
 
   /** Drains the front door (see Gateway.drain). */

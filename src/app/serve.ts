@@ -97,10 +97,10 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle | number>
     const p = proc!;
     if (stopping) return false;
     if (r.plan === undefined) {
-      p.recordFailedReload();
-      const errors = r.diagnostics.filter((d) => d.severity === 'error');
+      const errors = r.diagnostics.filter((d) => d.severity === 'error').map((d) => o.formatDiagnostic(d));
+      p.recordFailedReload(errors.length > 0 ? errors : [r.error ?? 'the configuration could not be read']);
       log.error(
-        { errors: errors.map((d) => o.formatDiagnostic(d)), error: r.error },
+        { errors, error: r.error },
         'reload failed: the new configuration has errors; still serving the previous one',
       );
       return false;

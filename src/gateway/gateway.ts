@@ -35,6 +35,12 @@ export interface GatewayDeps {
   readonly registry: Registry;
 }
 
+/** A reload that was refused: when, and why (the diagnostics as the log shows them). */
+export interface FailedReload {
+  at: string;
+  errors: string[];
+}
+
 export interface ApplyResult {
   ok: boolean;
   generation: number;
@@ -66,6 +72,8 @@ export class Gateway implements GatewayContext {
   draining = false;
 
   private generation = 0;
+  /** The newest reload that failed after the served plan was loaded (cleared by a successful one). */
+  private failedReload: FailedReload | undefined;
   private readonly sockets = new Map<number, ListenerSocket>();
   private readonly active = new Set<InFlightRequest>();
   private idleWaiters: (() => void)[] = [];
@@ -154,6 +162,7 @@ export class Gateway implements GatewayContext {
       closed.push(declared);
     }
     this.endpoints.prune(next.endpointIds);
+    this.failedReload = undefined;
     this.metrics.reload(true, next.generation);
     for (const w of next.warnings) this.logger.warn(w, 'route rule skipped');
     const opened: ListenerAddress[] = [];
@@ -225,21 +234,24 @@ export class Gateway implements GatewayContext {
   }
 
   planSummary(): unknown {
-    return this.state === undefined ? { generation: 0 } : planSummary(this.state, this.listeners());
+    const summary: Record<string, unknown> =
+      this.state === undefined ? { generation: 0 } : planSummary(this.state, this.listeners());
+    return this.failedReload === undefined ? summary : { ...summary, lastFailedReload: this.failedReload };
   }
 
   mirrorSummaries(): MirrorSummary[] {
     return this.mirrorStats.summaries();
   }
 
-  /** A failed reload keeps the old plan. */
-  recordFailedReload(): void {
+  /** A failed reload keeps the old plan; `errors` (the diagnostics) are shown by GET /admin/plan. */
+  recordFailedReload(errors: readonly string[]): void {
     this.metrics.reload(false);
+    this.failedReload = { at: new Date().toISOString(), errors: [...errors] };
   }
 
   /** Refuses a plan (counted as a failed reload); the served plan stays. */
   refuse(error: string): ApplyResult {
-    this.metrics.reload(false);
+    this.recordFailedReload([error]);
     return { ok: false, generation: this.generation, opened: [], closed: [], error };
   }
 

@@ -8,7 +8,10 @@ import { formatDuration } from '../util/duration.js';
 import type { ListenerAddress } from './ports.js';
 import type { GatewayState } from './state.js';
 
-export function planSummary(state: GatewayState, addresses: readonly ListenerAddress[]): unknown {
+export function planSummary(
+  state: GatewayState,
+  addresses: readonly ListenerAddress[],
+): Record<string, unknown> {
   const plan = state.plan;
   return {
     generation: state.generation,

@@ -10,6 +10,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { FastHistogram, type HistogramChild } from './fast-histogram.js';
 import { LabelCap } from './label-cap.js';
+import { drainPending, type PendingCount } from './pending-count.js';
 import { ReferenceObjectiveMetrics } from './reference-metrics.js';
 
 /** Seconds. Covers sub-millisecond proxy answers up to long generations. */
@@ -79,24 +80,6 @@ export interface SideRecord {
   completionTokens: number | undefined;
 }
 
-/**
- * A count kept as a plain number on the hot path and handed to prom-client when Prometheus scrapes
- * (the counter's `collect`): prom-client re-hashes and re-validates labels on every call.
- */
-interface PendingCount {
-  readonly labels: Record<string, string>;
-  n: number;
-}
-
-function drain(counter: Counter<string>, entries: Iterable<PendingCount>): void {
-  for (const e of entries) {
-    if (e.n > 0) {
-      counter.inc(e.labels, e.n);
-      e.n = 0;
-    }
-  }
-}
-
 interface RequestChildren {
   labels: Readonly<Record<string, string>>;
   requestsByStatus: Map<number, PendingCount>;
@@ -149,7 +132,7 @@ export class GatewayMetrics {
       labelNames: ['listener', 'route', 'backend', 'model', 'target_model', 'status'],
       registers,
       collect() {
-        for (const c of children.values()) drain(this, c.requestsByStatus.values());
+        for (const c of children.values()) drainPending(this, c.requestsByStatus.values());
       },
     });
     const requestLabels = ['listener', 'route', 'backend', 'model', 'target_model'];
@@ -180,7 +163,7 @@ export class GatewayMetrics {
       labelNames: ['model', 'target_model', 'backend'],
       registers,
       collect() {
-        for (const c of children.values()) drain(this, [c.prompt]);
+        for (const c of children.values()) drainPending(this, [c.prompt]);
       },
     });
     new Counter({
@@ -189,7 +172,7 @@ export class GatewayMetrics {
       labelNames: ['model', 'target_model', 'backend'],
       registers,
       collect() {
-        for (const c of children.values()) drain(this, [c.completion]);
+        for (const c of children.values()) drainPending(this, [c.completion]);
       },
     });
     // Read at scrape time: no per-request cost.
@@ -209,7 +192,7 @@ export class GatewayMetrics {
       registers,
       collect() {
         for (const byEndpoint of attemptCounts.values()) {
-          for (const byResult of byEndpoint.values()) drain(this, byResult.values());
+          for (const byResult of byEndpoint.values()) drainPending(this, byResult.values());
         }
       },
     });

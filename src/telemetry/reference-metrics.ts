@@ -15,7 +15,9 @@
  * Model label values pass a LabelCap (first 1000 distinct values, then `other`, as the reference).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { FastHistogram, type HistogramChild } from './fast-histogram.js';
 import { LabelCap } from './label-cap.js';
+import { drainPending, type PendingCount } from './pending-count.js';
 
 /** Seconds, 5 ms to 1 h (the reference's generalLatencyBuckets). */
 const LATENCY_BUCKETS = [
@@ -41,80 +43,158 @@ export interface ObjectiveRequestRecord {
   completionTokens: number | undefined;
 }
 
-type ModelLabel = 'model_name' | 'target_model_name';
+/** The series of one (model, target model) pair, resolved once (see `childrenFor`). */
+interface ObjectiveChildren {
+  requests: PendingCount;
+  errorsByStatus: Map<number, PendingCount>;
+  duration: HistogramChild;
+  input: HistogramChild;
+  output: HistogramChild;
+}
 
+/** Raw model names, and target models per model, remembered for the lookup; beyond: resolved each time. */
+const MAX_RAW_MODELS = 1000;
+const MAX_RAW_TARGETS = 32;
+
+/**
+ * The inference_objective_* families. The hot path touches plain numbers and cached children
+ * (counts are handed to prom-client when Prometheus scrapes), not prom-client's label hashing.
+ */
 export class ReferenceObjectiveMetrics {
   private readonly names = new LabelCap(1000);
-  private readonly requests: Counter<ModelLabel | 'priority'>;
-  private readonly errors: Counter<ModelLabel | 'error_code'>;
-  private readonly duration: Histogram<ModelLabel>;
-  private readonly input: Histogram<ModelLabel>;
-  private readonly output: Histogram<ModelLabel>;
-  private readonly running: Gauge<'model_name'>;
+  /** raw model → raw target model → children. */
+  private readonly byRaw = new Map<string, Map<string, ObjectiveChildren>>();
+  /** The same children by label values (after the cap): what the counters drain. */
+  private readonly byLabels = new Map<string, ObjectiveChildren>();
+  /** model label → requests running. */
+  private readonly runningByModel = new Map<string, { n: number }>();
+  private readonly duration: FastHistogram;
+  private readonly input: FastHistogram;
+  private readonly output: FastHistogram;
 
   constructor(registry: Registry) {
     const registers = [registry];
     const labelNames = ['model_name', 'target_model_name'] as const;
-    this.requests = new Counter({
+    const children = this.byLabels;
+    new Counter({
       name: 'inference_objective_request_total',
       help: 'Counter of inference objective requests broken out for each model and target model.',
       labelNames: [...labelNames, 'priority'],
       registers,
+      collect() {
+        for (const c of children.values()) drainPending(this, [c.requests]);
+      },
     });
-    this.errors = new Counter({
+    new Counter({
       name: 'inference_objective_request_error_total',
       help: 'Counter of inference objective requests errors broken out for each model and target model.',
       labelNames: [...labelNames, 'error_code'],
       registers,
+      collect() {
+        for (const c of children.values()) drainPending(this, c.errorsByStatus.values());
+      },
     });
-    this.duration = new Histogram({
-      name: 'inference_objective_request_duration_seconds',
-      help: 'Inference objective response latency distribution in seconds for each model and target model.',
+    this.duration = new FastHistogram(
+      'inference_objective_request_duration_seconds',
+      'Inference objective response latency distribution in seconds for each model and target model.',
       labelNames,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.input = new Histogram({
-      name: 'inference_objective_input_tokens',
-      help: 'Inference objective input token count distribution for requests in each model.',
+      LATENCY_BUCKETS,
+      registry,
+    );
+    this.input = new FastHistogram(
+      'inference_objective_input_tokens',
+      'Inference objective input token count distribution for requests in each model.',
       labelNames,
-      buckets: INPUT_TOKEN_BUCKETS,
-      registers,
-    });
-    this.output = new Histogram({
-      name: 'inference_objective_output_tokens',
-      help: 'Inference objective output token count distribution for requests in each model.',
+      INPUT_TOKEN_BUCKETS,
+      registry,
+    );
+    this.output = new FastHistogram(
+      'inference_objective_output_tokens',
+      'Inference objective output token count distribution for requests in each model.',
       labelNames,
-      buckets: OUTPUT_TOKEN_BUCKETS,
-      registers,
-    });
-    this.running = new Gauge({
+      OUTPUT_TOKEN_BUCKETS,
+      registry,
+    );
+    const running = this.runningByModel;
+    new Gauge({
       name: 'inference_objective_running_requests',
       help: 'Inference objective number of running requests in each model.',
       labelNames: ['model_name'],
       registers,
+      collect() {
+        for (const [model_name, r] of running) this.set({ model_name }, r.n);
+      },
     });
   }
 
   /** A pool request with a model started (pairs with finished(..., started = true)). */
   started(model: string): void {
-    this.running.inc({ model_name: this.names.value(model) });
+    this.runningFor(this.names.value(model)).n++;
   }
 
   finished(r: ObjectiveRequestRecord, started: boolean): void {
-    const model = this.names.value(r.model);
-    const labels = { model_name: model, target_model_name: this.names.value(r.targetModel ?? r.model) };
-    if (started) this.running.dec({ model_name: model });
+    const c = this.childrenFor(r.model, r.targetModel ?? r.model);
+    if (started) this.runningFor(c.requests.labels.model_name!).n--;
     // The reference counts a request once its response completes; priority is the objective's
     // (0 when none is selected).
-    this.requests.inc({ ...labels, priority: '0' });
+    c.requests.n++;
     if (r.status >= 400) {
-      this.errors.inc({ ...labels, error_code: String(r.status) });
+      let e = c.errorsByStatus.get(r.status);
+      if (e === undefined) {
+        const { model_name, target_model_name } = c.requests.labels;
+        e = {
+          labels: {
+            model_name: model_name!,
+            target_model_name: target_model_name!,
+            error_code: String(r.status),
+          },
+          n: 0,
+        };
+        c.errorsByStatus.set(r.status, e);
+      }
+      e.n++;
       return;
     }
-    this.duration.observe(labels, r.durationSeconds);
-    if (r.promptTokens) this.input.observe(labels, r.promptTokens);
-    if (r.completionTokens) this.output.observe(labels, r.completionTokens);
+    c.duration.observe(r.durationSeconds);
+    if (r.promptTokens) c.input.observe(r.promptTokens);
+    if (r.completionTokens) c.output.observe(r.completionTokens);
+  }
+
+  private runningFor(model: string): { n: number } {
+    let r = this.runningByModel.get(model);
+    if (r === undefined) {
+      r = { n: 0 };
+      this.runningByModel.set(model, r);
+    }
+    return r;
+  }
+
+  private childrenFor(model: string | undefined, target: string | undefined): ObjectiveChildren {
+    const modelKey = model ?? '';
+    const targetKey = target ?? '';
+    let byTarget = this.byRaw.get(modelKey);
+    let c = byTarget?.get(targetKey);
+    if (c !== undefined) return c;
+    const labels = { model_name: this.names.value(model), target_model_name: this.names.value(target) };
+    const key = `${labels.model_name}\u0000${labels.target_model_name}`;
+    c = this.byLabels.get(key);
+    if (c === undefined) {
+      c = {
+        requests: { labels: { ...labels, priority: '0' }, n: 0 },
+        errorsByStatus: new Map(),
+        duration: this.duration.child(key, labels),
+        input: this.input.child(key, labels),
+        output: this.output.child(key, labels),
+      };
+      this.byLabels.set(key, c);
+    }
+    // Raw names come from requests: remember a bounded number of them for the fast lookup.
+    if (byTarget === undefined && this.byRaw.size < MAX_RAW_MODELS) {
+      byTarget = new Map();
+      this.byRaw.set(modelKey, byTarget);
+    }
+    if (byTarget !== undefined && byTarget.size < MAX_RAW_TARGETS) byTarget.set(targetKey, c);
+    return c;
   }
 }
 

@@ -9,8 +9,33 @@ import { join } from 'node:path';
 import { call } from '../gateway/helpers/http.js';
 import { type CliProcess, startCli } from '../helpers/cli.js';
 
-/** Gateway `gw` (listener `http` on declared 8080) → HTTPRoute → InferencePool `pool` (app=sim, 8000). */
-function manifests(extraEndpoints: string): string {
+/**
+ * Gateway `gw` (listener `http` on declared 8080) → HTTPRoute → InferencePool `pool` (app=sim, 8000);
+ * with `mirrorPort`, the rule mirrors every request to Service `mirror` (one Pod at that port).
+ */
+export function manifests(extraEndpoints: string, mirrorPort?: number): string {
+  const mirror =
+    mirrorPort === undefined
+      ? ''
+      : `    filters:
+    - type: RequestMirror
+      requestMirror:
+        backendRef:
+          kind: Service
+          name: mirror
+          port: 8000
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: mirror
+spec:
+  selector:
+    app: mirror
+  ports:
+  - port: 8000
+    targetPort: 8000
+${podYaml('mirror-0', mirrorPort, 'mirror')}`;
   return `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata:
@@ -45,18 +70,18 @@ spec:
     - group: inference.networking.x-k8s.io
       kind: InferencePool
       name: pool
-${extraEndpoints}`;
+${mirror}${extraEndpoints}`;
 }
 
-/** A Pod of the pool at 127.0.0.1:`port` (for endpoints the test serves itself). */
-export function podYaml(name: string, port: number): string {
+/** A Pod (of the pool unless `app` says otherwise) at 127.0.0.1:`port`, for endpoints the test serves. */
+export function podYaml(name: string, port: number, app = 'sim'): string {
   return `---
 apiVersion: v1
 kind: Pod
 metadata:
   name: ${name}
   labels:
-    app: sim
+    app: ${app}
 spec:
   containers:
   - name: server
@@ -95,13 +120,15 @@ export interface RigOptions {
   extra?: string;
   /** Extra flags for `infergate serve`. */
   serve?: string[];
+  /** Mirror every request to an endpoint at this loopback port (see `manifests`). */
+  mirrorPort?: number;
 }
 
 export async function startRig(o: RigOptions): Promise<FaultRig> {
   const dir = mkdtempSync(join(tmpdir(), 'infergate-faults-'));
   let sim: CliProcess | undefined;
   const files = [join(dir, 'gateway.yaml')];
-  writeFileSync(files[0]!, manifests(o.extra ?? ''));
+  writeFileSync(files[0]!, manifests(o.extra ?? '', o.mirrorPort));
   try {
     if (o.sim !== undefined) {
       const pods = join(dir, 'pods.yaml');

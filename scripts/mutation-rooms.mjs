@@ -63,6 +63,14 @@ export const ROOMS = {
       'test/bench/timing.test.ts',
       'test/bench/loadgen.test.ts',
     ],
+    // The client's tests run real servers (seconds per mutant): the statistics' tests stay apart.
+    chunks: {
+      stats: { mutate: ['src/bench/stats.ts'], tests: ['src/bench/stats.test.ts'] },
+      client: {
+        mutate: ['src/bench/client.ts'],
+        tests: ['src/bench/client.test.ts', 'test/bench/timing.test.ts', 'test/bench/loadgen.test.ts'],
+      },
+    },
   },
   'config-diagnostics': {
     mutate: ['src/config/diagnostics.ts'],

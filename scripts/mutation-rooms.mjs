@@ -14,7 +14,11 @@ export const ROOMS = {
   // The prefix index (src/scheduling/prefix) is its own room: it is large and has its own tests.
   scheduling: {
     mutate: ['src/scheduling/**/*.ts', '!src/scheduling/prefix/**', ...NOT_SOURCE],
-    tests: ['src/scheduling/framework/*.test.ts', 'src/scheduling/plugins/**/*.test.ts'],
+    tests: [
+      'src/scheduling/*.test.ts',
+      'src/scheduling/framework/*.test.ts',
+      'src/scheduling/plugins/**/*.test.ts',
+    ],
     chunks: {
       framework: {
         mutate: ['src/scheduling/framework/*.ts', 'src/scheduling/*.ts', ...NOT_SOURCE],
@@ -60,6 +64,7 @@ export const ROOMS = {
     tests: [
       'src/bench/client.test.ts',
       'src/bench/stats.test.ts',
+      'test/bench/client-http.test.ts',
       'test/bench/timing.test.ts',
       'test/bench/loadgen.test.ts',
     ],
@@ -68,7 +73,12 @@ export const ROOMS = {
       stats: { mutate: ['src/bench/stats.ts'], tests: ['src/bench/stats.test.ts'] },
       client: {
         mutate: ['src/bench/client.ts'],
-        tests: ['src/bench/client.test.ts', 'test/bench/timing.test.ts', 'test/bench/loadgen.test.ts'],
+        tests: [
+          'src/bench/client.test.ts',
+          'test/bench/client-http.test.ts',
+          'test/bench/timing.test.ts',
+          'test/bench/loadgen.test.ts',
+        ],
       },
     },
   },

@@ -1,18 +1,15 @@
-// Mutation testing (Stryker + its vitest runner), one room at a time: `scripts/mutation.sh ROOM`.
+// Mutation testing (Stryker + its vitest runner), one room (or one chunk of a room) at a time:
+// `scripts/mutation.sh ROOM [CHUNK]`.
 // Not part of `npm test` (a room takes minutes). Each room names the source it mutates and the
 // tests that guard it; vitest.mutation.config.ts runs only those tests (MUTATION_TESTS).
 // Tests that start child processes cannot kill mutants (the child runs the unmutated code), so
 // each room lists the in-process tests that exercise it.
-import { ROOMS } from './scripts/mutation-rooms.mjs';
+import { roomPart } from './scripts/mutation-rooms.mjs';
 
-const name = process.env.MUTATION_ROOM ?? '';
-const room = ROOMS[name];
-if (room === undefined) {
-  throw new Error(`MUTATION_ROOM must be one of ${Object.keys(ROOMS).join(', ')} (got "${name}")`);
-}
+const room = roomPart(process.env.MUTATION_ROOM ?? '', process.env.MUTATION_CHUNK ?? '');
 process.env.MUTATION_TESTS = room.tests.join(',');
 
-const out = `.stryker-out/${name}`;
+const out = room.out;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -31,7 +28,7 @@ export default {
   htmlReporter: { fileName: `${out}/report.html` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   thresholds: { high: 80, low: 60, break: null },
-  // Later runs of a room retest only mutants whose code or covering tests changed since the last
+  // Later runs of a room (or chunk) retest only mutants whose code or covering tests changed since the last
   // run (Stryker's incremental mode); MUTATION_FORCE=1 retests everything.
   incremental: true,
   force: process.env.MUTATION_FORCE === '1',

@@ -2,43 +2,59 @@
 // Globs are relative to the repository root; test files are run as listed (vitest include).
 // Tests that start child processes are left out: the child runs the unmutated code, so they cannot
 // kill a mutant and would only slow the run down.
-import { existsSync } from 'node:fs';
+// A room with `chunks` is run one chunk at a time (`scripts/mutation.sh ROOM CHUNK`) so that each
+// Stryker command stays within about ten minutes on a shared two-core machine; a chunk's `mutate`
+// replaces the room's, its `tests` (when given) replace the room's tests. The room's summary merges
+// the latest report of every chunk.
 
-/** Request control before / after the restructure (src/pool → src/requestcontrol + src/datastore). */
-const requestControl = existsSync('src/requestcontrol')
-  ? {
-      mutate: [
-        'src/requestcontrol/**/*.ts',
-        'src/datastore/**/*.ts',
-        '!**/*.test.ts',
-        '!**/index.ts',
-        '!src/requestcontrol/types.ts',
-      ],
-      tests: ['src/requestcontrol/*.test.ts', 'src/datastore/*.test.ts'],
-    }
-  : {
-      mutate: ['src/pool/**/*.ts', '!**/*.test.ts', '!src/pool/types.ts', '!src/pool/index.ts'],
-      tests: ['src/pool/*.test.ts'],
-    };
+const NOT_SOURCE = ['!**/*.test.ts', '!**/index.ts', '!**/types.ts'];
 
 export const ROOMS = {
   // The scheduler proper: framework (runner, config, prompt), plugins, saturation, profiles.
   // The prefix index (src/scheduling/prefix) is its own room: it is large and has its own tests.
   scheduling: {
-    mutate: [
-      'src/scheduling/**/*.ts',
-      '!src/scheduling/prefix/**',
-      '!**/*.test.ts',
-      '!**/types.ts',
-      '!**/index.ts',
+    mutate: ['src/scheduling/**/*.ts', '!src/scheduling/prefix/**', ...NOT_SOURCE],
+    tests: [
+      'src/scheduling/*.test.ts',
+      'src/scheduling/framework/*.test.ts',
+      'src/scheduling/plugins/**/*.test.ts',
     ],
-    tests: ['src/scheduling/framework/*.test.ts', 'src/scheduling/plugins/**/*.test.ts'],
+    chunks: {
+      framework: {
+        mutate: ['src/scheduling/framework/*.ts', 'src/scheduling/*.ts', ...NOT_SOURCE],
+      },
+      scorers: { mutate: ['src/scheduling/plugins/scorers/*.ts', ...NOT_SOURCE] },
+      'pickers-filters': {
+        mutate: [
+          'src/scheduling/plugins/pickers/*.ts',
+          'src/scheduling/plugins/filters/*.ts',
+          'src/scheduling/plugins/profile-handlers/*.ts',
+          ...NOT_SOURCE,
+        ],
+      },
+    },
   },
   'scheduling-prefix': {
     mutate: ['src/scheduling/prefix/**/*.ts', '!**/*.test.ts', '!**/index.ts'],
     tests: ['src/scheduling/prefix/*.test.ts', 'src/scheduling/plugins/**/*.test.ts'],
   },
-  requestcontrol: requestControl,
+  // Request control: the pool router, admission, the registry of pools, and the datastore they
+  // account in (endpoint state, objectives).
+  requestcontrol: {
+    mutate: ['src/requestcontrol/**/*.ts', 'src/datastore/**/*.ts', ...NOT_SOURCE],
+    tests: ['src/requestcontrol/*.test.ts', 'src/datastore/*.test.ts'],
+    chunks: {
+      router: { mutate: ['src/requestcontrol/router.ts', 'src/requestcontrol/least-request-router.ts'] },
+      registry: {
+        mutate: [
+          'src/requestcontrol/admission.ts',
+          'src/requestcontrol/scheduler-registry.ts',
+          'src/requestcontrol/scheduler-telemetry.ts',
+        ],
+      },
+      datastore: { mutate: ['src/datastore/**/*.ts', ...NOT_SOURCE] },
+    },
+  },
   openai: {
     mutate: ['src/openai/**/*.ts', '!**/*.test.ts'],
     tests: ['src/openai/*.test.ts', 'test/gateway/streaming.test.ts'],
@@ -48,9 +64,23 @@ export const ROOMS = {
     tests: [
       'src/bench/client.test.ts',
       'src/bench/stats.test.ts',
+      'test/bench/client-http.test.ts',
       'test/bench/timing.test.ts',
       'test/bench/loadgen.test.ts',
     ],
+    // The client's tests run real servers (seconds per mutant): the statistics' tests stay apart.
+    chunks: {
+      stats: { mutate: ['src/bench/stats.ts'], tests: ['src/bench/stats.test.ts'] },
+      client: {
+        mutate: ['src/bench/client.ts'],
+        tests: [
+          'src/bench/client.test.ts',
+          'test/bench/client-http.test.ts',
+          'test/bench/timing.test.ts',
+          'test/bench/loadgen.test.ts',
+        ],
+      },
+    },
   },
   'config-diagnostics': {
     mutate: ['src/config/diagnostics.ts'],
@@ -62,3 +92,24 @@ export const ROOMS = {
     ],
   },
 };
+
+/** The part of ROOM that one run mutates: the whole room, or one of its chunks. */
+export function roomPart(roomName, chunkName) {
+  const room = ROOMS[roomName];
+  if (room === undefined) {
+    throw new Error(`room must be one of ${Object.keys(ROOMS).join(', ')} (got "${roomName}")`);
+  }
+  if (!chunkName) return { mutate: room.mutate, tests: room.tests, out: `.stryker-out/${roomName}` };
+  const chunk = room.chunks?.[chunkName];
+  if (chunk === undefined) {
+    const names = Object.keys(room.chunks ?? {});
+    throw new Error(
+      `room ${roomName} has ${names.length > 0 ? `chunks ${names.join(', ')}` : 'no chunks'} (got "${chunkName}")`,
+    );
+  }
+  return {
+    mutate: chunk.mutate,
+    tests: chunk.tests ?? room.tests,
+    out: `.stryker-out/${roomName}/${chunkName}`,
+  };
+}

@@ -1,15 +1,32 @@
-// Condenses a Stryker JSON report (mutation-testing-report-schema) into a small committed summary:
-//   node scripts/mutation-summary.mjs ROOM report.json out.json
+// Condenses the Stryker JSON reports (mutation-testing-report-schema) of one room into a small
+// committed summary:
+//   node scripts/mutation-summary.mjs ROOM out.json
+// A room's report is .stryker-out/ROOM/report.json; a chunked room's are the latest report of each
+// chunk (.stryker-out/ROOM/CHUNK/report.json), merged; chunks never run are listed as missing.
 // Score = killed (+ timeouts) / (all mutants − ignored − compile errors) — "mutation score" as
 // Stryker defines it, counting NoCoverage mutants as survivors.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ROOMS } from './mutation-rooms.mjs';
 
-const [room, input, output] = process.argv.slice(2);
-if (!room || !input || !output) {
-  console.error('usage: node scripts/mutation-summary.mjs ROOM report.json out.json');
+const [room, output] = process.argv.slice(2);
+if (!room || !output || ROOMS[room] === undefined) {
+  console.error(
+    `usage: node scripts/mutation-summary.mjs ROOM out.json (ROOM: ${Object.keys(ROOMS).join(', ')})`,
+  );
   process.exit(2);
 }
-const report = JSON.parse(readFileSync(input, 'utf8'));
+const chunkNames = Object.keys(ROOMS[room].chunks ?? {});
+const parts = chunkNames.length > 0 ? chunkNames : [''];
+const reportOf = (part) => `.stryker-out/${room}/${part ? `${part}/` : ''}report.json`;
+const missing = parts.filter((part) => !existsSync(reportOf(part)));
+if (missing.length === parts.length) {
+  console.error(`no report for ${room} yet: run scripts/mutation.sh ${room} ${parts[0]}`.trim());
+  process.exit(1);
+}
+const report = { files: {} };
+for (const part of parts.filter((p) => !missing.includes(p))) {
+  Object.assign(report.files, JSON.parse(readFileSync(reportOf(part), 'utf8')).files);
+}
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 const total = { detected: 0, undetected: 0, byStatus: {} };
@@ -47,11 +64,13 @@ const summary = {
   date: new Date().toISOString(),
   score: n > 0 ? Math.round((1000 * total.detected) / n) / 10 : null,
   mutants: n,
+  ...(chunkNames.length > 0 ? { chunks: chunkNames, missingChunks: missing } : {}),
   ...total,
   files,
   survivors,
 };
 writeFileSync(output, `${JSON.stringify(summary, null, 2)}\n`);
+const partial = missing.length > 0 ? ` (partial: chunks ${missing.join(', ')} not run yet)` : '';
 console.log(
-  `${room}: mutation score ${summary.score}% (${total.detected} detected of ${n}); summary in ${output}`,
+  `${room}: mutation score ${summary.score}% (${total.detected} detected of ${n})${partial}; summary in ${output}`,
 );

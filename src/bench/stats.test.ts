@@ -4,6 +4,7 @@ import {
   calculateMetrics,
   parseSlo,
   percentile,
+  percentileKey,
   type RequestOutcome,
   summarize,
 } from './stats.js';
@@ -141,5 +142,64 @@ describe('parseSlo', () => {
 
   it.each([['ttft'], ['ttft:abc'], ['latency:5'], ['ttft:-1'], ['ttft:1:2'], ['']])('rejects %s', (spec) => {
     expect(parseSlo(spec)).toHaveProperty('error');
+  });
+});
+
+describe('edges of the statistics', () => {
+  it('clamps percentiles to 0–100 and names extra ones like vLLM', () => {
+    expect(percentile([10, 20, 30], 150)).toBe(30);
+    expect(percentile([10, 20, 30], -5)).toBe(10);
+    expect(percentileKey(99)).toBe('p99');
+    expect(percentileKey(99.9)).toBe('p99.9');
+    expect(Object.keys(summarize([1, 2, 3], [95, 99.9]).percentiles)).toEqual(['p95', 'p99.9']);
+  });
+
+  it('sorts numerically, not as text', () => {
+    expect(summarize([100, 9, 20]).median).toBe(20);
+  });
+
+  it('a failure without a reason counts as unknown; a zero duration gives zero rates', () => {
+    const m = calculateMetrics(
+      [
+        { success: false, ttftMs: Number.NaN, latencyMs: Number.NaN, promptTokens: 1, outputTokens: 0 },
+        { success: true, ttftMs: 10, latencyMs: 20, promptTokens: 3, outputTokens: 2 },
+      ],
+      [],
+      0,
+    );
+    expect(m.errors).toEqual({ unknown: 1 });
+    expect(m).toMatchObject({
+      durationS: 0,
+      requestThroughput: 0,
+      outputTokenThroughput: 0,
+      totalTokenThroughput: 0,
+    });
+  });
+
+  it('ignores a time scale that is not positive', () => {
+    for (const timeScale of [0, -2]) {
+      const m = calculateMetrics(OUTCOMES, ITLS, 2000, { timeScale });
+      expect(m.durationS).toBe(2);
+      expect(m.ttft.mean).toBe(300);
+    }
+  });
+
+  it('passes SLOs, percentiles and time scale on to each slice', () => {
+    const b = breakdown(OUTCOMES, () => 'all', { percentiles: [50], timeScale: 0.5 });
+    expect(b.all!.ttft.mean).toBe(600);
+    expect(b.all!.ttft.percentiles).toEqual({ p50: 400 });
+    expect(b.all!.tpot.count).toBe(2);
+    expect(b.all!.e2el.count).toBe(3);
+  });
+
+  it('explains what is wrong with an SLO spec', () => {
+    expect(parseSlo('ttft:abc')).toEqual({
+      error: '"ttft:abc" is not NAME:MILLISECONDS with a non-negative number',
+    });
+    expect(parseSlo('latency:5')).toEqual({ error: '"latency" is not one of ttft, tpot, e2el' });
+    expect(parseSlo(' , ')).toEqual({ error: 'needs at least one NAME:MILLISECONDS pair' });
+    expect(parseSlo('ttft:')).toHaveProperty('error');
+    expect(parseSlo('ttft:0')).toEqual({ ttftMs: 0 });
+    expect(parseSlo('tpot:Infinity')).toHaveProperty('error');
   });
 });

@@ -132,6 +132,27 @@ describe('routing', () => {
     expect(d.criticality).toBe('Standard');
   });
 
+  it("the proxy's subset hint keeps only endpoints at the listed addresses (any port); an empty hint keeps none", async () => {
+    const v6 = { ...address(3), address: 'fe80::3' };
+    const { router } = setup({ endpoints: [address(1), address(2), v6] });
+    /** Every endpoint (primary and fallbacks) of a decision under `hint`, sorted. */
+    const under = async (hint: string[]) =>
+      (await router.route({ ...request(), endpointSubset: hint }, signal())).endpoints
+        .map((e) => e.id)
+        .sort();
+    expect(await under(['10.0.0.2:8000'])).toEqual(['10.0.0.2:8000']);
+    expect(await under(['10.0.0.2:9999'])).toEqual(['10.0.0.2:8000']);
+    expect(await under(['10.0.0.1', '10.0.0.2'])).toEqual(['10.0.0.1:8000', '10.0.0.2:8000']);
+    expect(await under(['[10.0.0.1]:8000'])).toEqual(['10.0.0.1:8000']);
+    expect(await under(['fe80::3'])).toEqual(['[fe80::3]:8000']);
+    expect(await under(['[fe80::3]:8000'])).toEqual(['[fe80::3]:8000']);
+    for (const none of [[], ['10.0.0.9:8000'], ['[10.0.0.1'], ['10.0.0.1:80:80']]) {
+      expect(await router.route({ ...request(), endpointSubset: none }, signal()).catch(code)).toBe(
+        'NO_READY_ENDPOINT',
+      );
+    }
+  });
+
   it('NO_READY_ENDPOINT when no endpoint is ready', async () => {
     const { router } = setup({ endpoints: [{ ...address(1), ready: false }] });
     expect(await router.route(request(), signal()).catch(code)).toBe('NO_READY_ENDPOINT');

@@ -7,30 +7,20 @@
  * Every process is stopped by `stopAll` (and killed at exit of the worker if a test forgets).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePrometheusText, sumSamples } from '../../src/scraping/promtext.js';
 import { type CliProcess, freePort, runCli, startCli } from '../helpers/cli.js';
 import { toolPath } from '../helpers/deps.js';
+import { type Fleet, fleet, type Sims } from '../helpers/fleet.js';
 
-export interface Harness {
-  dir: string;
-  file(name: string, text: string): string;
-  startSims(
-    args: string[],
-    pods: { labels: string; namePrefix?: string; targetPort?: number },
-  ): Promise<Sims>;
+export type { Sims };
+
+/** A test fleet (sims, files) plus `infergate epp` and Envoy. */
+export interface Harness extends Pick<Fleet, 'dir' | 'file' | 'startSims'> {
   startEpp(files: string[], pool: string, extra?: string[], grpcPort?: number): Promise<Epp>;
   /** `ports`: the Gateway listener ports declared in the manifests (each gets a free port). */
   startEnvoy(files: string[], opts?: { ports?: number[]; extra?: string[] }): Promise<Envoy>;
   stopAll(): Promise<void>;
-}
-
-export interface Sims {
-  proc: CliProcess;
-  urls: string[];
-  podsFile: string;
 }
 
 export interface Epp {
@@ -56,53 +46,32 @@ process.on('exit', () => {
 });
 
 export function harness(prefix: string): Harness {
-  const dir = mkdtempSync(join(tmpdir(), `infergate-${prefix}-`));
-  const procs: CliProcess[] = [];
+  const rig = fleet(prefix);
+  const dir = rig.dir;
   const envoys: Envoy[] = [];
   return {
     dir,
-    file(name, text) {
-      const p = join(dir, name);
-      writeFileSync(p, text);
-      return p;
-    },
-    async startSims(args, pods) {
-      const podsFile = join(dir, `pods-${procs.length}.yaml`);
-      const proc = startCli([
-        'sim',
-        '--port',
-        '0',
-        '--emit-pods',
-        podsFile,
-        '--pod-labels',
-        pods.labels,
-        ...(pods.namePrefix ? ['--pod-name-prefix', pods.namePrefix] : []),
-        ...(pods.targetPort ? ['--target-port', String(pods.targetPort)] : []),
-        ...args,
-      ]);
-      procs.push(proc);
-      await proc.waitForLine(/^sim ready \d+ replicas$/, 30_000);
-      const urls = [...proc.stdout().matchAll(/^replica \d+ ready (http:\S+) /gm)].map((m) => m[1]!);
-      return { proc, urls, podsFile };
-    },
+    file: rig.file,
+    startSims: rig.startSims,
     async startEpp(files, pool, extra = [], grpcPort) {
       const port = grpcPort ?? (await freePort());
-      const proc = startCli([
-        'epp',
-        ...files.flatMap((f) => ['-f', f]),
-        '--pool',
-        pool,
-        '--host',
-        '127.0.0.1',
-        '--grpc-port',
-        String(port),
-        '--health-port',
-        '0',
-        '--metrics-port',
-        '0',
-        ...extra,
-      ]);
-      procs.push(proc);
+      const proc = rig.track(
+        startCli([
+          'epp',
+          ...files.flatMap((f) => ['-f', f]),
+          '--pool',
+          pool,
+          '--host',
+          '127.0.0.1',
+          '--grpc-port',
+          String(port),
+          '--health-port',
+          '0',
+          '--metrics-port',
+          '0',
+          ...extra,
+        ]),
+      );
       await proc.waitForLine(/^epp ready /, 30_000);
       const metricsUrl = (await proc.waitForLine(/^metrics ready (\S+)/))[1]!;
       return {
@@ -181,8 +150,7 @@ export function harness(prefix: string): Harness {
     },
     async stopAll() {
       await Promise.all(envoys.map((e) => e.stop()));
-      await Promise.all(procs.map((p) => p.stop()));
-      rmSync(dir, { recursive: true, force: true });
+      await rig.stopAll();
     },
   };
 }

@@ -7,13 +7,10 @@
  * - with `--flow-control`, the critical request waits in the gateway's queue until the long one
  *   finishes, then completes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText, sumSamples } from '../../src/scraping/promtext.js';
-import { type CliProcess, startCli } from '../helpers/cli.js';
+import { type Fleet, fleet } from '../helpers/fleet.js';
 import { call, errorOf } from './helpers/http.js';
 import { waitFor } from './helpers/upstream.js';
 
@@ -120,28 +117,11 @@ async function startLong(gateway: string): Promise<{ done: Promise<number> }> {
 }
 
 describe('admission while every endpoint is saturated', () => {
-  let dir: string;
-  const procs: CliProcess[] = [];
+  let rig: Fleet;
+  let files: string[];
 
   async function serve(extra: string[]): Promise<{ gateway: string; admin: string }> {
-    const p = startCli([
-      'serve',
-      '-f',
-      join(dir, 'manifests.yaml'),
-      '-f',
-      join(dir, 'pods.yaml'),
-      '--host',
-      '127.0.0.1',
-      '--port-map',
-      '80=0',
-      '--admin-port',
-      '0',
-      '--no-watch',
-      ...extra,
-    ]);
-    procs.push(p);
-    const gateway = (await p.waitForLine(/^listener default\/gw\/http ready (http:\S+)$/, 30_000))[1]!;
-    const admin = (await p.waitForLine(/^admin ready (http:\S+)$/, 30_000))[1]!;
+    const { url: gateway, admin } = await rig.startServe(files, ['--no-watch', ...extra]);
     // The first scrape tells the gateway the replica's KV size; an endpoint never scraped is judged by
     // nothing (never saturated). Its metrics-age series appears with the first scrape.
     let scraped = false;
@@ -158,30 +138,16 @@ describe('admission while every endpoint is saturated', () => {
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'infergate-admission-'));
-    writeFileSync(join(dir, 'manifests.yaml'), MANIFESTS);
-    const sim = startCli([
-      'sim',
-      '--port',
-      '0',
-      '--served-model-name',
-      'm',
-      '--num-gpu-blocks',
-      '64',
-      '--max-model-len',
-      '1024',
-      '--emit-pods',
-      join(dir, 'pods.yaml'),
-      '--pod-labels',
-      'app=sim',
-    ]);
-    procs.push(sim);
-    await sim.waitForLine(/^sim ready 1 replicas$/, 30_000);
+    rig = fleet('admission');
+    const sims = await rig.startSims(
+      ['--served-model-name', 'm', '--num-gpu-blocks', '64', '--max-model-len', '1024'],
+      { labels: 'app=sim' },
+    );
+    files = [rig.file('manifests.yaml', MANIFESTS), sims.podsFile];
   });
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.stopAll();
   });
 
   it('by default: sheddable requests get 429, critical ones go on to the replica', async () => {

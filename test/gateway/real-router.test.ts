@@ -5,12 +5,11 @@
  * InferenceModel's targets within a binomial bound of its weights (seeded), and a streamed answer
  * whose every chunk carries the client's model name, not the target's.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessRecord } from '../../src/telemetry/access-log.js';
-import { type CliProcess, startCli } from '../helpers/cli.js';
+import { type Fleet, fleet } from '../helpers/fleet.js';
 import { call } from './helpers/http.js';
 import { gatewayYaml } from './helpers/manifests.js';
 import { waitFor } from './helpers/upstream.js';
@@ -65,62 +64,25 @@ spec:
 `;
 
 describe('InferencePool routing through the real scheduler and the simulator', () => {
-  let dir: string;
-  let sim: CliProcess;
-  let serve: CliProcess;
+  let rig: Fleet;
   let url: string;
   let accessLog: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'infergate-real-router-'));
-    accessLog = join(dir, 'access.log');
-    sim = startCli([
-      'sim',
-      '--replicas',
-      '2',
-      '--port',
-      '0',
-      '--time-scale',
-      '0.01',
-      '--seed',
-      '3',
-      '--served-model-name',
-      'base',
-      V1,
-      V2,
-      '--emit-pods',
-      join(dir, 'pods.yaml'),
-      '--pod-labels',
-      'app=sim',
-    ]);
-    await sim.waitForLine(/^sim ready 2 replicas$/, 45_000);
-    writeFileSync(join(dir, 'manifests.yaml'), manifests);
-    serve = startCli([
-      'serve',
-      '-f',
-      join(dir, 'manifests.yaml'),
-      '-f',
-      join(dir, 'pods.yaml'),
-      '--host',
-      '127.0.0.1',
-      '--port-map',
-      '80=0',
-      '--admin-port',
-      '0',
-      '--seed',
-      '11',
-      '--scrape-interval',
-      '20ms',
-      '--access-log',
-      accessLog,
-    ]);
-    url = (await serve.waitForLine(/^listener default\/gw\/http ready (http:\S+)$/, 45_000))[1]!;
+    rig = fleet('real-router');
+    accessLog = join(rig.dir, 'access.log');
+    const sims = await rig.startSims(
+      ['--replicas', '2', '--time-scale', '0.01', '--seed', '3', '--served-model-name', 'base', V1, V2],
+      { labels: 'app=sim' },
+      45_000,
+    );
+    const files = [rig.file('manifests.yaml', manifests), sims.podsFile];
+    const extra = ['--seed', '11', '--scrape-interval', '20ms', '--access-log', accessLog];
+    ({ url } = await rig.startServe(files, extra, { readyTimeoutMs: 45_000 }));
   }, 120_000);
 
   afterAll(async () => {
-    await serve?.stop();
-    await sim?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.stopAll();
   });
 
   /** Access-log lines written so far (the log is batched: wait for the count you need). */

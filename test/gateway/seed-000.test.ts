@@ -5,13 +5,12 @@
  * both deployments' logs: each saw every request with 200 OK. Here the same counts come from each
  * simulated replica's `vllm:request_success_total`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText, sumSamples } from '../../src/scraping/promtext.js';
-import { type CliProcess, REPO_ROOT, startCli } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { type Fleet, fleet } from '../helpers/fleet.js';
 import { call } from './helpers/http.js';
 import { waitFor } from './helpers/upstream.js';
 
@@ -36,81 +35,45 @@ async function metricSum(replicaUrls: string[], name: string): Promise<number> {
 const successCount = (urls: string[]) => metricSum(urls, 'vllm:request_success_total');
 
 describe('seed 000: traffic mirroring with an InferencePool primary and a Service mirror', () => {
-  let dir: string;
-  const procs: CliProcess[] = [];
+  let rig: Fleet;
   let primaryReplicas: string[] = [];
   let mirrorReplicas: string[] = [];
   let gateway = '';
   let admin = '';
 
-  async function sim(args: string[]): Promise<string[]> {
-    const p = startCli([
-      'sim',
-      '--port',
-      '0',
+  /** `infergate sim` replicas serving the document's model whose Pods carry `app=<name>`. */
+  function sim(replicas: number, name: string) {
+    const args = [
+      '--replicas',
+      String(replicas),
       '--served-model-name',
       '/model/llama2',
       '--time-scale',
       '0.01',
-      ...args,
-    ]);
-    procs.push(p);
-    await p.waitForLine(/^sim ready \d+ replicas$/, 30_000);
-    return [...p.stdout().matchAll(/^replica \d+ ready (http:\S+) /gm)].map((m) => m[1]!);
+    ];
+    return rig.startSims(args, { labels: `app=${name}`, namePrefix: name });
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'infergate-seed000-'));
+    rig = fleet('seed000');
     // APP: the InferencePool's replicas; APP1: the mirror Service's (selector app: vllm-llama2-7b-pool-1).
-    [primaryReplicas, mirrorReplicas] = await Promise.all([
-      sim([
-        '--replicas',
-        '2',
-        '--emit-pods',
-        join(dir, 'app.yaml'),
-        '--pod-labels',
-        'app=vllm-llama2-7b-pool',
-        '--pod-name-prefix',
-        'vllm-llama2-7b-pool',
-      ]),
-      sim([
-        '--replicas',
-        '1',
-        '--emit-pods',
-        join(dir, 'app1.yaml'),
-        '--pod-labels',
-        'app=vllm-llama2-7b-pool-1',
-        '--pod-name-prefix',
-        'vllm-llama2-7b-pool-1',
-      ]),
+    const [primary, mirror] = await Promise.all([
+      sim(2, 'vllm-llama2-7b-pool'),
+      sim(1, 'vllm-llama2-7b-pool-1'),
     ]);
-    const serve = startCli([
-      'serve',
-      '-f',
+    primaryReplicas = primary.urls;
+    mirrorReplicas = mirror.urls;
+    const files = [
       join(SEEDS, '000-inference-rules.yaml'),
-      '-f',
       join(SEEDS, '000-gateway.yaml'),
-      '-f',
-      join(dir, 'app.yaml'),
-      '-f',
-      join(dir, 'app1.yaml'),
-      '--host',
-      '127.0.0.1',
-      '--port-map',
-      '80=0',
-      '--admin-port',
-      '0',
-    ]);
-    procs.push(serve);
-    gateway = (
-      await serve.waitForLine(/^listener default\/example-gateway\/http ready (http:\S+)$/, 30_000)
-    )[1]!;
-    admin = (await serve.waitForLine(/^admin ready (http:\S+)$/))[1]!;
+      primary.podsFile,
+      mirror.podsFile,
+    ];
+    ({ url: gateway, admin } = await rig.startServe(files, [], { listener: 'default/example-gateway/http' }));
   });
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.stopAll();
   });
 
   it('answers the client from the pool while the mirror receives every request too', async () => {

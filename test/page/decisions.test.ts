@@ -4,13 +4,10 @@
  * before), and no decision header is sent; with `--debug-headers`, every response carries the
  * decision (x-infergate-decision) and the ring holds the same record.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/telemetry/decision-ring.js';
-import { type CliProcess, startCli } from '../helpers/cli.js';
+import { type Fleet, fleet } from '../helpers/fleet.js';
 
 const MANIFESTS = `
 apiVersion: gateway.networking.k8s.io/v1
@@ -67,56 +64,25 @@ async function decisions(admin: string): Promise<DecisionsAnswer> {
 }
 
 describe('decision records', () => {
-  let dir: string;
-  const procs: CliProcess[] = [];
+  let rig: Fleet;
+  let files: string[];
 
   async function serve(extra: string[]): Promise<{ gateway: string; admin: string }> {
-    const p = startCli([
-      'serve',
-      '-f',
-      join(dir, 'manifests.yaml'),
-      '-f',
-      join(dir, 'pods.yaml'),
-      '--host',
-      '127.0.0.1',
-      '--port-map',
-      '80=0',
-      '--admin-port',
-      '0',
-      '--no-watch',
-      ...extra,
-    ]);
-    procs.push(p);
-    const gateway = (await p.waitForLine(/^listener default\/gw\/http ready (http:\S+)$/, 30_000))[1]!;
-    const admin = (await p.waitForLine(/^admin ready (http:\S+)$/, 30_000))[1]!;
+    const { url: gateway, admin } = await rig.startServe(files, ['--no-watch', ...extra]);
     return { gateway, admin };
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'infergate-decisions-'));
-    writeFileSync(join(dir, 'manifests.yaml'), MANIFESTS);
-    const sim = startCli([
-      'sim',
-      '--port',
-      '0',
-      '--replicas',
-      '3',
-      '--time-scale',
-      '0.05',
-      '--served-model-name',
-      'm',
-      '--emit-pods',
-      join(dir, 'pods.yaml'),
-      '--pod-labels',
-      'app=sim',
-    ]);
-    procs.push(sim);
-    await sim.waitForLine(/^sim ready 3 replicas$/, 30_000);
+    rig = fleet('decisions');
+    const sims = await rig.startSims(
+      ['--replicas', '3', '--time-scale', '0.05', '--served-model-name', 'm'],
+      { labels: 'app=sim' },
+    );
+    files = [rig.file('manifests.yaml', MANIFESTS), sims.podsFile];
   });
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.stopAll();
   });
 
   it('records nothing until someone looks, then explains each pick; no header without debug output', async () => {

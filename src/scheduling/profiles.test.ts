@@ -4,7 +4,8 @@ import {
   BUILT_IN_PICKER_CONFIGS,
   DEFAULT_PICKER_CONFIG,
   LEAST_REQUEST_PICKER_CONFIG,
-  PREFILL_COST_PICKER_CONFIG,
+  LOAD_AWARE_PICKER_CONFIG,
+  PREFILL_COST_WEIGHT,
   PREFIX_CACHE_PICKER_CONFIG,
   pickerConfigFor,
   ROUND_ROBIN_PICKER_CONFIG,
@@ -17,33 +18,35 @@ const profile = (c: PickerConfigPlan) =>
   );
 
 describe('built-in picker configs', () => {
-  it('default: saturation filter; queue 2, KV 2, prefix 3, in-flight 2, LoRA 1; max-score picker', () => {
+  it('default: saturation filter; prefix 1 before prefill cost 8; queue, KV, in-flight, LoRA 1; max-score picker', () => {
     expect(profile(DEFAULT_PICKER_CONFIG)).toEqual([
+      'saturation-filter',
+      'prefix-cache-scorer:1',
+      `prefill-cost-scorer:${PREFILL_COST_WEIGHT}`,
+      'queue-scorer:1',
+      'kv-cache-utilization-scorer:1',
+      'inflight-load-scorer:1',
+      'lora-affinity-scorer:1',
+      'max-score-picker',
+    ]);
+    expect(PREFILL_COST_WEIGHT).toBe(8);
+  });
+
+  it('prefix-cache: the default with prefix weight 3', () => {
+    expect(profile(PREFIX_CACHE_PICKER_CONFIG)).toEqual(
+      profile(DEFAULT_PICKER_CONFIG).map((p) =>
+        p === 'prefix-cache-scorer:1' ? 'prefix-cache-scorer:3' : p,
+      ),
+    );
+  });
+
+  it('load-aware (the default before issue 16): queue 2, KV 2, prefix 3, in-flight 2, LoRA 1', () => {
+    expect(profile(LOAD_AWARE_PICKER_CONFIG)).toEqual([
       'saturation-filter',
       'queue-scorer:2',
       'kv-cache-utilization-scorer:2',
       'prefix-cache-scorer:3',
       'inflight-load-scorer:2',
-      'lora-affinity-scorer:1',
-      'max-score-picker',
-    ]);
-  });
-
-  it('prefix-cache: the default with prefix weight 5', () => {
-    expect(profile(PREFIX_CACHE_PICKER_CONFIG)).toEqual(
-      profile(DEFAULT_PICKER_CONFIG).map((p) =>
-        p === 'prefix-cache-scorer:3' ? 'prefix-cache-scorer:5' : p,
-      ),
-    );
-  });
-
-  it('prefill-cost: prefix 2 first, prefill cost 4, the rest 1, no saturation filter', () => {
-    expect(profile(PREFILL_COST_PICKER_CONFIG)).toEqual([
-      'prefix-cache-scorer:2',
-      'prefill-cost-scorer:4',
-      'queue-scorer:1',
-      'kv-cache-utilization-scorer:1',
-      'inflight-load-scorer:1',
       'lora-affinity-scorer:1',
       'max-score-picker',
     ]);
@@ -69,7 +72,7 @@ describe('built-in picker configs', () => {
     expect([...BUILT_IN_PICKER_CONFIGS.keys()]).toEqual([
       'default',
       'prefix-cache',
-      'prefill-cost',
+      'load-aware',
       'round-robin',
       'least-request',
     ]);

@@ -49,6 +49,11 @@ export class Reflector {
   });
   /** Lists done (1 after the first; more after 410s and restarts of the API server). */
   lists = 0;
+  /**
+   * The last failure in short (`403 Forbidden`, `ECONNREFUSED`; no addresses), cleared by a list or
+   * watch that succeeds.
+   */
+  lastError: string | undefined;
 
   constructor(private readonly o: ReflectorOptions) {}
 
@@ -104,6 +109,7 @@ export class Reflector {
           continue;
         }
         this.failures++;
+        this.lastError = shortError(err);
         const b = this.o.backoffMs ?? { initial: 500, max: 30_000 };
         const delay =
           Math.min(b.max, b.initial * 2 ** Math.min(this.failures - 1, 16)) * (0.5 + Math.random() / 2);
@@ -155,6 +161,7 @@ export class Reflector {
     this.resourceVersion = rv;
     this.failures = 0;
     this.lists++;
+    this.lastError = undefined;
     this.stateValue = 'synced';
     this.firstOutcome();
     this.o.onChange();
@@ -175,6 +182,7 @@ export class Reflector {
       (e: WatchEvent) => {
         if (gone) return;
         this.failures = 0; // the server answers: the next failure starts the backoff afresh
+        this.lastError = undefined;
         if (e.type === 'ERROR') {
           const s = e.object as unknown as { code?: number; reason?: string; message?: string };
           gone = new KubeApiError(s.code ?? 500, s.reason ?? '', s.message ?? 'watch error');
@@ -216,6 +224,14 @@ export class Reflector {
       signal.addEventListener('abort', done);
     });
   }
+}
+
+/** A failure as /readyz may show it: HTTP status and reason, or the transport error's code. */
+function shortError(err: unknown): string {
+  if (err instanceof KubeApiError) return `${err.status}${err.reason ? ` ${err.reason}` : ''}`;
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  const code = e.code ?? e.cause?.code;
+  return typeof code === 'string' ? code : 'unreachable';
 }
 
 export function keyOf(o: KubeObject): string {

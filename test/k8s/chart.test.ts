@@ -117,21 +117,7 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd') || !hasTool('helm
       ]);
 
       const sa = objects.find((o) => o.kind === 'ServiceAccount')!.metadata.name!;
-      const tr = await env.api.json<{ status: { token: string } }>(
-        'POST',
-        `/api/v1/namespaces/${NS}/serviceaccounts/${sa}/token`,
-        {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: { expirationSeconds: 3600 },
-        },
-      );
-      const kubeconfig = readFileSync(env.kubeconfig, 'utf8').replace(
-        /token: .*/,
-        `token: ${tr.status.token}`,
-      );
-      const saKubeconfig = `${env.kubeconfig}.sa.yaml`;
-      writeFileSync(saKubeconfig, kubeconfig);
+      const saKubeconfig = await env.kubeconfigFor(NS, sa);
 
       const asSa = await KubeApi.connect({ kubeconfig: saKubeconfig });
       try {

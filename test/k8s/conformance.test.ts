@@ -420,5 +420,76 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))('on a real API s
       await r.stop();
       expect(lines.join('')).toMatch(/does not serve InferenceObjective \(llm-d\.ai\/v1alpha2\).*CRD/);
     });
+
+    it('answers /readyz 503 naming the kinds not listed yet, and 200 once every kind is listed and the plan served', async () => {
+      // A ServiceAccount that may read every watched kind but Pods: the Pod list is refused (403).
+      const rules = (withPods: boolean) => [
+        {
+          apiGroups: [''],
+          resources: ['services', 'namespaces', ...(withPods ? ['pods'] : [])],
+          verbs: ['get', 'list', 'watch'],
+        },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+        {
+          apiGroups: [
+            'gateway.networking.k8s.io',
+            'inference.networking.k8s.io',
+            'inference.networking.x-k8s.io',
+          ],
+          resources: ['*'],
+          verbs: ['get', 'list', 'watch'],
+        },
+      ];
+      const role = (withPods: boolean) => ({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'readyz-reader' },
+        rules: rules(withPods),
+      });
+      await env.apply([
+        route('readyz-route', 'primary-gateway', 'readyz.example.com', [{ pool: 'primary-pool' }]),
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'readyz', namespace: 'default' } },
+        role(false),
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: 'readyz-reader' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'readyz-reader' },
+          subjects: [{ kind: 'ServiceAccount', name: 'readyz', namespace: 'default' }],
+        },
+      ]);
+      const kubeconfig = await env.kubeconfigFor('default', 'readyz');
+      const limited = startServe({ ...env, kubeconfig }, [80, 81], ['--no-status'], 'readyz');
+      try {
+        const readyz = async () => {
+          const res = await request(`${await limited.admin()}/readyz`);
+          return { status: res.statusCode, body: await res.body.text() };
+        };
+        let first = await readyz();
+        await eventually(
+          async () => {
+            first = await readyz();
+            return first.body.includes('403');
+          },
+          15_000,
+          'the refused Pod list in /readyz',
+        );
+        expect(first.status).toBe(503);
+        expect(first.body).toMatch(
+          /^not ready: waiting for the first list from the API server of: Pod \(v1\) \(last error: 403 Forbidden\)\n$/,
+        );
+        expect(limited.proc.stdout()).not.toMatch(/listener .* ready/);
+
+        await env.apply([role(true)]);
+        // The Pod reflector retries (backoff from 0.5 s, doubling), lists, and the first plan is served.
+        const url = await limited.url('default/primary-gateway/http', 60_000);
+        await eventually(async () => (await readyz()).status === 200, 15_000, '/readyz 200');
+        expect((await readyz()).body).toBe('ready\n');
+        const r = await complete(url, MODEL, { host: 'readyz.example.com' });
+        expect(r.status, r.body).toBe(200);
+      } finally {
+        await limited.stop();
+      }
+    });
   });
 });

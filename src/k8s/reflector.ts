@@ -22,6 +22,12 @@ export interface ReflectorOptions {
   labelSelector?: string;
   fieldSelector?: string;
   onChange: () => void;
+  /**
+   * Called when the API server answers again after this reflector failed (a list, or a watch event):
+   * the owner may `retryNow()` the others, so that all kinds resync as soon as the server is back
+   * rather than each when its own backoff ends.
+   */
+  onRecovered?: () => void;
   logger: Logger;
   /** First and longest backoff after a failure (ms). Defaults 500 and 30,000. */
   backoffMs?: { initial: number; max: number };
@@ -40,6 +46,8 @@ export class Reflector {
   private abort = new AbortController();
   private stopped = false;
   private failures = 0;
+  /** Ends the backoff sleep in progress (not the missing-CRD wait), if any. */
+  private endBackoff: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private stateValue: ReflectorState = 'starting';
   private firstOutcome!: () => void;
@@ -120,9 +128,25 @@ export class Reflector {
           );
         }
         if (this.stateValue === 'synced') this.stateValue = 'failing';
-        await this.sleep(delay);
+        await this.sleep(delay, (end) => {
+          this.endBackoff = end;
+        });
+        this.endBackoff = undefined;
       }
     }
+  }
+
+  /** Ends a backoff wait now (the API server answered another reflector): retries at once. */
+  retryNow(): void {
+    this.endBackoff?.();
+  }
+
+  /** The server answered: the next failure starts the backoff afresh; tells the owner if it had failed. */
+  private answered(): void {
+    if (this.failures === 0) return;
+    this.failures = 0;
+    this.lastError = undefined;
+    this.o.onRecovered?.();
   }
 
   private query(extra: Record<string, string>): string {
@@ -159,9 +183,8 @@ export class Reflector {
     this.store.clear();
     for (const [k, v] of fresh) this.store.set(k, v);
     this.resourceVersion = rv;
-    this.failures = 0;
+    this.answered();
     this.lists++;
-    this.lastError = undefined;
     this.stateValue = 'synced';
     this.firstOutcome();
     this.o.onChange();
@@ -177,17 +200,20 @@ export class Reflector {
       timeoutSeconds,
     });
     let gone: KubeApiError | undefined;
+    let events = 0;
+    const started = performance.now();
     await this.o.api.watch(
       path,
       (e: WatchEvent) => {
         if (gone) return;
-        this.failures = 0; // the server answers: the next failure starts the backoff afresh
-        this.lastError = undefined;
+        events++;
         if (e.type === 'ERROR') {
           const s = e.object as unknown as { code?: number; reason?: string; message?: string };
           gone = new KubeApiError(s.code ?? 500, s.reason ?? '', s.message ?? 'watch error');
+          if (gone.status === 410) this.answered(); // a server that is back, with a newer history
           return;
         }
+        this.answered();
         const rv = e.object.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
         if (e.type === 'BOOKMARK') return;
@@ -208,10 +234,15 @@ export class Reflector {
       this.abort.signal,
     );
     if (gone) throw gone;
+    // As client-go: a watch closed within a second with nothing in it is a server going away (e.g.
+    // a graceful API-server shutdown), not a normal end: back off instead of re-watching in a loop.
+    if (events === 0 && performance.now() - started < 1000)
+      throw new Error('very short watch: closed within a second with no event');
     if (this.stateValue === 'failing') this.stateValue = 'synced';
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms`, or less when stopped or when `onEnd`'s function is called. */
+  private sleep(ms: number, onEnd?: (end: () => void) => void): Promise<void> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve();
       const t = setTimeout(done, ms);
@@ -222,6 +253,7 @@ export class Reflector {
         resolve();
       }
       signal.addEventListener('abort', done);
+      onEnd?.(done);
     });
   }
 }

@@ -165,6 +165,10 @@ export class KubernetesPlanSource implements PlanSource {
           ...(fieldSelector !== undefined ? { fieldSelector } : {}),
           ...(selectors.labelSelector !== undefined ? { labelSelector: selectors.labelSelector } : {}),
           onChange: () => this.changed(),
+          // The API server is back: every kind retries now instead of when its own backoff ends.
+          onRecovered: () => {
+            for (const r of this.allReflectors()) r.retryNow();
+          },
           logger: this.o.logger,
           ...(this.o.backoffMs ? { backoffMs: this.o.backoffMs } : {}),
           ...(this.o.missingRetryMs !== undefined ? { missingRetryMs: this.o.missingRetryMs } : {}),

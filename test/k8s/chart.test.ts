@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isMap, parseDocument, type YAMLMap } from 'yaml';
 import { KubeApi, KubeApiError, KubernetesMode } from '../../src/k8s/index.js';
 import { silentLogger } from '../../src/util/log.js';
 import { REPO_ROOT } from '../helpers/cli.js';
@@ -33,6 +34,71 @@ function helmTemplate(args: readonly string[]): string {
     encoding: 'utf8',
   });
 }
+
+interface ValueDoc {
+  key: string;
+  value: string;
+  description: string;
+}
+
+/** The text after the last `-- ` marker of a values.yaml comment, on one line. */
+function descriptionOf(comment: string | undefined | null): string | undefined {
+  if (!comment) return undefined;
+  const lines = comment.split('\n').map((l) => l.trim());
+  const start = lines.findLastIndex((l) => l.startsWith('-- '));
+  if (start < 0) return undefined;
+  return lines.slice(start).join(' ').slice(3).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Every documented value of values.yaml (helm-docs style `# --` comments; a documented map covers
+ * its children), and the leaf keys documented neither themselves nor through a parent.
+ */
+function valuesDoc(text: string): { docs: ValueDoc[]; undocumented: string[] } {
+  const docs: ValueDoc[] = [];
+  const undocumented: string[] = [];
+  const walk = (map: YAMLMap, prefix: string, covered: boolean) => {
+    map.items.forEach((pair, i) => {
+      const key = `${prefix}${String((pair.key as { value: unknown }).value)}`;
+      const keyComment = (pair.key as { commentBefore?: string }).commentBefore;
+      // The comment above the first key of a nested map is attached to the map itself.
+      const description = descriptionOf(keyComment ?? (i === 0 && prefix ? map.commentBefore : undefined));
+      const value = pair.value as { toJSON(): unknown } | null;
+      if (description) docs.push({ key, value: JSON.stringify(value?.toJSON() ?? null), description });
+      if (isMap(pair.value) && pair.value.items.length > 0)
+        walk(pair.value, `${key}.`, covered || !!description);
+      else if (!description && !covered) undocumented.push(key);
+    });
+  };
+  const doc = parseDocument(text);
+  if (isMap(doc.contents)) walk(doc.contents, '', false);
+  return { docs, undocumented };
+}
+
+function valuesTable(docs: readonly ValueDoc[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  return [
+    '| value | default | description |',
+    '|---|---|---|',
+    ...docs.map((d) => `| \`${d.key}\` | \`${cell(d.value)}\` | ${cell(d.description)} |`),
+  ].join('\n');
+}
+
+describe('deploy/ Helm chart docs', () => {
+  it('documents every value in values.yaml, and README.md lists them with their defaults', () => {
+    const { docs, undocumented } = valuesDoc(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
+    expect(undocumented, 'values without a `# --` comment').toEqual([]);
+    expect(docs.map((d) => d.key)).toEqual(expect.arrayContaining(['mode', 'gateway.portMap', 'resources']));
+    const readmeFile = join(CHART, 'README.md');
+    const readme = readFileSync(readmeFile, 'utf8');
+    const updated = readme.replace(
+      /<!-- values:start -->[\s\S]*<!-- values:end -->/,
+      `<!-- values:start -->\n${valuesTable(docs)}\n<!-- values:end -->`,
+    );
+    if (process.env.INFERGATE_UPDATE_MANIFESTS) writeFileSync(readmeFile, updated);
+    expect(readFileSync(readmeFile, 'utf8'), 're-generate with INFERGATE_UPDATE_MANIFESTS=1').toBe(updated);
+  });
+});
 
 describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd') || !hasTool('helm'))(
   'deploy/ Helm chart',

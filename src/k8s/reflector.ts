@@ -146,6 +146,7 @@ export class Reflector {
     if (this.failures === 0) return;
     this.failures = 0;
     this.lastError = undefined;
+    if (this.stateValue === 'failing') this.stateValue = 'synced';
     this.o.onRecovered?.();
   }
 
@@ -237,7 +238,9 @@ export class Reflector {
     // As client-go: a watch closed within a second with nothing in it is a server going away (e.g.
     // a graceful API-server shutdown), not a normal end: back off instead of re-watching in a loop.
     if (events === 0 && performance.now() - started < 1000)
-      throw new Error('very short watch: closed within a second with no event');
+      throw Object.assign(new Error('very short watch: closed within a second with no event'), {
+        code: 'SHORT_WATCH',
+      });
     if (this.stateValue === 'failing') this.stateValue = 'synced';
   }
 

@@ -211,6 +211,8 @@ async function main(): Promise<void> {
       }
       current = 'a';
       await firstResponseFrom(url, ep(current), performance.now());
+      // Let the selector change above be applied (it is a reload) before counting.
+      await new Promise((r) => setTimeout(r, 1000));
       const reloads0 = await metric(adminUrl, 'infergate_config_reloads_total');
       const churn: number[] = [];
       for (let i = 0; i < CHANGES; i++) {

@@ -45,7 +45,7 @@ async function standIn(handler: Handler): Promise<KubeApi> {
   cleanups.push(() => {
     rmSync(dir, { recursive: true, force: true });
     server.closeAllConnections();
-    return new Promise((r) => server.close(() => r()));
+    return new Promise<void>((r) => server.close(() => r()));
   });
   cleanups.push(() => api.close());
   return api;

@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isMap, parseDocument, type YAMLMap } from 'yaml';
 import { KubeApi, KubeApiError, KubernetesMode } from '../../src/k8s/index.js';
 import { silentLogger } from '../../src/util/log.js';
+import { valuesDoc, valuesTable } from '../helpers/chart-values.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { hasTool, toolPath } from '../helpers/deps.js';
 import { type KubeEnv, parseYaml, startKubeEnv } from '../helpers/kube.js';
@@ -33,55 +33,6 @@ function helmTemplate(args: readonly string[]): string {
   return execFileSync(toolPath('helm')!, ['template', 'infergate', CHART, '--namespace', NS, ...args], {
     encoding: 'utf8',
   });
-}
-
-interface ValueDoc {
-  key: string;
-  value: string;
-  description: string;
-}
-
-/** The text after the last `-- ` marker of a values.yaml comment, on one line. */
-function descriptionOf(comment: string | undefined | null): string | undefined {
-  if (!comment) return undefined;
-  const lines = comment.split('\n').map((l) => l.trim());
-  const start = lines.findLastIndex((l) => l.startsWith('-- '));
-  if (start < 0) return undefined;
-  return lines.slice(start).join(' ').slice(3).replace(/\s+/g, ' ').trim();
-}
-
-/**
- * Every documented value of values.yaml (helm-docs style `# --` comments; a documented map covers
- * its children), and the leaf keys documented neither themselves nor through a parent.
- */
-function valuesDoc(text: string): { docs: ValueDoc[]; undocumented: string[] } {
-  const docs: ValueDoc[] = [];
-  const undocumented: string[] = [];
-  const walk = (map: YAMLMap, prefix: string, covered: boolean) => {
-    map.items.forEach((pair, i) => {
-      const key = `${prefix}${String((pair.key as { value: unknown }).value)}`;
-      const keyComment = (pair.key as { commentBefore?: string }).commentBefore;
-      // The comment above the first key of a nested map is attached to the map itself.
-      const description = descriptionOf(keyComment ?? (i === 0 && prefix ? map.commentBefore : undefined));
-      const value = pair.value as { toJSON(): unknown } | null;
-      if (description) docs.push({ key, value: JSON.stringify(value?.toJSON() ?? null), description });
-      if (isMap(pair.value) && pair.value.items.length > 0)
-        walk(pair.value, `${key}.`, covered || !!description);
-      else if (!description && !covered) undocumented.push(key);
-    });
-  };
-  const doc = parseDocument(text);
-  if (isMap(doc.contents)) walk(doc.contents, '', false);
-  return { docs, undocumented };
-}
-
-function valuesTable(docs: readonly ValueDoc[]): string {
-  const cell = (s: string) => s.replace(/\|/g, '\\|');
-  return [
-    '| value | default | description |',
-    '|---|---|---|',
-    ...docs.map((d) => `| \`${d.key}\` | \`${cell(d.value)}\` | ${cell(d.description)} |`),
-  ].join('\n');
 }
 
 describe('deploy/ Helm chart docs', () => {

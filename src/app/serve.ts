@@ -65,7 +65,7 @@ export function readyLines(listeners: readonly ListenerAddress[]): string[] {
  */
 export async function startServe(o: ServeOptions): Promise<ServeHandle | number> {
   const log = o.gateway.logger;
-  const source =
+  const source: PlanSource =
     o.source ?? new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
   let proc: InfergateProcess | undefined;
   let planned = false;

@@ -11,6 +11,7 @@
  */
 import { FilePlanSource } from '../config/file-plan-source.js';
 import type { Diagnostic, Plan } from '../config/plan.js';
+import { differsOnlyInEndpoints } from '../config/plan-diff.js';
 import type { PlanSource, PlanUpdate } from '../config/plan-source.js';
 import { type EppOptions, EppServer } from '../extproc/server.js';
 import type { PoolRouterRegistryFactory } from '../requestcontrol/least-request-router.js';
@@ -84,7 +85,10 @@ export async function runEpp(o: EppRunOptions): Promise<number> {
       log.error({ pool: o.epp.poolKey }, 'reload refused: the pool is no longer in the manifests');
       return false;
     }
-    pools.sync(u.plan);
+    // Pod churn only changes endpoint sets: the pool's router, objectives and scheduler are kept.
+    if (served !== undefined && pools.updateEndpoints && differsOnlyInEndpoints(served, u.plan))
+      pools.updateEndpoints(u.plan);
+    else pools.sync(u.plan);
     try {
       server!.apply(u.plan);
     } catch (err) {

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { AdminServer } from '../admin/admin-server.js';
 import { createLivePage } from '../admin/page-routes.js';
 import type { Plan } from '../config/plan.js';
+import { differsOnlyInEndpoints } from '../config/plan-diff.js';
 import { type ApplyResult, describeListenError, displayHost, Gateway } from '../gateway/gateway.js';
 import { type GatewayOptions, isLocalAdminHost } from '../gateway/options.js';
 import {
@@ -23,6 +24,8 @@ export interface ProcessOptions {
   poolRouters?: PoolRouterRegistryFactory;
   /** The Prometheus registry to register every metric in (default: a new one). */
   registry?: Registry;
+  /** Why the plan source is not in step yet (checked by /readyz before the gateway's own reason). */
+  sourceNotReadyReason?: () => string | undefined;
 }
 
 /** A running process: front door, pool routers, admin server; `apply` swaps the plan they serve. */
@@ -41,10 +44,11 @@ export class InfergateProcess {
   ) {}
 
   /**
-   * Starts the admin server, then the pool routers and the listeners of `plan`. Rejects (with
-   * everything closed again) when a socket cannot be opened or the routers reject the plan.
+   * Starts the admin server, then the pool routers and the listeners of `plan` (without a plan: no
+   * listeners and /readyz 503 until the first `apply`). Rejects (with everything closed again) when a
+   * socket cannot be opened or the routers reject the plan.
    */
-  static async start(plan: Plan, o: ProcessOptions): Promise<InfergateProcess> {
+  static async start(plan: Plan | undefined, o: ProcessOptions): Promise<InfergateProcess> {
     const opts = o.gateway;
     const registry = o.registry ?? createPromRegistry();
     // Recent scheduling decisions: recorded while someone looks at the page, always with --debug-headers.
@@ -66,7 +70,9 @@ export class InfergateProcess {
         ? new AdminServer(
             {
               registry,
-              notReadyReason: () => (proc === undefined ? 'no plan loaded' : proc.gateway.notReadyReason()),
+              notReadyReason: () =>
+                o.sourceNotReadyReason?.() ??
+                (proc === undefined ? 'no plan loaded' : proc.gateway.notReadyReason()),
               planSummary: () => proc?.gateway.planSummary() ?? { generation: 0 },
               mirrorSummaries: () => proc?.gateway.mirrorSummaries() ?? [],
               page: createLivePage({
@@ -89,7 +95,7 @@ export class InfergateProcess {
         );
       });
       try {
-        pools.sync(plan);
+        if (plan !== undefined) pools.sync(plan);
       } catch (err) {
         throw new Error(`the pool routers rejected the plan: ${(err as Error).message}`);
       }
@@ -115,8 +121,17 @@ export class InfergateProcess {
   /**
    * Serves `plan` from now on: the pool routers first, then the front door. When the front door
    * cannot serve it (e.g. a port cannot be opened), the routers are put back to the served plan.
+   * A plan that differs from the served one only in endpoint sets (pod churn) updates them in place.
    */
   async apply(plan: Plan): Promise<ApplyResult> {
+    if (this.served !== undefined && differsOnlyInEndpoints(this.served, plan)) {
+      // Pod churn: endpoint sets only; routes, routers, objectives and schedulers are kept.
+      if (this.pools.updateEndpoints) this.pools.updateEndpoints(plan);
+      else this.pools.sync(plan);
+      const r = this.gateway.applyEndpoints(plan);
+      if (r.ok) this.served = plan;
+      return r;
+    }
     try {
       this.pools.sync(plan);
     } catch (err) {

@@ -65,11 +65,29 @@ export function readyLines(listeners: readonly ListenerAddress[]): string[] {
  */
 export async function startServe(o: ServeOptions): Promise<ServeHandle | number> {
   const log = o.gateway.logger;
-  const source =
+  const source: PlanSource =
     o.source ?? new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
   let proc: InfergateProcess | undefined;
+  let planned = false;
   let exitCode: number | undefined;
   let stopping = false;
+
+  if (source.notReadyReason !== undefined) {
+    // The source can say why it is not ready (an API server being listed): the admin port answers
+    // /healthz, and /readyz with that reason, before the first plan.
+    try {
+      proc = await InfergateProcess.start(undefined, {
+        gateway: o.gateway,
+        poolRouters: o.poolRouters,
+        sourceNotReadyReason: () => source.notReadyReason?.(),
+      });
+    } catch (err) {
+      o.err(`infergate serve: ${(err as Error).message}`);
+      await source.close();
+      return 1;
+    }
+    if (proc.adminUrl !== undefined) o.out(`admin ready ${proc.adminUrl}`);
+  }
 
   const first = async (u: PlanUpdate): Promise<boolean> => {
     printDiagnostics(u.diagnostics, o);
@@ -77,6 +95,17 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle | number>
       o.err('infergate serve: the configuration has errors; nothing is served.');
       exitCode = 1;
       return false;
+    }
+    if (proc !== undefined) {
+      const applied = await proc.apply(u.plan);
+      if (!applied.ok) {
+        o.err(`infergate serve: ${applied.error}`);
+        exitCode = 1;
+        return false;
+      }
+      for (const line of readyLines(applied.opened)) o.out(line);
+      planned = true;
+      return true;
     }
     try {
       proc = await InfergateProcess.start(u.plan, {
@@ -90,6 +119,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle | number>
     }
     for (const line of readyLines(proc.gateway.listeners())) o.out(line);
     if (proc.adminUrl !== undefined) o.out(`admin ready ${proc.adminUrl}`);
+    planned = true;
     return true;
   };
 
@@ -110,6 +140,10 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle | number>
       log.error({ error: applied.error }, 'reload failed; still serving the previous configuration');
       return false;
     }
+    if (applied.endpointsOnly) {
+      log.debug({ generation: applied.generation }, 'endpoints updated');
+      return true;
+    }
     for (const d of r.diagnostics)
       if (d.severity === 'warning') log.warn({ diagnostic: o.formatDiagnostic(d) }, 'config');
     log.info(
@@ -120,9 +154,10 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle | number>
     return true;
   };
 
-  await source.start((u) => (proc === undefined ? first(u) : next(u)));
-  if (proc === undefined) {
+  await source.start((u) => (planned ? next(u) : first(u)));
+  if (!planned || proc === undefined) {
     await source.close();
+    await proc?.close();
     return exitCode ?? 1;
   }
   const running: InfergateProcess = proc;

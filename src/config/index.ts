@@ -21,6 +21,7 @@ import { readSources, type SourceText, STDIN_NAME } from './sources.js';
 export { CLUSTER_ORIGIN, Codes, type DiagnosticCode, formatDiagnostic, originOf } from './diagnostics.js';
 export { formatPlan } from './format-plan.js';
 export type * from './plan.js';
+export { differsOnlyInEndpoints } from './plan-diff.js';
 export { planToJSON } from './plan-json.js';
 export type { PickerConfigValidator };
 

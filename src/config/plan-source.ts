@@ -21,4 +21,10 @@ export interface PlanSource {
   start(onPlan: (update: PlanUpdate) => void): Promise<void>;
   /** Stops watching; no `onPlan` call happens after the returned promise resolves. */
   close(): Promise<void>;
+  /**
+   * Why the source is not yet in step with its origin (e.g. the kinds of an API server whose first
+   * list has not finished), or undefined once it is. A source that has it lets the process answer
+   * /readyz (503 with this reason) before the first plan; one without it is ready with its first plan.
+   */
+  notReadyReason?(): string | undefined;
 }

@@ -49,6 +49,8 @@ export interface ApplyResult {
   /** Declared ports whose sockets were closed. */
   closed: number[];
   error?: string;
+  /** Only endpoint sets changed (applyEndpoints): routes and generation kept. */
+  endpointsOnly?: boolean;
 }
 
 interface ListenerSocket {
@@ -94,12 +96,13 @@ export class Gateway implements GatewayContext {
   }
 
   /**
-   * Starts the listeners of `plan` (the pool routers must already know it). Rejects (with everything
-   * closed again) when a socket cannot be opened, e.g. a privileged or busy port: see --port-map /
-   * --port-offset.
+   * Starts the listeners of `plan` (the pool routers must already know it); without a plan, none
+   * until the first `apply`. Rejects (with everything closed again) when a socket cannot be opened,
+   * e.g. a privileged or busy port: see --port-map / --port-offset.
    */
-  static async start(plan: Plan, opts: GatewayOptions, deps: GatewayDeps): Promise<Gateway> {
+  static async start(plan: Plan | undefined, opts: GatewayOptions, deps: GatewayDeps): Promise<Gateway> {
     const gw = new Gateway(opts, deps);
+    if (plan === undefined) return gw;
     try {
       const r = await gw.apply(plan);
       if (!r.ok) throw new Error(r.error);
@@ -171,6 +174,23 @@ export class Gateway implements GatewayContext {
       if (s !== undefined) opened.push(this.address(l.key, s));
     }
     return { ok: true, generation: next.generation, opened, closed };
+  }
+
+  /**
+   * Serves `plan`, which routes as the served one does and differs only in endpoint sets (pod churn:
+   * see differsOnlyInEndpoints): the route table and Service targets are kept and get the new
+   * endpoints; connections to endpoints that left close once their requests finish.
+   */
+  applyEndpoints(plan: Plan): ApplyResult {
+    const state = this.state;
+    if (state === undefined || this.closed || this.draining) {
+      const error = state === undefined ? 'no plan is served yet' : 'the gateway is shutting down';
+      return { ok: false, generation: this.generation, opened: [], closed: [], error };
+    }
+    state.swapEndpoints(plan);
+    this.endpoints.prune(state.endpointIds);
+    this.metrics.endpointUpdate();
+    return { ok: true, generation: this.generation, opened: [], closed: [], endpointsOnly: true };
   }
 
   /**

@@ -19,9 +19,18 @@ export class ServiceTarget {
     readonly key: string,
     /** Metrics/log label: `Service namespace/name:port`. */
     readonly label: string,
-    /** Ready endpoints of the Service port. */
-    readonly endpoints: readonly UpstreamEndpoint[],
+    /** Ready endpoints of the Service port (swapped by `setEndpoints` on pod churn). */
+    private endpointList: readonly UpstreamEndpoint[],
   ) {}
+
+  get endpoints(): readonly UpstreamEndpoint[] {
+    return this.endpointList;
+  }
+
+  /** New ready endpoints (an attempt in progress keeps the endpoint it picked). */
+  setEndpoints(endpoints: readonly UpstreamEndpoint[]): void {
+    this.endpointList = endpoints;
+  }
 
   /** An endpoint for the next attempt, or undefined when none is left (`tried` excluded). */
   pick(

@@ -1,7 +1,8 @@
 /**
  * What the gateway serves for one plan: the compiled route table with each rule's runtime attached
  * (backends with weights, filters, timeouts, mirrors) and a ServiceTarget per Service port. Built once
- * per (re)load, then immutable: a request keeps the state it started with, a reload swaps in a new one.
+ * per (re)load, then immutable except for endpoint sets (`swapEndpoints`, on pod churn): a request
+ * keeps the state it started with, a reload swaps in a new one.
  */
 import type { BackendPlan, ListenerPlan, Plan, RoutePlan, RulePlan } from '../config/plan.js';
 import type { MirrorStats, MirrorStatsTable } from './mirror-stats.js';
@@ -46,19 +47,57 @@ export class GatewayState {
   readonly endpointIds = new Set<string>();
   readonly loadedAt = new Date();
 
+  private planValue: Plan;
+
   constructor(
-    readonly plan: Plan,
+    plan: Plan,
     readonly generation: number,
     private readonly endpoints: UpstreamEndpointTable,
     private readonly mirrorStats: MirrorStatsTable,
   ) {
+    this.planValue = plan;
     for (const l of plan.listeners) this.listenersByKey.set(l.key, l);
     this.table = new RouteTable(plan, (route, rule) => this.ruleRuntime(route, rule));
     this.warnings = this.table.warnings;
-    for (const pool of plan.pools.values()) {
+    this.addPoolEndpointIds();
+  }
+
+  get plan(): Plan {
+    return this.planValue;
+  }
+
+  /**
+   * Takes the endpoints of `plan`, which must route as the current one does (differsOnlyInEndpoints):
+   * the route table, rule runtimes and Service targets are kept, each target gets its new ready
+   * endpoints. Requests in flight keep the endpoint they were sent to.
+   */
+  swapEndpoints(plan: Plan): void {
+    this.planValue = plan;
+    this.endpointIds.clear();
+    this.addPoolEndpointIds();
+    for (const [targetKey, target] of this.services) {
+      const cut = targetKey.lastIndexOf(':');
+      target.setEndpoints(this.serviceUpstreams(targetKey.slice(0, cut), Number(targetKey.slice(cut + 1))));
+    }
+  }
+
+  private addPoolEndpointIds(): void {
+    for (const pool of this.plan.pools.values()) {
       for (const a of pool.endpoints)
         if (a.ready) this.endpointIds.add(this.endpoints.get(a.address, a.port).id);
     }
+  }
+
+  /** The ready upstream endpoints of one Service port (noted in endpointIds). */
+  private serviceUpstreams(serviceKey: string, port: number): UpstreamEndpoint[] {
+    const eps: UpstreamEndpoint[] = [];
+    for (const a of this.plan.services.get(serviceKey)?.endpointsByPort.get(port) ?? []) {
+      if (!a.ready) continue;
+      const ep = this.endpoints.get(a.address, a.port);
+      if (!eps.includes(ep)) eps.push(ep);
+      this.endpointIds.add(ep.id);
+    }
+    return eps;
   }
 
   /** Declared ports that need a socket. */
@@ -103,15 +142,7 @@ export class GatewayState {
     const targetKey = `${b.key}:${b.port}`;
     let target = this.services.get(targetKey);
     if (target === undefined) {
-      const svc = this.plan.services.get(b.key);
-      const eps: UpstreamEndpoint[] = [];
-      for (const a of svc?.endpointsByPort.get(b.port) ?? []) {
-        if (!a.ready) continue;
-        const ep = this.endpoints.get(a.address, a.port);
-        if (!eps.includes(ep)) eps.push(ep);
-        this.endpointIds.add(ep.id);
-      }
-      target = new ServiceTarget(targetKey, label, eps);
+      target = new ServiceTarget(targetKey, label, this.serviceUpstreams(b.key, b.port));
       this.services.set(targetKey, target);
     }
     return { kind: b.kind, key: b.key, label, resolved: this.plan.services.has(b.key), service: target };

@@ -80,6 +80,10 @@ export class KubernetesMode implements PlanSource {
     this.elector?.start();
   }
 
+  notReadyReason(): string | undefined {
+    return this.source.notReadyReason();
+  }
+
   async close(): Promise<void> {
     await this.elector?.stop();
     this.writer?.setEnabled(false);

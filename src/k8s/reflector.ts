@@ -22,6 +22,12 @@ export interface ReflectorOptions {
   labelSelector?: string;
   fieldSelector?: string;
   onChange: () => void;
+  /**
+   * Called when the API server answers again after this reflector failed (a list, or a watch event):
+   * the owner may `retryNow()` the others, so that all kinds resync as soon as the server is back
+   * rather than each when its own backoff ends.
+   */
+  onRecovered?: () => void;
   logger: Logger;
   /** First and longest backoff after a failure (ms). Defaults 500 and 30,000. */
   backoffMs?: { initial: number; max: number };
@@ -40,6 +46,8 @@ export class Reflector {
   private abort = new AbortController();
   private stopped = false;
   private failures = 0;
+  /** Ends the backoff sleep in progress (not the missing-CRD wait), if any. */
+  private endBackoff: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private stateValue: ReflectorState = 'starting';
   private firstOutcome!: () => void;
@@ -49,6 +57,11 @@ export class Reflector {
   });
   /** Lists done (1 after the first; more after 410s and restarts of the API server). */
   lists = 0;
+  /**
+   * The last failure in short (`403 Forbidden`, `ECONNREFUSED`; no addresses), cleared by a list or
+   * watch that succeeds.
+   */
+  lastError: string | undefined;
 
   constructor(private readonly o: ReflectorOptions) {}
 
@@ -104,6 +117,7 @@ export class Reflector {
           continue;
         }
         this.failures++;
+        this.lastError = shortError(err);
         const b = this.o.backoffMs ?? { initial: 500, max: 30_000 };
         const delay =
           Math.min(b.max, b.initial * 2 ** Math.min(this.failures - 1, 16)) * (0.5 + Math.random() / 2);
@@ -114,9 +128,26 @@ export class Reflector {
           );
         }
         if (this.stateValue === 'synced') this.stateValue = 'failing';
-        await this.sleep(delay);
+        await this.sleep(delay, (end) => {
+          this.endBackoff = end;
+        });
+        this.endBackoff = undefined;
       }
     }
+  }
+
+  /** Ends a backoff wait now (the API server answered another reflector): retries at once. */
+  retryNow(): void {
+    this.endBackoff?.();
+  }
+
+  /** The server answered: the next failure starts the backoff afresh; tells the owner if it had failed. */
+  private answered(): void {
+    if (this.failures === 0) return;
+    this.failures = 0;
+    this.lastError = undefined;
+    if (this.stateValue === 'failing') this.stateValue = 'synced';
+    this.o.onRecovered?.();
   }
 
   private query(extra: Record<string, string>): string {
@@ -153,7 +184,7 @@ export class Reflector {
     this.store.clear();
     for (const [k, v] of fresh) this.store.set(k, v);
     this.resourceVersion = rv;
-    this.failures = 0;
+    this.answered();
     this.lists++;
     this.stateValue = 'synced';
     this.firstOutcome();
@@ -170,16 +201,20 @@ export class Reflector {
       timeoutSeconds,
     });
     let gone: KubeApiError | undefined;
+    let events = 0;
+    const started = performance.now();
     await this.o.api.watch(
       path,
       (e: WatchEvent) => {
         if (gone) return;
-        this.failures = 0; // the server answers: the next failure starts the backoff afresh
+        events++;
         if (e.type === 'ERROR') {
           const s = e.object as unknown as { code?: number; reason?: string; message?: string };
           gone = new KubeApiError(s.code ?? 500, s.reason ?? '', s.message ?? 'watch error');
+          if (gone.status === 410) this.answered(); // a server that is back, with a newer history
           return;
         }
+        this.answered();
         const rv = e.object.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
         if (e.type === 'BOOKMARK') return;
@@ -200,10 +235,17 @@ export class Reflector {
       this.abort.signal,
     );
     if (gone) throw gone;
+    // As client-go: a watch closed within a second with nothing in it is a server going away (e.g.
+    // a graceful API-server shutdown), not a normal end: back off instead of re-watching in a loop.
+    if (events === 0 && performance.now() - started < 1000)
+      throw Object.assign(new Error('very short watch: closed within a second with no event'), {
+        code: 'SHORT_WATCH',
+      });
     if (this.stateValue === 'failing') this.stateValue = 'synced';
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms`, or less when stopped or when `onEnd`'s function is called. */
+  private sleep(ms: number, onEnd?: (end: () => void) => void): Promise<void> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve();
       const t = setTimeout(done, ms);
@@ -214,8 +256,17 @@ export class Reflector {
         resolve();
       }
       signal.addEventListener('abort', done);
+      onEnd?.(done);
     });
   }
+}
+
+/** A failure as /readyz may show it: HTTP status and reason, or the transport error's code. */
+function shortError(err: unknown): string {
+  if (err instanceof KubeApiError) return `${err.status}${err.reason ? ` ${err.reason}` : ''}`;
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  const code = e.code ?? e.cause?.code;
+  return typeof code === 'string' ? code : 'unreachable';
 }
 
 export function keyOf(o: KubeObject): string {

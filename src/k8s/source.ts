@@ -92,6 +92,21 @@ export class KubernetesPlanSource implements PlanSource {
     return this.allReflectors().every((r) => r.state !== 'starting');
   }
 
+  /**
+   * Why this source is not ready: the kinds whose first list has not finished, or the first plan not
+   * yet delivered; undefined from the first delivered plan on (a later API-server outage keeps the
+   * gateway serving its last state, so it does not make it unready).
+   */
+  notReadyReason(): string | undefined {
+    if (this.generation > 0) return undefined;
+    const waiting = this.allReflectors().filter((r) => r.state === 'starting' || r.state === 'failing');
+    if (waiting.length > 0) {
+      const kinds = waiting.map((r) => (r.lastError ? `${r.label} (last error: ${r.lastError})` : r.label));
+      return `waiting for the first list from the API server of: ${kinds.join(', ')}`;
+    }
+    return 'building the first plan from the cluster';
+  }
+
   /** Per watched kind: its state (synced, missing CRD, failing) and lists done. */
   states(): { kind: string; state: ReflectorState; lists: number }[] {
     return this.allReflectors().map((r) => ({ kind: r.label, state: r.state, lists: r.lists }));
@@ -150,6 +165,10 @@ export class KubernetesPlanSource implements PlanSource {
           ...(fieldSelector !== undefined ? { fieldSelector } : {}),
           ...(selectors.labelSelector !== undefined ? { labelSelector: selectors.labelSelector } : {}),
           onChange: () => this.changed(),
+          // The API server is back: every kind retries now instead of when its own backoff ends.
+          onRecovered: () => {
+            for (const r of this.allReflectors()) r.retryNow();
+          },
           logger: this.o.logger,
           ...(this.o.backoffMs ? { backoffMs: this.o.backoffMs } : {}),
           ...(this.o.missingRetryMs !== undefined ? { missingRetryMs: this.o.missingRetryMs } : {}),

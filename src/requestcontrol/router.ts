@@ -94,20 +94,28 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
 
   /** Applies a reload: new plan, new endpoint list; rebuilds the scheduler only if its config changed. */
   update(plan: PoolPlan, endpoints: readonly EndpointState[]): void {
-    const gone = this.endpoints.filter((e) => !endpoints.includes(e));
-    this.plan = plan;
-    this.endpoints = endpoints;
-    this.routableCache = undefined;
     this.objectives = new PoolObjectives(plan, this.opts.unknownModels);
-    for (const ep of gone) {
-      for (const v of this.shared.values()) (v as Partial<EndpointAware>).removeEndpoint?.(ep.id);
-      this.opts.metrics.forgetEndpoint(this.key, ep.id);
-    }
+    this.setEndpoints(plan, endpoints);
     const config = this.opts.forcedConfig ?? pickerConfigFor(plan);
     const key = configKey(config);
     if (key !== this.configKey) {
       this.scheduler = this.build(config);
       this.configKey = key;
+    }
+  }
+
+  /**
+   * A new endpoint set for a pool whose plan changed in nothing else (pod churn): objectives and
+   * scheduler are kept; plugins forget the endpoints that left; queued requests are retried.
+   */
+  setEndpoints(plan: PoolPlan, endpoints: readonly EndpointState[]): void {
+    const gone = this.endpoints.filter((e) => !endpoints.includes(e));
+    this.plan = plan;
+    this.endpoints = endpoints;
+    this.routableCache = undefined;
+    for (const ep of gone) {
+      for (const v of this.shared.values()) (v as Partial<EndpointAware>).removeEndpoint?.(ep.id);
+      this.opts.metrics.forgetEndpoint(this.key, ep.id);
     }
     this.wake();
   }

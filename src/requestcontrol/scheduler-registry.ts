@@ -141,6 +141,18 @@ class PoolRegistry implements SchedulerRegistry {
   }
 
   sync(plan: Plan): void {
+    this.syncPools(plan, (router, pool, states) => router.update(pool, states));
+  }
+
+  updateEndpoints(plan: Plan): void {
+    this.syncPools(plan, (router, pool, states) => router.setEndpoints(pool, states));
+  }
+
+  /** Creates, updates (`update` on a kept router) and removes routers, and the endpoint states they share. */
+  private syncPools(
+    plan: Plan,
+    update: (router: InferencePoolRouter, pool: PoolPlan, states: EndpointState[]) => void,
+  ): void {
     const used = new Set<string>();
     const routersOf = new Map<string, InferencePoolRouter[]>();
     for (const [key, pool] of plan.pools) {
@@ -152,7 +164,7 @@ class PoolRegistry implements SchedulerRegistry {
         used.add(state.id);
       }
       let router = this.routers.get(key);
-      if (router) router.update(pool, states);
+      if (router) update(router, pool, states);
       else {
         router = new InferencePoolRouter(pool, states, this.routerOpts);
         this.routers.set(key, router);

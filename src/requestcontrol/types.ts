@@ -59,6 +59,11 @@ export interface PoolRouter {
  */
 export interface PoolRouterRegistry {
   sync(plan: Plan): void;
+  /**
+   * `plan` differs from the last synced one only in endpoint sets (pod churn): each pool's endpoints
+   * are updated and its router, objectives and scheduler kept. Without it, `sync` is called.
+   */
+  updateEndpoints?(plan: Plan): void;
   get(poolKey: string): PoolRouter | undefined;
   /** Stops scrapers and timers. */
   close(): Promise<void>;

@@ -111,6 +111,7 @@ export class GatewayMetrics {
   private readonly retries: Counter<string>;
   private readonly ejections: Counter<string>;
   private readonly reloads: Counter<string>;
+  private readonly endpointUpdates: Counter<string>;
   private readonly streamErrors: Counter<string>;
   private readonly generation: Gauge<string>;
   private readonly mirrorRequests: Counter<string>;
@@ -222,6 +223,13 @@ export class GatewayMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.endpointUpdates = new Counter({
+      name: 'infergate_endpoint_updates_total',
+      help:
+        'Plan changes that touched only endpoint sets (pod churn), applied without rebuilding routes or ' +
+        'pool routers (full rebuilds are counted in infergate_config_reloads_total).',
+      registers,
+    });
     this.generation = new Gauge({
       name: 'infergate_config_generation',
       help: 'Generation number of the plan being served (1 = the first plan loaded).',
@@ -319,6 +327,11 @@ export class GatewayMetrics {
   reload(ok: boolean, generation?: number): void {
     this.reloads.inc({ result: ok ? 'success' : 'failure' });
     if (generation !== undefined) this.generation.set(generation);
+  }
+
+  /** Pod churn applied to the endpoint sets in place (routes kept). */
+  endpointUpdate(): void {
+    this.endpointUpdates.inc();
   }
 
   mirrorRequest(route: string, mirror: string, result: MirrorResult): void {

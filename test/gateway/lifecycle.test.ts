@@ -118,6 +118,55 @@ describe('infergate serve lifecycle', () => {
     expect((await call(extra!, '/v1/models')).headers['x-upstream-name']).toBe('green');
   });
 
+  it('applies a change of endpoints only (pod churn) without rebuilding routes: Service targets follow', async () => {
+    const sub = 'churn';
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, sub));
+    const f = (n: string) => `${sub}/${n}`;
+    write(f('gateway.yaml'), gatewayYaml('gw', [{ name: 'http', port: 80 }]));
+    write(f('route.yaml'), routeYaml('r', 'gw', 'blue'));
+    write(f('services.yaml'), serviceYaml('blue', [blue.port]));
+    const { url, admin } = await serve(sub);
+    const metric = async (re: RegExp) =>
+      Number(((await (await fetch(`${admin}/metrics`)).text()).match(re) ?? [])[1] ?? 0);
+    const reloads = () => metric(/infergate_config_reloads_total\{result="success"\} (\d+)/);
+    const updates = () => metric(/infergate_endpoint_updates_total (\d+)/);
+    expect((await call(url, '/v1/models')).headers['x-upstream-name']).toBe('blue');
+    const [reloadsBefore, updatesBefore] = [await reloads(), await updates()];
+
+    // The Service's Pod now listens on green's port: same routes, another endpoint.
+    write(f('services.yaml'), serviceYaml('blue', [green.port]));
+    let upstream: unknown;
+    await waitFor(
+      () => upstream === 'green',
+      'the endpoint to follow',
+      15_000,
+      async () => {
+        upstream = (await call(url, '/v1/models')).headers['x-upstream-name'];
+      },
+    );
+    expect(await updates()).toBe(updatesBefore + 1);
+    expect(await reloads()).toBe(reloadsBefore);
+
+    // A routing change (a second listener) is still a reload.
+    write(
+      f('gateway.yaml'),
+      gatewayYaml('gw', [
+        { name: 'http', port: 80 },
+        { name: 'extra', port: 81 },
+      ]),
+    );
+    let now = reloadsBefore;
+    await waitFor(
+      () => now === reloadsBefore + 1,
+      'the reload',
+      15_000,
+      async () => {
+        now = await reloads();
+      },
+    );
+  });
+
   it('drains on SIGTERM: not ready, in-flight streams finish, then exit 0', async () => {
     const sub = 'drain';
     const { mkdirSync } = await import('node:fs');

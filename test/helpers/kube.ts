@@ -57,8 +57,16 @@ export interface KubeEnv {
     name: string,
     s: { podIP: string; hostIP?: string; ready: boolean },
   ): Promise<void>;
-  /** Kills and restarts kube-apiserver (same port, same etcd), as a crash and restart would. */
-  restartApiServer(): Promise<void>;
+  /**
+   * A kubeconfig file for a ServiceAccount (a token from the TokenRequest API, one hour), so a test
+   * runs with that account's RBAC instead of system:masters.
+   */
+  kubeconfigFor(namespace: string, serviceAccount: string): Promise<string>;
+  /**
+   * Stops kube-apiserver and starts it again (same port, same etcd): SIGKILL by default, as a crash;
+   * `SIGTERM` for a graceful stop (it drains for up to a minute first).
+   */
+  restartApiServer(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   /** kube-apiserver's stderr so far (for failure messages). */
   logs(): string;
   stop(): Promise<void>;
@@ -249,11 +257,21 @@ export async function startKubeEnv(): Promise<KubeEnv> {
           'application/merge-patch+json',
         );
       },
-      async restartApiServer() {
-        // A crash by default. KUBE_RESTART_SIGNAL=TERM makes it a graceful stop instead, which takes
-        // ≈ 60–75 s here and after which the gateway's Pod watch did not resync within 60 s
-        // (under investigation; see docs/kubernetes.md).
-        apiserver.kill(process.env.KUBE_RESTART_SIGNAL === 'TERM' ? 'SIGTERM' : 'SIGKILL');
+      async kubeconfigFor(namespace, serviceAccount) {
+        const tr = await api.json<{ status: { token: string } }>(
+          'POST',
+          `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
+          { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+        );
+        const file = join(dir, `kubeconfig.${namespace}.${serviceAccount}.yaml`);
+        writeFileSync(
+          file,
+          readFileSync(kubeconfig, 'utf8').replace(/token: .*/, `token: ${tr.status.token}`),
+        );
+        return file;
+      },
+      async restartApiServer(signal = 'SIGKILL') {
+        apiserver.kill(signal);
         await new Promise((r) => apiserver.once('exit', r));
         await startApiServer();
       },

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApi, KubeApiError, KubernetesMode } from '../../src/k8s/index.js';
 import { silentLogger } from '../../src/util/log.js';
+import { valuesDoc, valuesTable } from '../helpers/chart-values.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { hasTool, toolPath } from '../helpers/deps.js';
 import { type KubeEnv, parseYaml, startKubeEnv } from '../helpers/kube.js';
@@ -33,6 +34,22 @@ function helmTemplate(args: readonly string[]): string {
     encoding: 'utf8',
   });
 }
+
+describe('deploy/ Helm chart docs', () => {
+  it('documents every value in values.yaml, and README.md lists them with their defaults', () => {
+    const { docs, undocumented } = valuesDoc(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
+    expect(undocumented, 'values without a `# --` comment').toEqual([]);
+    expect(docs.map((d) => d.key)).toEqual(expect.arrayContaining(['mode', 'gateway.portMap', 'resources']));
+    const readmeFile = join(CHART, 'README.md');
+    const readme = readFileSync(readmeFile, 'utf8');
+    const updated = readme.replace(
+      /<!-- values:start -->[\s\S]*<!-- values:end -->/,
+      `<!-- values:start -->\n${valuesTable(docs)}\n<!-- values:end -->`,
+    );
+    if (process.env.INFERGATE_UPDATE_MANIFESTS) writeFileSync(readmeFile, updated);
+    expect(readFileSync(readmeFile, 'utf8'), 're-generate with INFERGATE_UPDATE_MANIFESTS=1').toBe(updated);
+  });
+});
 
 describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd') || !hasTool('helm'))(
   'deploy/ Helm chart',
@@ -117,21 +134,7 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd') || !hasTool('helm
       ]);
 
       const sa = objects.find((o) => o.kind === 'ServiceAccount')!.metadata.name!;
-      const tr = await env.api.json<{ status: { token: string } }>(
-        'POST',
-        `/api/v1/namespaces/${NS}/serviceaccounts/${sa}/token`,
-        {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: { expirationSeconds: 3600 },
-        },
-      );
-      const kubeconfig = readFileSync(env.kubeconfig, 'utf8').replace(
-        /token: .*/,
-        `token: ${tr.status.token}`,
-      );
-      const saKubeconfig = `${env.kubeconfig}.sa.yaml`;
-      writeFileSync(saKubeconfig, kubeconfig);
+      const saKubeconfig = await env.kubeconfigFor(NS, sa);
 
       const asSa = await KubeApi.connect({ kubeconfig: saKubeconfig });
       try {

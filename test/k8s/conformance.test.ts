@@ -420,5 +420,78 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))('on a real API s
       await r.stop();
       expect(lines.join('')).toMatch(/does not serve InferenceObjective \(llm-d\.ai\/v1alpha2\).*CRD/);
     });
+
+    it('answers /readyz 503 naming the kinds not listed yet, and 200 once every kind is listed and the plan served', async () => {
+      // A ServiceAccount that may read every watched kind but Pods: the Pod list is refused (403).
+      const rules = (withPods: boolean) => [
+        {
+          apiGroups: [''],
+          resources: ['services', 'namespaces', ...(withPods ? ['pods'] : [])],
+          verbs: ['get', 'list', 'watch'],
+        },
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+        {
+          apiGroups: [
+            'gateway.networking.k8s.io',
+            'inference.networking.k8s.io',
+            'inference.networking.x-k8s.io',
+          ],
+          resources: ['*'],
+          verbs: ['get', 'list', 'watch'],
+        },
+      ];
+      const role = (withPods: boolean) => ({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'readyz-reader' },
+        rules: rules(withPods),
+      });
+      await env.apply([
+        route('readyz-route', 'primary-gateway', 'readyz.example.com', [{ pool: 'primary-pool' }]),
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'readyz', namespace: 'default' } },
+        role(false),
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: 'readyz-reader' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'readyz-reader' },
+          subjects: [{ kind: 'ServiceAccount', name: 'readyz', namespace: 'default' }],
+        },
+      ]);
+      const kubeconfig = await env.kubeconfigFor('default', 'readyz');
+      const limited = startServe({ ...env, kubeconfig }, [80, 81], ['--no-status'], 'readyz');
+      try {
+        const readyz = async () => {
+          const res = await request(`${await limited.admin()}/readyz`);
+          return { status: res.statusCode, body: await res.body.text() };
+        };
+        // Every other kind lists at once; Pods are refused and retried with backoff.
+        const waitingForPods =
+          /^not ready: waiting for the first list from the API server of: Pod \(v1\) \(last error: 403 Forbidden\)\n$/;
+        let first = { status: 0, body: '' };
+        await eventually(
+          async () => {
+            first = await readyz();
+            return waitingForPods.test(first.body);
+          },
+          15_000,
+          'only the refused Pod list in /readyz',
+        ).catch((err: Error) => {
+          throw new Error(`${err.message}; last /readyz: ${first.status} ${first.body}`);
+        });
+        expect(first.status).toBe(503);
+        expect(limited.proc.stdout()).not.toMatch(/listener .* ready/);
+
+        await env.apply([role(true)]);
+        // The Pod reflector retries (backoff from 0.5 s, doubling), lists, and the first plan is served.
+        const url = await limited.url('default/primary-gateway/http', 60_000);
+        await eventually(async () => (await readyz()).status === 200, 15_000, '/readyz 200');
+        expect((await readyz()).body).toBe('ready\n');
+        const r = await complete(url, MODEL, { host: 'readyz.example.com' });
+        expect(r.status, r.body).toBe(200);
+      } finally {
+        await limited.stop();
+      }
+    });
   });
 });

@@ -6,6 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'undici';
+import { parsePrometheusText, sumSamples } from '../../src/scraping/promtext.js';
 import { type CliProcess, startCli } from '../helpers/cli.js';
 import type { KubeEnv } from '../helpers/kube.js';
 
@@ -87,6 +88,10 @@ export interface Serve {
   proc: CliProcess;
   /** Listener URL by `ns/gateway/listener` key, once ready. */
   url(key: string, timeoutMs?: number): Promise<string>;
+  /** The admin server's URL, once it answers. */
+  admin(timeoutMs?: number): Promise<string>;
+  /** The sum of a metric's samples on the admin /metrics page (0 when absent). */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
   accessLog: string;
   /** Access-log records written so far. */
   access(): { status: number; target_model?: string; model?: string; endpoint?: string }[];
@@ -132,6 +137,14 @@ export function startServe(
       const escaped = key.replace(/[/.]/g, (c) => `\\${c}`);
       const m = await proc.waitForLine(new RegExp(`listener ${escaped} ready (http://\\S+)`), timeoutMs);
       return m[1]!;
+    },
+    async admin(timeoutMs = 120_000) {
+      return (await proc.waitForLine(/^admin ready (http:\/\/\S+)/, timeoutMs))[1]!;
+    },
+    async metric(name, labels) {
+      const res = await request(`${await this.admin()}/metrics`);
+      const text = await res.body.text();
+      return sumSamples(parsePrometheusText(text).families, name, labels) ?? 0;
     },
     access() {
       return readFileSync(accessLog, 'utf8')

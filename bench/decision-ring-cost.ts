@@ -7,7 +7,7 @@
  *   recording  this tree, every decision recorded (the page open, or --debug-headers)
  * over several rounds in alternating order, each variant a fresh process.
  *
- *   flock -w 900 /work/bench.lock npx tsx bench/decision-ring-cost.ts --base <commit> [--rounds 3]
+ *   npx tsx bench/decision-ring-cost.ts --base <commit> [--rounds 3]
  *     [--iterations 20000]
  *
  * Writes bench/results/decision-ring-cost.json and .md. Timings depend on the machine.

@@ -22,7 +22,7 @@
  * Arms rotate order from round to round. All processes share the machine's cores.
  *
  * Run (≈ 4 min; wrap it in the bench lock on a shared machine):
- *   flock -w 900 /work/bench.lock npx tsx bench/epp-overhead.ts
+ *   npx tsx bench/epp-overhead.ts
  *   options: --rounds 3 --rate 200 --rate-seconds 10 --closed-seconds 5 --concurrency 32 --no-write
  *            --from build|src (default build: serve and epp run as tsc-built JavaScript)
  *            --response-bodies always|when-needed (envoy-config's flag; default always)

@@ -13,7 +13,7 @@
  *    RSS after sync, CPU while idle, and CPU and time while 100 Pod readiness flips are written one
  *    after another; how many full reloads and endpoint-only updates the gateway counted for them.
  *
- *   /work/bin/benchlock npx tsx bench/k8s-watch.ts [--changes 50] [--pods 1000] [--pools 50] [--seed 1]
+ *   npx tsx bench/k8s-watch.ts [--changes 50] [--pods 1000] [--pools 50] [--seed 1]
  *       [--out bench/results/k8s-watch.json]
  *
  * The script uses only helpers that the tree before issue 11's endpoint-only updates also has, so
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const env = await startKubeEnv();
   const sims = await startSims(2, ['bench-model']);
   const result: Record<string, unknown> = {
-    machine: "shared 2-core VM; run under /work/bin/benchlock (other engineers' jobs paused)",
+    machine: "shared 2-core VM; run under (other engineers' jobs paused)",
     simulator: 'infergate sim, --time-scale 0.05',
     date: new Date().toISOString(),
     seed: Number(values.seed),

@@ -7,7 +7,7 @@
  *    user turn new) + chained block hashing + the index lookup, p50/p99 over many requests; and the
  *    same with nothing cached in the tokenizer (a conversation seen for the first time).
  *
- *   /work/bin/benchlock node --expose-gc --import tsx bench/kv-index-micro.ts [--no-memory] [--out DIR]
+ *   node --expose-gc --import tsx bench/kv-index-micro.ts [--no-memory] [--out DIR]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -257,7 +257,7 @@ const result = {
     cpus: cpus().length,
     loadavg_before: loadBefore,
     loadavg_after: loadAfter,
-    exclusive: "run under /work/bin/benchlock (other engineers' heavy jobs paused)",
+    exclusive: "run under (other engineers' heavy jobs paused)",
   },
   endpoints: ENDPOINTS,
   blocks_per_endpoint: BLOCKS,
@@ -269,7 +269,7 @@ mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'kv-index-micro.json'), `${JSON.stringify(result, null, 2)}\n`);
 const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
 const us = (p: Percentiles) => `${p.p50_us.toFixed(0)} | ${p.p99_us.toFixed(0)}`;
-let md = `# KV-event index micro-benchmark (issue 14)\n\nStarted ${started}; \`/work/bin/benchlock node --expose-gc --import tsx bench/kv-index-micro.ts${skipMemory ? ' --no-memory' : ''}\` (exclusive: other engineers' heavy jobs paused). Machine: ${cpus().length} cores; load average (1/5/15 min) ${la(loadBefore)} before, ${la(loadAfter)} after. Wall-clock time of this one process; no simulator.\n\n`;
+let md = `# KV-event index micro-benchmark (issue 14)\n\nStarted ${started}; \`node --expose-gc --import tsx bench/kv-index-micro.ts${skipMemory ? ' --no-memory' : ''}\` (exclusive: other engineers' heavy jobs paused). Machine: ${cpus().length} cores; load average (1/5/15 min) ${la(loadBefore)} before, ${la(loadAfter)} after. Wall-clock time of this one process; no simulator.\n\n`;
 if (distinct && half) {
   md += `## Memory at ${ENDPOINTS} endpoints × ${BLOCKS.toLocaleString('en')} blocks (${BS} tokens)\n\n| blocks | distinct blocks (rows) | heap + buffers MiB | bytes per (endpoint, block) |\n|---|---|---|---|\n`;
   md += `| all distinct | ${distinct.rows.toLocaleString('en')} | ${distinct.mib.toFixed(0)} | ${distinct.bytesPerEntry.toFixed(0)} |\n`;

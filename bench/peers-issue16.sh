@@ -1,10 +1,10 @@
 #!/bin/bash
-# Issue 16's side-by-side runs as they were queued on the shared two-core machine: one exclusive
-# benchmark lock (/work/bin/benchlock) per WORKLOADS:SEED argument, each bounded to 10 minutes (two
+# Issue 16's side-by-side runs: one command per WORKLOADS:SEED argument (under $BENCHLOCK, a command
+# that runs its arguments with the machine to itself, when set), each bounded to 10 minutes (two
 # workloads of three targets take about 6.5), with `uptime` before and after. Quick forms (120 s of
 # simulated time per target), time scale 0.5 (bench/results/peer-overhead.md says why), targets
-# least-request, infergate (default profile) and SGLang's cache_aware. Every argument is queued at
-# once (in the background), so the lock can hand them out between other engineers' benchmarks.
+# least-request, infergate (default profile) and SGLang's cache_aware. With $BENCHLOCK every argument
+# is queued at once (in the background) and the lock hands them out; without it they run in turn.
 # Results and the log: bench/results/peers-16/.
 #
 #   bench/peers-issue16.sh [WORKLOADS:SEED …]   (default: chat-heavy:1 zipf,003:1 chat-heavy,zipf:2 003:2)
@@ -12,14 +12,15 @@ set -u
 cd "$(dirname "$0")/.."
 out=bench/results/peers-16
 mkdir -p "$out"
-lock=${BENCHLOCK:-/work/bin/benchlock}
+lock=${BENCHLOCK:-}
 specs=("$@")
 [ ${#specs[@]} -eq 0 ] && specs=(chat-heavy:1 zipf,003:1 chat-heavy,zipf:2 003:2)
 for spec in "${specs[@]}"; do
   w=${spec%:*}
   seed=${spec##*:}
-  "$lock" bash -c "echo \"uptime before $w s$seed: \$(uptime)\"; timeout 600 npx tsx bench/peers.ts --only $w --quick --seeds $seed --strategy least-request,infergate,sglang-cache-aware --out $out; echo \"exit $w s$seed: \$?\"; echo \"uptime after $w s$seed: \$(uptime)\"" \
+  ${lock:+"$lock"} bash -c "echo \"uptime before $w s$seed: \$(uptime)\"; timeout 600 npx tsx bench/peers.ts --only $w --quick --seeds $seed --strategy least-request,infergate,sglang-cache-aware --out $out; echo \"exit $w s$seed: \$?\"; echo \"uptime after $w s$seed: \$(uptime)\"" \
     >>"$out/run.log" 2>&1 &
+  [ -z "$lock" ] && wait
   sleep 1
 done
 wait

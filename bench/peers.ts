@@ -14,12 +14,12 @@
  *
  * Writes bench/results/peers-<workload>-s<seed>.json and peers.md (`--quick`: peers-quick-*); with
  * --strategy or --manifest the files go to a temporary folder unless --out is given. Every run is a
- * separate scenario execution; wrap the whole command in `flock -w 900 /work/bench.lock` on a shared
+ * separate scenario execution; wrap the whole command in the machine's benchmark lock on a shared
  * machine and keep --only/--seeds small enough for ≤ 10 minutes.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchFlags } from '../src/bench/flags.js';
 import { figureValues, ratio } from '../src/bench/report/figures.js';
@@ -224,7 +224,8 @@ async function main(): Promise<number> {
         section(
           outcome,
           seed,
-          partial || args.out ? jsonFile : `bench/results/${prefix}-${w.key}-s${seed}.json`,
+          // relative: a report names no machine's paths
+          relative(process.cwd(), jsonFile),
         ),
       );
     }

@@ -2,7 +2,7 @@
  * Precise (KV events) versus approximate prefix-cache routing, with one gateway and with three
  * gateway replicas behind a plain round-robin TCP balancer — issue 14's benchmark.
  *
- *   /work/bin/benchlock npx tsx bench/precise-prefix.ts [--seeds 1,2] [--time-scale 0.05]
+ *   npx tsx bench/precise-prefix.ts [--seeds 1,2] [--time-scale 0.05]
  *        [--duration 300] [--users 24] [--qps 0.5] [--scrape-interval 20ms]
  *        [--targets approximate×1,precise×1,approximate×3,precise×3] [--out bench/results]
  *   npx tsx bench/precise-prefix.ts --report [bench/results]
@@ -628,7 +628,7 @@ function report(out: string): void {
   const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
   let md = '# Precise vs approximate prefix-cache routing (issue 14)\n\n';
   md +=
-    "Commands (each under `/work/bin/benchlock`: other engineers' heavy jobs paused), load average (1/5/15 min) before → after:\n\n";
+    "Commands (each under an exclusive benchmark lock: other engineers' heavy jobs paused), load average (1/5/15 min) before → after:\n\n";
   for (const r of runs) {
     const a = r.args;
     md += `- ${r.started_at}: \`npx tsx bench/precise-prefix.ts --seeds ${a.seeds.join(',')} --time-scale ${a.timeScale} --duration ${a.duration} --users ${a.users} --qps ${a.qps} --scrape-interval ${a.scrapeInterval} --targets ${a.targets.join(',')}\` — ${la(r.machine.loadavg_before)} → ${la(r.machine.loadavg_after)}\n`;

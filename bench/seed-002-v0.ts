@@ -3,7 +3,7 @@
  * standard (least-request Service) vs inference (infergate's pool scheduler), several workload
  * seeds — with each replica's engine history (`infergate sim --trace`) to explain the TTFT tail.
  *
- *   flock -w 900 /work/bench.lock npx tsx bench/seed-002-v0.ts [--seeds 0,1,2] [--num-prompts 600 | --full]
+ *   npx tsx bench/seed-002-v0.ts [--seeds 0,1,2] [--num-prompts 600 | --full]
  *       [--time-scale 0.1] [--targets standard,inference] [--out bench/results/seed-002-v0]
  *       [--keep DIR]   # keep each run's engine trace and client records (DIR/seed<S>-<target>.*.jsonl)
  *   npx tsx bench/seed-002-v0.ts --merge a.json,b.json --out bench/results/seed-002-v0   # one table

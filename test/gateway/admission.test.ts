@@ -10,34 +10,11 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText, sumSamples } from '../../src/scraping/promtext.js';
-import { type Fleet, fleet } from '../helpers/fleet.js';
+import { type Fleet, fleet, ONE_POOL_MANIFESTS } from '../helpers/fleet.js';
 import { call, errorOf } from './helpers/http.js';
 import { waitFor } from './helpers/upstream.js';
 
-const MANIFESTS = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: infergate
-  listeners:
-  - { name: http, port: 80, protocol: HTTP }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: r, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: pool }]
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferencePool
-metadata: { name: pool, namespace: default }
-spec:
-  targetPortNumber: 8000
-  selector: { app: sim }
----
+const MANIFESTS = `${ONE_POOL_MANIFESTS}---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceModel
 metadata: { name: chat, namespace: default }

@@ -13,6 +13,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CliProcess, startCli } from './cli.js';
 
+/**
+ * The smallest InferencePool setup: Gateway `default/gw` (listener `http` on port 80), HTTPRoute `r`
+ * to InferencePool `pool` (target port 8000) selecting Pods labelled `app=sim` — start the sims with
+ * `{ labels: 'app=sim' }`. Append documents (objectives, picker configs) after a `---`.
+ */
+export const ONE_POOL_MANIFESTS = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: default }
+spec:
+  gatewayClassName: infergate
+  listeners:
+  - { name: http, port: 80, protocol: HTTP }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r, namespace: default }
+spec:
+  parentRefs: [{ name: gw }]
+  rules:
+  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: pool }]
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferencePool
+metadata: { name: pool, namespace: default }
+spec:
+  targetPortNumber: 8000
+  selector: { app: sim }
+`;
+
 export interface Sims {
   proc: CliProcess;
   /** Each replica's base URL, in replica order. */

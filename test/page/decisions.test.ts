@@ -7,32 +7,8 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/telemetry/decision-ring.js';
-import { type Fleet, fleet } from '../helpers/fleet.js';
+import { type Fleet, fleet, ONE_POOL_MANIFESTS } from '../helpers/fleet.js';
 
-const MANIFESTS = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: infergate
-  listeners:
-  - { name: http, port: 80, protocol: HTTP }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: r, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: pool }]
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferencePool
-metadata: { name: pool, namespace: default }
-spec:
-  targetPortNumber: 8000
-  selector: { app: sim }
-`;
 
 interface DecisionsAnswer {
   recording: boolean;
@@ -78,7 +54,7 @@ describe('decision records', () => {
       ['--replicas', '3', '--time-scale', '0.05', '--served-model-name', 'm'],
       { labels: 'app=sim' },
     );
-    files = [rig.file('manifests.yaml', MANIFESTS), sims.podsFile];
+    files = [rig.file('manifests.yaml', ONE_POOL_MANIFESTS), sims.podsFile];
   });
 
   afterAll(async () => {

@@ -12,32 +12,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/telemetry/decision-ring.js';
 import { type CliProcess, startCli } from '../helpers/cli.js';
+import { ONE_POOL_MANIFESTS } from '../helpers/fleet.js';
 import { text } from './helpers.js';
 
-const MANIFESTS = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: infergate
-  listeners:
-  - { name: http, port: 80, protocol: HTTP }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: r, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: pool }]
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferencePool
-metadata: { name: pool, namespace: default }
-spec:
-  targetPortNumber: 8000
-  selector: { app: sim }
-`;
 
 /** Per-endpoint scores of one decision, as `x-infergate-decision` shows them. */
 interface DecisionHeader {
@@ -66,7 +43,7 @@ describe('pending prefill (prefill-cost-scorer, default profile)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'infergate-pending-prefill-'));
-    writeFileSync(join(dir, 'manifests.yaml'), MANIFESTS);
+    writeFileSync(join(dir, 'manifests.yaml'), ONE_POOL_MANIFESTS);
     // Time scale 2: engine time runs at half speed, so a long prefill lasts seconds of wall time.
     const sim = startCli([
       'sim',

@@ -4,6 +4,24 @@ import { usageFromJsonBody } from './usage.js';
 
 const b = (s: string) => Buffer.from(s);
 
+/** Usage objects whose in-place scan must agree with parsing the whole answer. */
+const AGREEMENT = [
+  '{"usage":{"prompt_tokens":5,"completion_tokens":6,"details":{"prompt_tokens":99,"completion_tokens":98}}}',
+  '{"usage":{"details":{"prompt_tokens":99},"completion_tokens":6}}',
+  '{"usage":{"prompt_tokens":5.5,"completion_tokens":6}}',
+  '{"usage":{"prompt_tokens":-1,"completion_tokens":6}}',
+  '{"usage":{"prompt_tokens":1e3,"completion_tokens":6}}',
+  '{"usage":{"prompt_tokens":null,"completion_tokens":6}}',
+  '{"usage":{"prompt_tokens":"5","completion_tokens":6}}',
+  '{"usage":{"prompt\\u005ftokens":7,"completion_tokens":6}}',
+  '{"usage":{"note":"prompt_tokens","completion_tokens":6}}',
+  '{"usage":{"prompt_tokens":1,"prompt_tokens":2,"completion_tokens":3}}',
+  '{"usage":{"total_tokens":3}}',
+  '{"usage":{}}',
+  '{"usage":{ "prompt_tokens" : 12 , "completion_tokens" : 0 }}',
+  '{"usage":{"prompt_tokens":1234567890123456789,"completion_tokens":1}}',
+];
+
 describe('usageFromJsonBody', () => {
   it.each([
     [
@@ -30,22 +48,37 @@ describe('usageFromJsonBody', () => {
   );
 
   // The in-place scan must agree with parsing the whole answer.
-  it.each([
-    '{"usage":{"prompt_tokens":5,"completion_tokens":6,"details":{"prompt_tokens":99,"completion_tokens":98}}}',
-    '{"usage":{"details":{"prompt_tokens":99},"completion_tokens":6}}',
-    '{"usage":{"prompt_tokens":5.5,"completion_tokens":6}}',
-    '{"usage":{"prompt_tokens":-1,"completion_tokens":6}}',
-    '{"usage":{"prompt_tokens":1e3,"completion_tokens":6}}',
-    '{"usage":{"prompt_tokens":null,"completion_tokens":6}}',
-    '{"usage":{"prompt_tokens":"5","completion_tokens":6}}',
-    '{"usage":{"prompt\\u005ftokens":7,"completion_tokens":6}}',
-    '{"usage":{"note":"prompt_tokens","completion_tokens":6}}',
-    '{"usage":{"prompt_tokens":1,"prompt_tokens":2,"completion_tokens":3}}',
-    '{"usage":{"total_tokens":3}}',
-    '{"usage":{}}',
-    '{"usage":{ "prompt_tokens" : 12 , "completion_tokens" : 0 }}',
-    '{"usage":{"prompt_tokens":1234567890123456789,"completion_tokens":1}}',
-  ])('agrees with a full parse: %s', (text) => {
+  it.each(AGREEMENT)('agrees with a full parse: %s', (text) => {
     expect(usageFromJsonBody(b(text))).toEqual(usageOf(JSON.parse(text)));
   });
+  // Only the usage member is read: what comes before it (here, bytes that are not JSON at all) is
+  // never parsed, so the same usage comes out — the full parse is a fallback, not the way.
+  it.each(AGREEMENT)('reads the usage member alone: <not json>%s', (text) => {
+    const body = b(`\u0000 not json [ \t\r\n${text}`);
+    expect(usageFromJsonBody(body)).toEqual(usageOf(JSON.parse(text)));
+  });
+  it.each([
+    ['"usage"\t:\r\n {"prompt_tokens"\n:\t7 ,\r"completion_tokens" :\n8\t}}', 7, 8],
+    ['"usage":{"completion_tokens":5}}', 0, 5],
+    ['"usage":{"prompt_tokens":5}}', 5, 0],
+    ['"usage":{"n":"a \\" } \\\\","prompt_tokens":1,"completion_tokens":2}}', 1, 2],
+    [
+      '"usage":{"d":{"prompt_tokens":99,"completion_tokens":98},"prompt_tokens":1,"completion_tokens":2}}',
+      1,
+      2,
+    ],
+  ])('scans whitespace, nesting and escapes in place: %s', (tail, prompt, completion) => {
+    expect(usageFromJsonBody(b(`garbage ${tail}`))).toEqual({
+      promptTokens: prompt,
+      completionTokens: completion,
+    });
+    // The key at the very start of the body is found too.
+    expect(usageFromJsonBody(b(tail))).toEqual({ promptTokens: prompt, completionTokens: completion });
+  });
+  it.each(['garbage "usage" x {"prompt_tokens":1}', 'garbage "usage":{"prompt_tokens":1'])(
+    'falls back to a full parse when the member is not an object it can close: %s',
+    (text) => {
+      expect(usageFromJsonBody(b(text))).toBeUndefined();
+    },
+  );
 });

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const env = await startKubeEnv();
   const sims = await startSims(2, ['bench-model']);
   const result: Record<string, unknown> = {
-    machine: "shared 2-core VM; run under (other engineers' jobs paused)",
+    machine: "shared 2-core VM; run under an exclusive benchmark lock (other engineers' jobs paused)",
     simulator: 'infergate sim, --time-scale 0.05',
     date: new Date().toISOString(),
     seed: Number(values.seed),

@@ -257,7 +257,7 @@ const result = {
     cpus: cpus().length,
     loadavg_before: loadBefore,
     loadavg_after: loadAfter,
-    exclusive: "run under (other engineers' heavy jobs paused)",
+    exclusive: "run under an exclusive benchmark lock (other engineers' heavy jobs paused)",
   },
   endpoints: ENDPOINTS,
   blocks_per_endpoint: BLOCKS,

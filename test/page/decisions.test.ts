@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/telemetry/decision-ring.js';
 import { type Fleet, fleet, ONE_POOL_MANIFESTS } from '../helpers/fleet.js';
 
-
 interface DecisionsAnswer {
   recording: boolean;
   always: boolean;

@@ -15,7 +15,6 @@ import { type CliProcess, startCli } from '../helpers/cli.js';
 import { ONE_POOL_MANIFESTS } from '../helpers/fleet.js';
 import { text } from './helpers.js';
 
-
 /** Per-endpoint scores of one decision, as `x-infergate-decision` shows them. */
 interface DecisionHeader {
   pick: string;

@@ -27,31 +27,21 @@ const builtIn = (name: string): SourceRef => ({
  */
 export const PREFILL_COST_WEIGHT = 8;
 
-function costAware(name: string, prefixWeight: number): PickerConfigPlan {
+/**
+ * A config of one profile: the saturation filter, then `scorers` (type, weight) in order, then the
+ * max-score picker; every plugin declared under its type's name.
+ */
+function scored(name: string, scorers: readonly (readonly [string, number])[]): PickerConfigPlan {
+  const types = ['saturation-filter', ...scorers.map(([type]) => type), 'max-score-picker'];
   return {
     name,
-    plugins: [
-      { type: 'saturation-filter', name: 'saturation-filter', parameters: {} },
-      { type: 'prefix-cache-scorer', name: 'prefix-cache-scorer', parameters: {} },
-      { type: 'prefill-cost-scorer', name: 'prefill-cost-scorer', parameters: {} },
-      { type: 'queue-scorer', name: 'queue-scorer', parameters: {} },
-      { type: 'kv-cache-utilization-scorer', name: 'kv-cache-utilization-scorer', parameters: {} },
-      { type: 'inflight-load-scorer', name: 'inflight-load-scorer', parameters: {} },
-      { type: 'lora-affinity-scorer', name: 'lora-affinity-scorer', parameters: {} },
-      { type: 'max-score-picker', name: 'max-score-picker', parameters: {} },
-    ],
+    plugins: types.map((type) => ({ type, name: type, parameters: {} })),
     schedulingProfiles: [
       {
         name: 'default',
         plugins: [
           { pluginRef: 'saturation-filter' },
-          // prefix-cache-scorer first: prefill-cost-scorer reads its match.
-          { pluginRef: 'prefix-cache-scorer', weight: prefixWeight },
-          { pluginRef: 'prefill-cost-scorer', weight: PREFILL_COST_WEIGHT },
-          { pluginRef: 'queue-scorer', weight: 1 },
-          { pluginRef: 'kv-cache-utilization-scorer', weight: 1 },
-          { pluginRef: 'inflight-load-scorer', weight: 1 },
-          { pluginRef: 'lora-affinity-scorer', weight: 1 },
+          ...scorers.map(([type, weight]) => ({ pluginRef: type, weight })),
           { pluginRef: 'max-score-picker' },
         ],
       },
@@ -60,34 +50,26 @@ function costAware(name: string, prefixWeight: number): PickerConfigPlan {
   };
 }
 
+function costAware(name: string, prefixWeight: number): PickerConfigPlan {
+  return scored(name, [
+    // prefix-cache-scorer first: prefill-cost-scorer reads its match.
+    ['prefix-cache-scorer', prefixWeight],
+    ['prefill-cost-scorer', PREFILL_COST_WEIGHT],
+    ['queue-scorer', 1],
+    ['kv-cache-utilization-scorer', 1],
+    ['inflight-load-scorer', 1],
+    ['lora-affinity-scorer', 1],
+  ]);
+}
+
 function loadAware(name: string, prefixWeight: number): PickerConfigPlan {
-  return {
-    name,
-    plugins: [
-      { type: 'saturation-filter', name: 'saturation-filter', parameters: {} },
-      { type: 'queue-scorer', name: 'queue-scorer', parameters: {} },
-      { type: 'kv-cache-utilization-scorer', name: 'kv-cache-utilization-scorer', parameters: {} },
-      { type: 'prefix-cache-scorer', name: 'prefix-cache-scorer', parameters: {} },
-      { type: 'inflight-load-scorer', name: 'inflight-load-scorer', parameters: {} },
-      { type: 'lora-affinity-scorer', name: 'lora-affinity-scorer', parameters: {} },
-      { type: 'max-score-picker', name: 'max-score-picker', parameters: {} },
-    ],
-    schedulingProfiles: [
-      {
-        name: 'default',
-        plugins: [
-          { pluginRef: 'saturation-filter' },
-          { pluginRef: 'queue-scorer', weight: 2 },
-          { pluginRef: 'kv-cache-utilization-scorer', weight: 2 },
-          { pluginRef: 'prefix-cache-scorer', weight: prefixWeight },
-          { pluginRef: 'inflight-load-scorer', weight: 2 },
-          { pluginRef: 'lora-affinity-scorer', weight: 1 },
-          { pluginRef: 'max-score-picker' },
-        ],
-      },
-    ],
-    source: builtIn(name),
-  };
+  return scored(name, [
+    ['queue-scorer', 2],
+    ['kv-cache-utilization-scorer', 2],
+    ['prefix-cache-scorer', prefixWeight],
+    ['inflight-load-scorer', 2],
+    ['lora-affinity-scorer', 1],
+  ]);
 }
 
 function pickerOnly(name: string, pickerType: string): PickerConfigPlan {

@@ -40,6 +40,18 @@ describe('planScenario', () => {
     expect(seed002.quick.sim.timeScale).not.toBe(0.2);
   });
 
+  it('notes name the time scale that ran, not the preset’s, under --time-scale', () => {
+    const preset = seed002.quick.sim.timeScale;
+    const plan = planScenario(seed002, true, { timeScale: '0.2' });
+    const said = plan.run.deviations.filter((d) => d.includes('time scale'));
+    expect(said.length).toBeGreaterThan(0);
+    for (const d of said) {
+      expect(d).toContain(`time scale 0.2 (--time-scale; the preset's is ${preset})`);
+      expect(d).not.toMatch(new RegExp(`time scale ${preset}[;,)]`));
+    }
+    expect(planScenario(seed002, true, {}).run.deviations).toEqual(seed002.quick.deviations);
+  });
+
   it('--full runs the document’s 3000 prompts on the V0 engine the document deployed', () => {
     const plan = planScenario(seed002, false, { full: true });
     expect(plan.options.load.numPrompts).toBe(3000);

@@ -159,6 +159,19 @@ function selectTargets(def: ScenarioDefinition, spec: string | undefined): Scena
   return out;
 }
 
+/** A preset's notes name its own time scale; under `--time-scale` they name the one that ran. */
+export function restateTimeScale(
+  deviations: readonly string[],
+  preset: number,
+  actual: number,
+): readonly string[] {
+  if (actual === preset) return deviations;
+  const said = `time scale ${preset}`;
+  return deviations.map((d) =>
+    d.split(said).join(`time scale ${actual} (--time-scale; the preset's is ${preset})`),
+  );
+}
+
 /** Applies the command line's overrides to a scenario; throws BAD_OPTION for flags it defines itself. */
 export function planScenario(
   def: ScenarioDefinition,
@@ -202,7 +215,12 @@ export function planScenario(
     saveDetailed: flags.saveDetailed,
   });
   const { targets: _unused, model, ...rest } = options;
-  const run: ScenarioRun = { ...base, bench, sim: { ...base.sim, timeScale: options.timeScale } };
+  const run: ScenarioRun = {
+    ...base,
+    bench,
+    sim: { ...base.sim, timeScale: options.timeScale },
+    deviations: restateTimeScale(base.deviations, base.sim.timeScale, options.timeScale),
+  };
   return {
     def,
     quick,

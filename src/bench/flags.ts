@@ -53,6 +53,7 @@ export interface BenchFlags {
   modelMix?: string;
   objectiveMix?: string;
   ignoreEos?: boolean;
+  initialTest?: boolean;
   seed?: string;
   requestRate?: string;
   maxConcurrency?: string;
@@ -390,6 +391,7 @@ export function optionsFromFlags(
     modelMix,
     objectiveMix,
     ignoreEos: f.ignoreEos ?? true,
+    initialTest: f.initialTest ?? true,
     seed: int('--seed', f.seed, 0) ?? 0,
     load: {
       requestRate,

@@ -65,6 +65,11 @@ export interface BenchOptions {
   /** x-gateway-inference-objective per request (InferenceObjective names). */
   objectiveMix?: readonly SplitEntry[] | undefined;
   ignoreEos: boolean;
+  /**
+   * Send the first request once, uncounted, before the run (vLLM's initial test run); indexed
+   * workloads only. Options built in code default to off.
+   */
+  initialTest?: boolean | undefined;
   seed: number;
   load: LoadOptions;
   /** Wall time per unit of the targets' time (1 for real servers). */

@@ -89,6 +89,10 @@ export function registerBench(program: Command): void {
     )
     .option('--request-timeout <s>', 'per-request limit (default 21600)')
     .option(
+      '--no-initial-test',
+      'skip the uncounted first request vLLM sends before the run (default: sent, random/sharegpt/shared-prefix)',
+    )
+    .option(
       '--time-scale <s>',
       'the targets are simulators at this --time-scale: rates and times are converted',
     )

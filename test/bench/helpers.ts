@@ -16,6 +16,7 @@ export function benchOptions(url: string | string[], over: Partial<BenchOptions>
       prefixLen: 0,
     },
     ignoreEos: true,
+    initialTest: false,
     seed: 0,
     load: { requestRate: Number.POSITIVE_INFINITY, numPrompts: 10, requestTimeoutS: 60 },
     timeScale: 1,

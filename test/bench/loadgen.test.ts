@@ -41,6 +41,38 @@ describe('closed loop', () => {
   });
 });
 
+describe('initial test request (vLLM’s “initial single prompt test run”)', () => {
+  it('sends the first prompt once before the run, uncounted', async () => {
+    const f = await fake(() => ({ itlMs: 1 }));
+    const r = await runBench(
+      benchOptions(f.url, {
+        initialTest: true,
+        load: { requestRate: Infinity, maxConcurrency: 2, numPrompts: 6, requestTimeoutS: 60 },
+      }),
+    );
+    expect(f.received).toHaveLength(7);
+    expect(r.targets[0]!.metrics.completed).toBe(6);
+    // The test request is request 0's prompt: that prompt arrives twice, every other once.
+    const prompts = f.received.map((x) => JSON.stringify(JSON.parse(x.body).prompt));
+    expect(new Set(prompts).size).toBe(6);
+    expect(prompts.filter((p) => p === prompts[0])).toHaveLength(2);
+    expect(r.targets[0]!.warnings.join('\n')).not.toContain('initial test');
+  });
+
+  it('a failed test request is reported; the run goes on', async () => {
+    const f = await fake((n) => (n === 0 ? { status: 500 } : {}));
+    const r = await runBench(
+      benchOptions(f.url, {
+        initialTest: true,
+        load: { requestRate: Infinity, numPrompts: 3, requestTimeoutS: 60 },
+      }),
+    );
+    expect(f.received).toHaveLength(4);
+    expect(r.targets[0]!.metrics.completed).toBe(3);
+    expect(r.targets[0]!.warnings.join('\n')).toContain('the initial test request (not counted) failed');
+  });
+});
+
 describe('open loop (Poisson)', () => {
   it('sends exactly --num-prompts requests, the same bytes for the same seed', async () => {
     const bodies = async (seed: number): Promise<string[]> => {

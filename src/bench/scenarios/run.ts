@@ -98,6 +98,7 @@ const SCENARIO_FLAGS: ReadonlySet<string> = new Set([
   'html',
   'progress',
   'saveDetailed',
+  'initialTest',
 ]);
 
 const SERVICE_LB: readonly ServiceLbPolicy[] = ['least-request', 'round-robin', 'random'];
@@ -213,6 +214,7 @@ export function planScenario(
     timeScale: timeScaleFlag,
     progress: flags.progress,
     saveDetailed: flags.saveDetailed,
+    initialTest: flags.initialTest,
   });
   const { targets: _unused, model, ...rest } = options;
   const run: ScenarioRun = {

@@ -20,7 +20,7 @@ export interface TailRequest {
   sent_s: number;
   ttft_ms: number;
   prompt_tokens: number;
-  /** Prompt tokens found in the replica's prefix cache (null when the server does not say). */
+  /** Prompt tokens found in the replica's prefix cache (null when no request of the run says). */
   cached_tokens: number | null;
   endpoint?: string | undefined;
   /** The gateway's reason: decisive scorer → endpoint (score …; load seen at the pick). */
@@ -58,6 +58,10 @@ export function tailEvidence(
   const p99 = percentile(ttfts, 99);
   const tail = ok.filter((r) => r.ttftMs >= p99).sort((a, b) => b.ttftMs - a.ttftMs);
   const round = (v: number): number => Math.round(v * 10) / 10;
+  // As in requestCacheOf: vLLM omits prompt_tokens_details when nothing was cached, so once any
+  // request of the run reports it, a request without it had 0 cached tokens.
+  const reported = ok.some((r) => r.cachedTokens !== undefined);
+  const cachedOf = (r: RequestRecord): number | undefined => r.cachedTokens ?? (reported ? 0 : undefined);
   const requests: TailRequest[] = tail.slice(0, MAX_TAIL_REQUESTS).map((r) => {
     const line = gateway?.get(`${idPrefix}${r.index}`);
     return {
@@ -65,13 +69,13 @@ export function tailEvidence(
       sent_s: round(r.startMs / timeScale / 1000),
       ttft_ms: round(r.ttftMs / timeScale),
       prompt_tokens: r.promptTokens,
-      cached_tokens: r.cachedTokens ?? null,
+      cached_tokens: cachedOf(r) ?? null,
       ...(line?.endpoint !== undefined ? { endpoint: line.endpoint } : {}),
       ...(line?.reason !== undefined ? { reason: line.reason } : {}),
     };
   });
-  const known = tail.filter((r) => r.cachedTokens !== undefined);
-  const uncached = known.filter((r) => (r.cachedTokens ?? 0) < r.promptTokens / 2).length;
+  const known = tail.filter((r) => cachedOf(r) !== undefined);
+  const uncached = known.filter((r) => (cachedOf(r) ?? 0) < r.promptTokens / 2).length;
   const out: TailEvidence = {
     p99_ttft_ms: round(p99 / timeScale),
     requests,

@@ -4,11 +4,12 @@
  * profile) and the `infergate-envoy` target (the same profile behind Envoy, envoy-front.ts), one run
  * of bench/quality.ts per seed, then one table over the seeds.
  *
- *   npx tsx bench/quality-envoy-epp.ts --seeds 0,1,2 [--quick]      (≈ 4 min per seed at full size)
+ *   npx tsx bench/quality-envoy-epp.ts --seeds 0,1,2 [--quick] [--time-scale S] [--duration S]
+ *                                          (≈ 4 min per seed at full size and the scenario's scale 0.05)
  *   npx tsx bench/quality-envoy-epp.ts --summarize DIR…              (the table again, from finished runs)
  *
- * Each seed's run goes to bench/results/quality-envoy-epp/s<seed>/ (quality.md, quality-003.json);
- * the table to bench/results/quality-envoy-epp.md. `--seeds` varies the workload's seed (the
+ * Each seed's run goes to bench/results/quality-envoy-epp/s<seed>[-ts<S>]/ (quality.md,
+ * quality-003.json); the table to bench/results/quality-envoy-epp[-ts<S>].md (-ts<S> with --time-scale). `--seeds` varies the workload's seed (the
  * simulator and the pickers keep the scenario's). On a shared machine, run each seed through the
  * bench lock; every seed is its own bench/quality.ts process.
  */
@@ -26,6 +27,8 @@ const { values, positionals } = parseArgs({
   options: {
     seeds: { type: 'string', default: '0,1,2' },
     quick: { type: 'boolean', default: false },
+    'time-scale': { type: 'string' },
+    duration: { type: 'string' },
     summarize: { type: 'boolean', default: false },
   },
   allowPositionals: true,
@@ -90,12 +93,14 @@ function table(runs: readonly SeedRun[]): string {
 }
 
 function main(): void {
+  // Runs at another time scale than the scenario's go beside the default ones, not over them.
+  const tag = values['time-scale'] !== undefined ? `-ts${values['time-scale']}` : '';
   let dirs: string[];
   if (values.summarize) dirs = positionals;
   else {
     dirs = [];
     for (const seed of values.seeds.split(',')) {
-      const dir = join(OUT, `s${seed}`);
+      const dir = join(OUT, `s${seed}${tag}`);
       mkdirSync(dir, { recursive: true });
       execFileSync(
         process.execPath,
@@ -112,6 +117,8 @@ function main(): void {
           '--out',
           dir,
           ...(values.quick ? ['--quick'] : []),
+          ...(values['time-scale'] !== undefined ? ['--time-scale', values['time-scale']] : []),
+          ...(values.duration !== undefined ? ['--duration', values.duration] : []),
         ],
         { cwd: ROOT, stdio: 'inherit' },
       );
@@ -131,7 +138,7 @@ function main(): void {
     '',
   ].join('\n');
   process.stdout.write(md);
-  writeFileSync(join(ROOT, 'bench/results/quality-envoy-epp.md'), md);
+  writeFileSync(join(ROOT, `bench/results/quality-envoy-epp${tag}.md`), md);
 }
 
 main();

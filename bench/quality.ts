@@ -41,12 +41,14 @@ interface Args {
   strategy: string | undefined;
   manifests: string[];
   seed: string | undefined;
+  timeScale: string | undefined;
+  duration: string | undefined;
   out: string | undefined;
   html: boolean;
 }
 
 const USAGE =
-  'usage: npx tsx bench/quality.ts [--quick] [--only 002|003] [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--seed N] [--out DIR] [--html]';
+  'usage: npx tsx bench/quality.ts [--quick] [--only 002|003] [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--seed N] [--time-scale S] [--duration S] [--out DIR] [--html]';
 
 function parseArgs(argv: readonly string[]): Args {
   const a: Args = {
@@ -55,6 +57,8 @@ function parseArgs(argv: readonly string[]): Args {
     strategy: undefined,
     manifests: [],
     seed: undefined,
+    timeScale: undefined,
+    duration: undefined,
     out: undefined,
     html: false,
   };
@@ -71,6 +75,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--strategy') a.strategy = value();
     else if (flag === '--manifest') a.manifests.push(value());
     else if (flag === '--seed') a.seed = value();
+    else if (flag === '--time-scale') a.timeScale = value();
+    else if (flag === '--duration') a.duration = value();
     else if (flag === '--out') a.out = value();
     else throw new Error(`unknown flag ${flag}\n${USAGE}`);
   }
@@ -210,6 +216,8 @@ async function main(): Promise<number> {
       ...(args.html ? { html: join(outDir, `${prefix}-${w}.html`) } : {}),
       ...(args.strategy !== undefined ? { strategy: args.strategy } : {}),
       ...(args.seed !== undefined ? { seed: args.seed } : {}),
+      ...(args.timeScale !== undefined ? { timeScale: args.timeScale } : {}),
+      ...(args.duration !== undefined ? { duration: args.duration } : {}),
     };
     const outcome = await executeScenario(def, {
       quick: args.quick,

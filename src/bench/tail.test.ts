@@ -86,7 +86,7 @@ describe('tailEvidence', () => {
     expect(t.by_endpoint).toEqual({ '10.0.0.2:8000': 2 });
     expect(t.by_decisive).toEqual({ prefix: 1, queue: 1 });
     // Without the id prefix nothing matches.
-    expect(tailEvidence(recs, 1, parseAccessLog(log)).by_endpoint).toEqual({});
+    expect(tailEvidence(recs, 1, parseAccessLog(log))?.by_endpoint).toEqual({});
   });
 
   it('no successful request: no evidence', () => {

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../gateway/helpers/http.js';
 import { waitFor } from '../gateway/helpers/upstream.js';
 import { hasTool } from '../helpers/deps.js';
+import { onePoolManifests } from '../helpers/fleet.js';
 import { harness } from './helpers.js';
 
 const CHAT = { model: 'm', max_tokens: 4, messages: [{ role: 'user', content: 'hello' }] };
@@ -154,29 +155,7 @@ describe.skipIf(!hasTool('envoy'))('failures behind Envoy + epp', () => {
     const files = [
       h.file(
         'sat.yaml',
-        `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: envoy
-  listeners: [{ name: http, port: 80, protocol: HTTP }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: r, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: sat }]
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferencePool
-metadata: { name: sat, namespace: default }
-spec:
-  targetPortNumber: 8000
-  selector: { app: sat }
----
+        `${onePoolManifests({ gatewayClass: 'envoy', pool: 'sat', app: 'sat' })}---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceModel
 metadata: { name: chat, namespace: default }

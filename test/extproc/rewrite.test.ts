@@ -18,31 +18,10 @@ import {
   type TestUpstream,
 } from '../gateway/helpers/upstream.js';
 import { hasTool } from '../helpers/deps.js';
+import { onePoolManifests } from '../helpers/fleet.js';
 import { type Envoy, type Epp, harness } from './helpers.js';
 
-const MANIFESTS = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: envoy
-  listeners: [{ name: http, port: 80, protocol: HTTP }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: r, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: pool }]
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferencePool
-metadata: { name: pool, namespace: default }
-spec:
-  targetPortNumber: 8000
-  selector: { app: fake }
----
+const MANIFESTS = `${onePoolManifests({ gatewayClass: 'envoy', app: 'fake' })}---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferenceModel
 metadata: { name: chat, namespace: default }

@@ -13,17 +13,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CliProcess, startCli } from './cli.js';
 
+/** Names in {@link onePoolManifests}; each defaults to the value ONE_POOL_MANIFESTS uses. */
+export interface OnePoolNames {
+  /** Gateway `spec.gatewayClassName`: `infergate` for serve, `envoy` for the Envoy + epp tests. */
+  gatewayClass?: string;
+  /** InferencePool name (in `default`). */
+  pool?: string;
+  /** The Pods' `app` label the pool selects. */
+  app?: string;
+}
+
 /**
  * The smallest InferencePool setup: Gateway `default/gw` (listener `http` on port 80), HTTPRoute `r`
  * to InferencePool `pool` (target port 8000) selecting Pods labelled `app=sim` — start the sims with
  * `{ labels: 'app=sim' }`. Append documents (objectives, picker configs) after a `---`.
  */
-export const ONE_POOL_MANIFESTS = `
+export function onePoolManifests(names: OnePoolNames = {}): string {
+  const { gatewayClass = 'infergate', pool = 'pool', app = 'sim' } = names;
+  return `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: gw, namespace: default }
 spec:
-  gatewayClassName: infergate
+  gatewayClassName: ${gatewayClass}
   listeners:
   - { name: http, port: 80, protocol: HTTP }
 ---
@@ -33,15 +45,19 @@ metadata: { name: r, namespace: default }
 spec:
   parentRefs: [{ name: gw }]
   rules:
-  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: pool }]
+  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: ${pool} }]
 ---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferencePool
-metadata: { name: pool, namespace: default }
+metadata: { name: ${pool}, namespace: default }
 spec:
   targetPortNumber: 8000
-  selector: { app: sim }
+  selector: { app: ${app} }
 `;
+}
+
+/** {@link onePoolManifests} with every default. */
+export const ONE_POOL_MANIFESTS = onePoolManifests();
 
 export interface Sims {
   proc: CliProcess;

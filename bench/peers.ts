@@ -7,8 +7,9 @@
  *                          [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--out DIR]
  *
  * Workloads: quality-chat-heavy and quality-zipf (src/bench/scenarios/peer-quality.ts) and
- * quality-003 (seed 003's chat, run here for `--time 240` (120 with --quick) at the issue-16 time scale (PEER_TIME_SCALE, 0.5;
- * bench/peer-overhead.ts says why) instead of its own 1800 s at 0.05). Default targets: least-request,
+ * quality-003-peers (seed 003's chat with ten times the users at the document's per-user pace, so
+ * that 240 s of simulated time (120 with --quick) send ≈ 240 requests at the issue-16 time scale
+ * (PEER_TIME_SCALE, 0.5; bench/peer-overhead.ts says why); quality-003 itself sends 0.1 req/s). Default targets: least-request,
  * infergate (and infergate-prefix on quality-003), sglang-cache-aware; `--strategy` picks others
  * (e.g. add sglang-power-of-two). A peer that is not installed is skipped with a message.
  *
@@ -23,8 +24,9 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchFlags } from '../src/bench/flags.js';
 import { figureValues, ratio } from '../src/bench/report/figures.js';
+import { type FloorGoal, floorSection } from '../src/bench/report/floor-table.js';
 import { executeScenario, type ScenarioOutcome, scenarioByName } from '../src/bench/scenarios/index.js';
-import { PEER_TIME_SCALE, SGLANG_CACHE_AWARE } from '../src/bench/scenarios/peer-quality.js';
+import { SGLANG_CACHE_AWARE } from '../src/bench/scenarios/peer-quality.js';
 import { VERSION } from '../src/cli/version.js';
 
 interface Workload {
@@ -53,10 +55,9 @@ const WORKLOADS: readonly Workload[] = [
   },
   {
     key: '003',
-    scenario: 'quality-003',
+    scenario: 'quality-003-peers',
     strategy: `least-request,infergate,infergate-load-aware,${SGLANG_CACHE_AWARE}`,
-    flags: { time: '240', timeScale: String(PEER_TIME_SCALE) },
-    quickFlags: { time: '120', timeScale: String(PEER_TIME_SCALE) },
+    flags: {},
   },
 ];
 
@@ -155,6 +156,16 @@ function section(outcome: ScenarioOutcome, seed: string, jsonFile: string): stri
     }
     out.push('');
   }
+  // The scenario's TTFT goals against cache_aware, held against each target's floor.
+  const ttftGoals = (plan.def.goals ?? []).filter(
+    (g) => g.against === SGLANG_CACHE_AWARE && (g.key === 'ttft.mean' || g.key === 'ttft.p99'),
+  );
+  const floorGoals: FloorGoal[] = ttftGoals.map((g) => ({
+    figure: g.key === 'ttft.mean' ? 'mean' : 'p99',
+    atMost: g.value,
+  }));
+  const goalTargets = [...new Set(ttftGoals.flatMap((g) => g.targets ?? []))];
+  out.push(...floorSection(targets, SGLANG_CACHE_AWARE, goalTargets, floorGoals));
   for (const t of targets) {
     const tail = t.tail;
     if (!tail) continue;

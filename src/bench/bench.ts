@@ -32,6 +32,7 @@ import {
 import { type LoadPlan, type RunTiming, runIndexed, runSessions } from './runner.js';
 import { breakdown, calculateMetrics, type GroupStats, percentile, type ServingMetrics } from './stats.js';
 import type { TailEvidence } from './tail.js';
+import type { TtftFloorEvidence } from './ttft-floor.js';
 import { RequestFactory } from './workload/encode.js';
 import { SplitPicker } from './workload/mix.js';
 import { MultiRoundWorkload } from './workload/multi-round.js';
@@ -80,6 +81,8 @@ export interface TargetResult {
   processCpuS?: Record<string, number> | undefined;
   /** The P99 TTFT requests with what is known of them (scenarios; see tail.ts). */
   tail?: TailEvidence | undefined;
+  /** TTFT against the stream's floor on an idle replica (scenarios on the simulator; ttft-floor.ts). */
+  floor?: TtftFloorEvidence | undefined;
   /** Conditions that may have distorted the figures (generator lag, simulators falling behind …). */
   warnings: string[];
   /** Limits of resolution that leave the figures standing (ITL percentiles at small time scales). */

@@ -94,6 +94,9 @@ describe('idealPrefixCache (request bodies, the simulator tokenizer and chat tem
     const r = idealPrefixCache('/v1/chat/completions', [second, first], 16);
     expect(r.requests).toBe(2);
     expect(r.hitTokens).toBe(expectedHit);
+    // Per request, by the index it was sent with: the first sent reuses nothing.
+    expect(r.hitsByIndex?.get(0)).toBe(0);
+    expect(r.hitsByIndex?.get(1)).toBe(expectedHit);
   });
 
   it('the same chat prompt again hits every full block but the one holding its last token', () => {

@@ -32,6 +32,11 @@ export interface IdealPrefixResult {
   hitTokens: number;
   /** hitTokens / queryTokens (0–1), null for an empty stream. */
   hitRate: number | null;
+  /**
+   * Each request's reusable tokens (its ideal hit), by the request's index in the stream, when the
+   * replay was given indices (idealPrefixCache): what a TTFT floor (ttft-floor.ts) lets it skip.
+   */
+  hitsByIndex?: ReadonlyMap<number, number> | undefined;
 }
 
 /** Replays requests one by one, in the order they were sent. */
@@ -103,6 +108,8 @@ export function idealPrefixCache(
 ): IdealPrefixResult {
   const ordered = [...sent].sort((a, b) => a.sentAt - b.sentAt || a.index - b.index);
   const replay = new IdealPrefixReplay(blockSize);
-  for (const r of ordered) replay.add(promptTokensOf(endpoint, r.body), tokenize(r.output));
-  return replay.result();
+  const hitsByIndex = new Map<number, number>();
+  for (const r of ordered)
+    hitsByIndex.set(r.index, replay.add(promptTokensOf(endpoint, r.body), tokenize(r.output)));
+  return { ...replay.result(), hitsByIndex };
 }

@@ -53,6 +53,7 @@ interface ReportJson {
     failed: number;
     prefix_cache: { replicas: { requests: number | null }[] } | null;
     tail?: TailJson;
+    ttft_floor?: { requests: number; ttft_mean_ms: number; floor_mean_ms: number; floor_p99_ms: number };
   }[];
 }
 
@@ -94,6 +95,12 @@ describe.skipIf(!hasTool('sglang-router'))('sglang-router as a scenario target',
       const served = t.prefix_cache!.replicas.reduce((a, r) => a + (r.requests ?? 0), 0);
       expect(served).toBe(30);
       expect(t.tail!.requests.length).toBeGreaterThan(0);
+      // Every request compared with its floor on an idle replica; none beat it by more than the
+      // profile's step jitter (3 %, clamped at 3σ).
+      const floor = t.ttft_floor!;
+      expect(floor.requests).toBe(30);
+      expect(floor.floor_mean_ms).toBeGreaterThan(0);
+      expect(floor.ttft_mean_ms).toBeGreaterThan(floor.floor_mean_ms * 0.91);
     }
     // infergate's tail requests carry the gateway's reason with the load seen at the pick.
     expect(infergate!.tail!.requests[0]!.reason).toMatch(/seen there: waiting ~\d+/);

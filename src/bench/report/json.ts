@@ -150,6 +150,7 @@ function targetJson(r: TargetResult, timeScale: number, detailed: boolean): Reco
     };
   }
   if (r.tail) out.tail = r.tail;
+  if (r.floor) out.ttft_floor = r.floor;
   if (detailed) {
     out.requests = r.records.map((x) => ({
       index: x.index,

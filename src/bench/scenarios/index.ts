@@ -4,7 +4,7 @@
 import { BenchError } from '../errors.js';
 import type { BenchFlags } from '../flags.js';
 import { describePeer } from '../peers/index.js';
-import { QUALITY_CHAT_HEAVY, QUALITY_ZIPF } from './peer-quality.js';
+import { QUALITY_003_PEERS, QUALITY_CHAT_HEAVY, QUALITY_ZIPF } from './peer-quality.js';
 import { QUALITY_ZIPF_PRECISE } from './precise-zipf.js';
 import { QUALITY_002, QUALITY_003 } from './quality.js';
 import { planScenario, serveFlags, simArgs } from './run.js';
@@ -33,6 +33,7 @@ export const SCENARIOS: readonly ScenarioDefinition[] = [
   QUALITY_003,
   QUALITY_CHAT_HEAVY,
   QUALITY_ZIPF,
+  QUALITY_003_PEERS,
   QUALITY_ZIPF_PRECISE,
 ];
 

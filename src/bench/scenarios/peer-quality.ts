@@ -11,7 +11,7 @@
  * equal throughput, and mean TTFT ≤ 0.6× of least-request's where the workload is cache-bound.
  */
 import type { PeerSpec } from '../peers/index.js';
-import { SEED_003 } from './seed-003.js';
+import { SEED_003, SEED_003_WORKLOAD } from './seed-003.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioTarget } from './types.js';
 
 export const SGLANG_CACHE_AWARE = 'sglang-cache-aware';
@@ -219,5 +219,40 @@ export const QUALITY_ZIPF: ScenarioDefinition = {
   documentSays:
     'Issue 16: infergate mean TTFT ≤ 0.95× and P99 TTFT ≤ 0.9× of SGLang cache_aware at equal throughput (every replica soon holds every prefix, so the workload is not cache-bound and the 0.6×-of-least-request goal does not apply).',
   goals: peerGoals(['infergate', 'infergate-load-aware'], false, 0.02),
+  notes: QUALITY_CHAT_HEAVY.notes,
+};
+
+/**
+ * Seed 003's chat with enough requests for a P99 at the peer time scale: the document's per-user
+ * pace (a question every 80 s: 8 users at 0.1 QPS) with ten times the users (80 at 1 QPS), so 240 s
+ * of simulated time send ≈ 240 requests instead of 24. The document's own load is quality-003.
+ */
+export const QUALITY_003_PEERS: ScenarioDefinition = {
+  name: 'quality-003-peers',
+  title:
+    'Issue 16, seed 003’s multi-round chat at ten times the users (80 users, 1 QPS: each user’s pace as in the document), 5 replicas — infergate vs SGLang router vs least-request',
+  document: {
+    file: 'issue 16',
+    section: 'quality-003 with enough requests for a P99 (≥ 200) at the peer time scale',
+  },
+  manifests: SEED_003.manifests,
+  overlays: SEED_003.overlays,
+  targets: targets(),
+  full: {
+    sim: { ...SIM, timeScale: PEER_TIME_SCALE },
+    bench: { ...SEED_003_WORKLOAD, numUsers: '80', qps: '1', time: '240' },
+    deviations: [
+      'seed 003’s workload with 80 users at 1 QPS (the document: 8 at 0.1), 240 s of simulated time per target',
+      TIME_NOTE(PEER_TIME_SCALE),
+    ],
+  },
+  quick: {
+    sim: { ...SIM, timeScale: PEER_TIME_SCALE },
+    bench: { ...SEED_003_WORKLOAD, numUsers: '80', qps: '1', time: '120' },
+    deviations: ['quick: 120 s of simulated time per target', TIME_NOTE(PEER_TIME_SCALE)],
+  },
+  documentNumbers: undefined,
+  documentSays: QUALITY_CHAT_HEAVY.documentSays,
+  goals: peerGoals(['infergate', 'infergate-load-aware'], true, 0.02),
   notes: QUALITY_CHAT_HEAVY.notes,
 };

@@ -35,6 +35,7 @@ import {
 import { type FigureValues, figureValues, ratio } from '../report/figures.js';
 import { comparisonTable, extrasTable, servingTable } from '../report/table.js';
 import { parseAccessLog, tailEvidence } from '../tail.js';
+import { floorEvidence, floorOptionsForSim, IdleReplicaTtft } from '../ttft-floor.js';
 import { envoyAvailability, type RunningEnvoyFront, startEnvoyFront } from './envoy-front.js';
 import { ChildCli } from './processes.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioRun, ScenarioTarget } from './types.js';
@@ -513,6 +514,15 @@ async function runOneTarget(
     accessLog === undefined ? undefined : parseAccessLog(accessLog),
     REQUEST_ID_PREFIX,
   );
+  const hits = result.idealPrefixCache?.hitsByIndex;
+  const floorOptions = floorOptionsForSim(plan.run.sim.profile, plan.run.sim.extraArgs);
+  if (hits && floorOptions)
+    result.floor = floorEvidence(
+      result.records,
+      hits,
+      plan.options.timeScale,
+      new IdleReplicaTtft(floorOptions),
+    );
   // Read once the simulator has stopped: its log is complete.
   const behind = fallingBehindLines(simLog);
   if (behind.length > 0) {

@@ -248,8 +248,12 @@ export const QUALITY_003_PEERS: ScenarioDefinition = {
   },
   quick: {
     sim: { ...SIM, timeScale: PEER_TIME_SCALE },
-    bench: { ...SEED_003_WORKLOAD, numUsers: '80', qps: '1', time: '120' },
-    deviations: ['quick: 120 s of simulated time per target', TIME_NOTE(PEER_TIME_SCALE)],
+    // The point of this workload is a P99 over ≥ 200 requests: the quick form is not shorter.
+    bench: { ...SEED_003_WORKLOAD, numUsers: '80', qps: '1', time: '240' },
+    deviations: [
+      'quick: the same 240 s (≈ 240 requests: a P99 needs them)',
+      TIME_NOTE(PEER_TIME_SCALE),
+    ],
   },
   documentNumbers: undefined,
   documentSays: QUALITY_CHAT_HEAVY.documentSays,

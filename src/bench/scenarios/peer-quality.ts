@@ -250,10 +250,7 @@ export const QUALITY_003_PEERS: ScenarioDefinition = {
     sim: { ...SIM, timeScale: PEER_TIME_SCALE },
     // The point of this workload is a P99 over ≥ 200 requests: the quick form is not shorter.
     bench: { ...SEED_003_WORKLOAD, numUsers: '80', qps: '1', time: '240' },
-    deviations: [
-      'quick: the same 240 s (≈ 240 requests: a P99 needs them)',
-      TIME_NOTE(PEER_TIME_SCALE),
-    ],
+    deviations: ['quick: the same 240 s (≈ 240 requests: a P99 needs them)', TIME_NOTE(PEER_TIME_SCALE)],
   },
   documentNumbers: undefined,
   documentSays: QUALITY_CHAT_HEAVY.documentSays,

@@ -22,17 +22,18 @@
  * to read the figures and how they were produced.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchFlags } from '../src/bench/flags.js';
-import { figureValues, ratio } from '../src/bench/report/figures.js';
+import { type GoalCheck, type ScenarioOutcome, scenarioByName } from '../src/bench/scenarios/index.js';
 import {
-  executeScenario,
-  type GoalCheck,
-  type ScenarioOutcome,
-  scenarioByName,
-} from '../src/bench/scenarios/index.js';
+  type FigureRowSpec,
+  figureTable,
+  runScript,
+  runSeries,
+  seriesHeader,
+} from '../src/bench/scenarios/series.js';
 import { VERSION } from '../src/cli/version.js';
 
 interface Args {
@@ -89,7 +90,7 @@ function parseArgs(argv: readonly string[]): Args {
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 /** Rows of the markdown table: figure key, label, decimals. */
-const ROWS: readonly [string, string, number][] = [
+const ROWS: readonly FigureRowSpec[] = [
   ['completed', 'requests completed', 0],
   ['failed', 'requests failed', 0],
   ['ttft.mean', 'mean TTFT (ms)', 0],
@@ -104,10 +105,6 @@ const ROWS: readonly [string, string, number][] = [
   ['prefix_cache_ideal_hit_rate', 'ideal hit rate (%)', 1],
   ['prefix_cache_vs_ideal', 'achieved / ideal', 2],
 ];
-
-function fmt(v: number | null | undefined, decimals: number): string {
-  return v == null || !Number.isFinite(v) ? '–' : v.toFixed(decimals);
-}
 
 function goalCell(c: GoalCheck | undefined): string {
   if (!c) return '–';
@@ -137,22 +134,7 @@ function markdownSection(outcome: ScenarioOutcome, jsonFile: string): string {
   out.push('');
   const targets = report.targets;
   const base = targets[0]!;
-  const values = targets.map(figureValues);
-  const head = [
-    'figure',
-    ...targets.map((t) => t.name),
-    ...targets.slice(1).map((t) => `${t.name} / ${base.name}`),
-  ];
-  out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
-  for (const [key, label, decimals] of ROWS) {
-    const cells = values.map((v) => fmt(v[key], decimals));
-    const ratios = values.slice(1).map((v) => {
-      const r = ratio(v[key], values[0]![key]);
-      return r === null ? '–' : `${r.toFixed(2)}×`;
-    });
-    out.push(`| ${label} | ${[...cells, ...ratios].join(' | ')} |`);
-  }
-  out.push('');
+  out.push(...figureTable(targets, ROWS, base.name), '');
   if (checks.length > 0) {
     const names = targets.slice(1).map((t) => t.name);
     out.push(`Goals of issue 5, against ${base.name}:`, '');
@@ -191,71 +173,45 @@ async function main(): Promise<number> {
   const outDir = resolve(args.out ?? (partial ? join(tmpdir(), 'infergate-quality') : RESULTS_DIR));
   mkdirSync(outDir, { recursive: true });
   const prefix = args.quick ? 'quality-quick' : 'quality';
-  const stop = new AbortController();
-  const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130);
-    process.stderr.write('\ninterrupted: stopping (again to quit at once)\n');
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const started = new Date();
-  const load = loadavg().map((l) => l.toFixed(2));
-  const io = { stdout: process.stdout, stderr: process.stderr };
-  const sections: string[] = [];
-  let code = 0;
-  for (const w of args.only) {
-    if (stop.signal.aborted) break;
-    const def = scenarioByName(`quality-${w}`);
-    const jsonFile = join(outDir, `${prefix}-${w}.json`);
-    const flags: BenchFlags = {
-      scenario: def.name,
-      quick: args.quick,
+  const load = loadavg();
+  const jsonFileOf = (w: string): string => join(outDir, `${prefix}-${w}.json`);
+  const runs = args.only.map((w) => ({
+    def: scenarioByName(`quality-${w}`),
+    flags: {
       progress: 'lines',
-      json: jsonFile,
+      json: jsonFileOf(w),
       ...(args.html ? { html: join(outDir, `${prefix}-${w}.html`) } : {}),
       ...(args.strategy !== undefined ? { strategy: args.strategy } : {}),
       ...(args.seed !== undefined ? { seed: args.seed } : {}),
       ...(args.timeScale !== undefined ? { timeScale: args.timeScale } : {}),
       ...(args.duration !== undefined ? { duration: args.duration } : {}),
-    };
-    const outcome = await executeScenario(def, {
-      quick: args.quick,
-      flags,
-      io,
-      version: VERSION,
-      signal: stop.signal,
-      extraManifests: args.manifests,
-    });
-    code = Math.max(code, outcome.code);
-    sections.push(
-      markdownSection(outcome, partial || args.out ? jsonFile : `bench/results/${prefix}-${w}.json`),
+    } satisfies BenchFlags,
+  }));
+  const { outcomes, code } = await runSeries(runs, {
+    quick: args.quick,
+    version: VERSION,
+    manifests: args.manifests,
+  });
+  const sections = outcomes.map(({ outcome }, i) => {
+    const w = args.only[i]!;
+    return markdownSection(
+      outcome,
+      partial || args.out ? jsonFileOf(w) : `bench/results/${prefix}-${w}.json`,
     );
-  }
+  });
   const command = `npx tsx bench/quality.ts${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
   const md = [
     `# Quality benchmark (issue 5)${args.quick ? ' — quick form' : ''}`,
     '',
-    `Command: \`${command}\` · infergate ${VERSION} · ${started.toISOString()} · ` +
-      `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average at start ${load.join(' / ')}` +
-      ' (shared machine unless stated otherwise: timing figures are noisy).',
+    seriesHeader(command, VERSION, started, load),
     '',
     ...sections,
   ].join('\n');
   const mdFile = join(outDir, `${prefix}.md`);
   writeFileSync(mdFile, md);
   process.stderr.write(`wrote ${mdFile}\n`);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
   return code;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench/quality.ts: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('bench/quality.ts', main);

@@ -93,3 +93,23 @@ describe('tailEvidence', () => {
     expect(tailEvidence([rec(0, Number.NaN, { success: false })], 1)).toBeUndefined();
   });
 });
+
+describe('tailEvidence with a floor', () => {
+  it('joins each tail request’s reusable tokens and TTFT floor', () => {
+    const t = tailEvidence(
+      run(() => undefined),
+      1,
+      undefined,
+      '',
+      (r) => ({ reusableTokens: r.index, floorMs: 123.456 }),
+    )!;
+    expect(t.requests[0]).toMatchObject({ index: 99, reusable_tokens: 99, floor_ms: 123.5 });
+    // Without a floor the fields are absent.
+    expect(
+      tailEvidence(
+        run(() => undefined),
+        1,
+      )!.requests[0]!.floor_ms,
+    ).toBeUndefined();
+  });
+});

@@ -25,7 +25,13 @@ export interface TailRequest {
   endpoint?: string | undefined;
   /** The gateway's reason: decisive scorer → endpoint (score …; load seen at the pick). */
   reason?: string | undefined;
+  /** Prompt tokens the workload let it reuse (its ideal hit) and its TTFT floor (ttft-floor.ts). */
+  reusable_tokens?: number | undefined;
+  floor_ms?: number | undefined;
 }
+
+/** A request's floor, when known: its reusable tokens and its TTFT (simulated ms) on an idle replica. */
+export type FloorOf = (r: RequestRecord) => { reusableTokens: number; floorMs: number } | undefined;
 
 export interface TailEvidence {
   /** The P99 TTFT (simulated ms) the listed requests reach. */
@@ -51,6 +57,7 @@ export function tailEvidence(
   timeScale: number,
   gateway?: ReadonlyMap<string, GatewayLine>,
   idPrefix = '',
+  floorOf?: FloorOf,
 ): TailEvidence | undefined {
   const ok = records.filter((r) => r.success && Number.isFinite(r.ttftMs));
   if (ok.length === 0) return undefined;
@@ -64,6 +71,7 @@ export function tailEvidence(
   const cachedOf = (r: RequestRecord): number | undefined => r.cachedTokens ?? (reported ? 0 : undefined);
   const requests: TailRequest[] = tail.slice(0, MAX_TAIL_REQUESTS).map((r) => {
     const line = gateway?.get(`${idPrefix}${r.index}`);
+    const floor = floorOf?.(r);
     return {
       index: r.index,
       sent_s: round(r.startMs / timeScale / 1000),
@@ -72,6 +80,7 @@ export function tailEvidence(
       cached_tokens: cachedOf(r) ?? null,
       ...(line?.endpoint !== undefined ? { endpoint: line.endpoint } : {}),
       ...(line?.reason !== undefined ? { reason: line.reason } : {}),
+      ...(floor ? { reusable_tokens: floor.reusableTokens, floor_ms: round(floor.floorMs) } : {}),
     };
   });
   const known = tail.filter((r) => cachedOf(r) !== undefined);

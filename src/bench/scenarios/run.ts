@@ -34,7 +34,7 @@ import {
 } from '../peers/index.js';
 import { type FigureValues, figureValues, ratio } from '../report/figures.js';
 import { comparisonTable, extrasTable, servingTable } from '../report/table.js';
-import { parseAccessLog, tailEvidence } from '../tail.js';
+import { type FloorOf, parseAccessLog, tailEvidence } from '../tail.js';
 import { floorEvidence, floorOptionsForSim, IdleReplicaTtft } from '../ttft-floor.js';
 import { envoyAvailability, type RunningEnvoyFront, startEnvoyFront } from './envoy-front.js';
 import { ChildCli } from './processes.js';
@@ -508,21 +508,27 @@ async function runOneTarget(
   }
   // Read once the gateway has stopped: its access log is complete (the picker writes none).
   const accessLog = peer || envoyFront ? undefined : readText(join(dir, `${target.name}.access.log`));
+  // The TTFT floor (ttft-floor.ts) of the stream this target was sent, on the simulator's engine.
+  const hits = result.idealPrefixCache?.hitsByIndex;
+  const floorOptions = floorOptionsForSim(plan.run.sim.profile, plan.run.sim.extraArgs);
+  const idle = hits && floorOptions ? new IdleReplicaTtft(floorOptions) : undefined;
+  if (hits && idle) result.floor = floorEvidence(result.records, hits, plan.options.timeScale, idle);
+  const floorOf: FloorOf | undefined =
+    hits && idle
+      ? (r) => {
+          const reusable = hits.get(r.index);
+          return reusable === undefined || r.promptTokens < 1
+            ? undefined
+            : { reusableTokens: reusable, floorMs: idle.ttftMs(r.promptTokens, reusable) };
+        }
+      : undefined;
   result.tail = tailEvidence(
     result.records,
     plan.options.timeScale,
     accessLog === undefined ? undefined : parseAccessLog(accessLog),
     REQUEST_ID_PREFIX,
+    floorOf,
   );
-  const hits = result.idealPrefixCache?.hitsByIndex;
-  const floorOptions = floorOptionsForSim(plan.run.sim.profile, plan.run.sim.extraArgs);
-  if (hits && floorOptions)
-    result.floor = floorEvidence(
-      result.records,
-      hits,
-      plan.options.timeScale,
-      new IdleReplicaTtft(floorOptions),
-    );
   // Read once the simulator has stopped: its log is complete.
   const behind = fallingBehindLines(simLog);
   if (behind.length > 0) {

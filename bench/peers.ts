@@ -19,14 +19,20 @@
  * machine and keep --only/--seeds small enough for ≤ 10 minutes.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchFlags } from '../src/bench/flags.js';
-import { figureValues, ratio } from '../src/bench/report/figures.js';
 import { type FloorGoal, floorSection } from '../src/bench/report/floor-table.js';
-import { executeScenario, type ScenarioOutcome, scenarioByName } from '../src/bench/scenarios/index.js';
+import { type ScenarioOutcome, scenarioByName } from '../src/bench/scenarios/index.js';
 import { SGLANG_CACHE_AWARE } from '../src/bench/scenarios/peer-quality.js';
+import {
+  type FigureRowSpec,
+  figureTable,
+  runScript,
+  runSeries,
+  seriesHeader,
+} from '../src/bench/scenarios/series.js';
 import { VERSION } from '../src/cli/version.js';
 
 interface Workload {
@@ -107,7 +113,7 @@ function parseArgs(argv: readonly string[]): Args {
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
-const ROWS: readonly [string, string, number][] = [
+const ROWS: readonly FigureRowSpec[] = [
   ['completed', 'requests completed', 0],
   ['ttft.mean', 'mean TTFT (ms)', 0],
   ['ttft.median', 'median TTFT (ms)', 0],
@@ -118,9 +124,6 @@ const ROWS: readonly [string, string, number][] = [
   ['prefix_cache_vs_ideal', 'hit rate / ideal', 2],
 ];
 
-const fmt = (v: number | null | undefined, d: number): string =>
-  v == null || !Number.isFinite(v) ? '–' : v.toFixed(d);
-
 function section(outcome: ScenarioOutcome, seed: string, jsonFile: string): string {
   const { plan, report, checks } = outcome;
   const out = [`### ${plan.def.name}, workload seed ${seed}`, ''];
@@ -130,22 +133,7 @@ function section(outcome: ScenarioOutcome, seed: string, jsonFile: string): stri
     '',
   );
   const targets = report.targets;
-  const values = targets.map(figureValues);
-  const peerIdx = targets.findIndex((t) => t.name === SGLANG_CACHE_AWARE);
-  const head = ['figure', ...targets.map((t) => t.name)];
-  if (peerIdx >= 0) head.push(...targets.filter((_, i) => i !== peerIdx).map((t) => `${t.name} / sglang`));
-  out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
-  for (const [key, label, d] of ROWS) {
-    const cells = values.map((v) => fmt(v[key], d));
-    if (peerIdx >= 0)
-      for (let i = 0; i < values.length; i++) {
-        if (i === peerIdx) continue;
-        const r = ratio(values[i]![key], values[peerIdx]![key]);
-        cells.push(r === null ? '–' : `${r.toFixed(2)}×`);
-      }
-    out.push(`| ${label} | ${cells.join(' | ')} |`);
-  }
-  out.push('');
+  out.push(...figureTable(targets, ROWS, SGLANG_CACHE_AWARE, 'sglang'), '');
   if (checks.length > 0) {
     out.push('Goals:', '');
     for (const c of checks) {
@@ -195,58 +183,35 @@ async function main(): Promise<number> {
   const outDir = resolve(args.out ?? (partial ? join(tmpdir(), 'infergate-peers') : RESULTS_DIR));
   mkdirSync(outDir, { recursive: true });
   const prefix = args.quick ? 'peers-quick' : 'peers';
-  const stop = new AbortController();
-  const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130);
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const started = new Date();
-  const load = loadavg().map((l) => l.toFixed(2));
-  const io = { stdout: process.stdout, stderr: process.stderr };
-  const sections: string[] = [];
-  let code = 0;
-  for (const key of args.only) {
+  const load = loadavg();
+  const runs = args.only.flatMap((key) => {
     const w = WORKLOADS.find((x) => x.key === key)!;
-    for (const seed of args.seeds) {
-      if (stop.signal.aborted) break;
-      const def = scenarioByName(w.scenario);
-      const jsonFile = join(outDir, `${prefix}-${w.key}-s${seed}.json`);
-      const flags: BenchFlags = {
-        scenario: def.name,
-        quick: args.quick,
+    return args.seeds.map((seed) => ({
+      seed,
+      def: scenarioByName(w.scenario),
+      flags: {
         progress: 'none',
-        json: jsonFile,
+        json: join(outDir, `${prefix}-${w.key}-s${seed}.json`),
         seed,
         strategy: args.strategy ?? w.strategy,
         ...(args.quick ? (w.quickFlags ?? w.flags) : w.flags),
-      };
-      const outcome = await executeScenario(def, {
-        quick: args.quick,
-        flags,
-        io,
-        version: VERSION,
-        signal: stop.signal,
-        extraManifests: args.manifests,
-      });
-      code = Math.max(code, outcome.code);
-      sections.push(
-        section(
-          outcome,
-          seed,
-          // relative: a report names no machine's paths
-          relative(process.cwd(), jsonFile),
-        ),
-      );
-    }
-  }
+      } satisfies BenchFlags,
+    }));
+  });
+  const { outcomes, code } = await runSeries(runs, {
+    quick: args.quick,
+    version: VERSION,
+    manifests: args.manifests,
+  });
+  // relative paths: a report names no machine's paths
+  const sections = outcomes.map(({ run, outcome }, i) =>
+    section(outcome, runs[i]!.seed, relative(process.cwd(), run.flags.json!)),
+  );
   const md = [
     `# Peer routers side by side (issue 16)${args.quick ? ' — quick form' : ''}`,
     '',
-    `Command: \`npx tsx bench/peers.ts ${process.argv.slice(2).join(' ')}\` · infergate ${VERSION} · ${started.toISOString()} · ` +
-      `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, load average at start ${load.join(' / ')}` +
-      ' (shared machine: other engineers’ builds and tests ran at the same time; timing figures are noisy).',
+    seriesHeader(`npx tsx bench/peers.ts ${process.argv.slice(2).join(' ')}`, VERSION, started, load),
     '',
     ...sections,
   ].join('\n');
@@ -256,12 +221,4 @@ async function main(): Promise<number> {
   return code;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench/peers.ts: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('bench/peers.ts', main);

@@ -19,7 +19,7 @@ for spec in "${specs[@]}"; do
   w=${spec%:*}
   seed=${spec##*:}
   ${lock:+"$lock"} bash -c "echo \"uptime before $w s$seed: \$(uptime)\"; timeout 600 npx tsx bench/peers.ts --only $w --quick --seeds $seed --strategy least-request,infergate,sglang-cache-aware --out $out; echo \"exit $w s$seed: \$?\"; echo \"uptime after $w s$seed: \$(uptime)\"" \
-    >>"$out/run.log" 2>&1 &
+    >>"$out/run.log" 2>&1 || echo "not run or failed: $w s$seed (exit $?; the lock waits at most 30 min)" >>"$out/run.log" &
   [ -z "$lock" ] && wait
   sleep 1
 done

@@ -10,6 +10,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runScript } from '../src/bench/scenarios/series.js';
 import type { TailEvidence } from '../src/bench/tail.js';
 import type { TtftFloorEvidence } from '../src/bench/ttft-floor.js';
 
@@ -47,8 +48,15 @@ function spread(values: readonly number[]): string {
   return values.length === 1 ? `${r2(lo)}×` : `${r2(lo)}–${r2(hi)}× (spread ${r2(hi - lo)})`;
 }
 
-function main(): void {
-  const dir = process.argv[2] ?? 'bench/results/peers-16/final';
+async function main(): Promise<number> {
+  const arg = process.argv[2];
+  if (arg === '--help' || arg === '-h') {
+    process.stdout.write(
+      'usage: npx tsx bench/peers-summary.ts [DIR]   (default bench/results/peers-16/final)\n',
+    );
+    return 0;
+  }
+  const dir = arg ?? 'bench/results/peers-16/final';
   const reports = readdirSync(dir)
     .filter((f) => /^peers-.*-s\d+\.json$/.test(f))
     .map((f) => ({ file: f, json: JSON.parse(readFileSync(join(dir, f), 'utf8')) as ReportJson }))
@@ -133,6 +141,7 @@ function main(): void {
   }
   writeFileSync(join(dir, 'summary.md'), `${out.join('\n')}\n`);
   process.stderr.write(`wrote ${join(dir, 'summary.md')}\n`);
+  return 0;
 }
 
-main();
+runScript('bench/peers-summary.ts', main);

@@ -2,10 +2,11 @@
  * Micro-benchmark of the precise prefix-cache path (issue 14):
  * 1. memory of the KV-event index at 64 endpoints × 100,000 blocks each, with every block distinct
  *    (worst case) and with a shared half (each endpoint's first 50,000 blocks are a prefix all share);
- * 2. the scoring cost at 64 endpoints for an 8,000-token chat prompt: chat template + Qwen3
- *    tokenization (@huggingface/tokenizers, per-segment cache: earlier turns seen before, the last
- *    user turn new) + chained block hashing + the index lookup, p50/p99 over many requests; and the
- *    same with nothing cached in the tokenizer (a conversation seen for the first time).
+ * 2. the scoring cost at 64 endpoints for an ≈ 8,000-token chat prompt: chat template + Qwen3
+ *    tokenization (earlier turns from the per-piece trie, the new user turn encoded) + chained block
+ *    hashing + the index lookup, p50/p99 over many requests, split by stage; without tokenization
+ *    (ids given); and cold (a conversation never seen) with the tiktoken-core encoder and with
+ *    @huggingface/tokenizers' own.
  *
  *   node --expose-gc --import tsx bench/kv-index-micro.ts [--no-memory] [--out DIR]
  */
@@ -15,14 +16,13 @@ import { join, resolve } from 'node:path';
 import {
   promptBlockHashes,
   requestPrompt,
-  requestTokens,
 } from '../src/scheduling/plugins/scorers/precise-prefix-cache-scorer.js';
 import { PromptBlockCache } from '../src/scheduling/prefix/prompt-blocks.js';
 import { KvBlockIndex } from '../src/scraping/kv-events/block-index.js';
 import type { StoredEvent } from '../src/scraping/kv-events/decode.js';
 import { hashTokenBlocks, rootHash } from '../src/scraping/kv-events/token-hash.js';
 import { synthText } from '../src/sim/tokenizer.js';
-import { loadTokenizer } from '../src/tokenizer/index.js';
+import { HfTokenizer, loadTokenizer } from '../src/tokenizer/index.js';
 import { SeededRng } from '../src/util/rng.js';
 import { QWEN3_TOKENIZER_DIR } from '../test/helpers/tokenizers.js';
 
@@ -96,27 +96,36 @@ function percentiles(us: number[]): Percentiles {
   return { p50_us: pct(us, 50), p99_us: pct(us, 99) };
 }
 
-/** Wall µs of each stage of one scoring, and the whole. */
+/** Wall µs of each stage of the scorer's path for one request. */
 interface StageTimes {
   render: number;
+  pieces: number;
+  /** Trie walk and block hashing, without the encoding of unseen pieces. */
+  trie: number;
   encode: number;
-  lookup: number;
-  total: number;
+  match: number;
+}
+
+/** The conversation of the scoring runs: a 1,500-token system prompt and ten turns, ≈ 8,000 Qwen3 tokens. */
+function conversation(rng: SeededRng): { role: string; content: string }[] {
+  return [
+    { role: 'system', content: synthText(() => rng.next(), 1500) },
+    ...Array.from({ length: 10 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: synthText(() => rng.next(), 640),
+    })),
+  ];
 }
 
 function scoring() {
-  const tok = loadTokenizer(QWEN3_TOKENIZER_DIR);
+  const tok = loadTokenizer(QWEN3_TOKENIZER_DIR) as HfTokenizer;
+  const library = new HfTokenizer(QWEN3_TOKENIZER_DIR, { fastEncoder: false });
   const rng = new SeededRng(7);
-  const system = synthText(() => rng.next(), 1500);
-  const history = Array.from({ length: 10 }, () => synthText(() => rng.next(), 600));
+  const base = conversation(rng);
   const index = new KvBlockIndex({ blockSize: BS, maxBlocksPerEndpoint: 1_000_000 });
   const scratch = new Float64Array(8192);
   const out = new Int32Array(ENDPOINTS);
   // endpoints hold the conversation's prefix to various depths (from their own BlockStored events)
-  const base = [
-    { role: 'system', content: system },
-    ...history.map((h, i) => ({ role: i % 2 ? 'assistant' : 'user', content: h })),
-  ];
   const baseTokens = Array.from(tok.encode(tok.renderChat(base), false));
   for (let e = 0; e < ENDPOINTS; e++) {
     const blocks = Math.floor((baseTokens.length / BS) * (e / ENDPOINTS));
@@ -132,18 +141,6 @@ function scoring() {
     });
   }
   const slots = Array.from({ length: ENDPOINTS }, (_, e) => index.slotOf(`ep${e}`));
-  /** Chained hashes of the prompt + the index lookup + the per-endpoint ratio: everything after tokenization. */
-  const lookup = (tokens: ArrayLike<number>): number => {
-    const n = hashTokenBlocks(tokens, tokens.length, BS, rootHash(null), scratch);
-    index.match(scratch, n, out);
-    let best = 0;
-    for (let e = 0; e < ENDPOINTS; e++) {
-      const s = slots[e]!;
-      const r = s >= 0 ? out[s]! / n : 0;
-      if (r > best) best = r;
-    }
-    return best;
-  };
   /** Match of already computed block hashes against the 64 endpoints; the best ratio. */
   const matchBest = (n: number): number => {
     index.match(scratch, n, out);
@@ -155,46 +152,58 @@ function scoring() {
     }
     return best;
   };
-  const blockCache = new PromptBlockCache(BS);
+  /** Scoring without tokenization (ids given): chained hashing of every block + the lookup. */
+  const lookup = (tokens: ArrayLike<number>): number =>
+    matchBest(hashTokenBlocks(tokens, tokens.length, BS, rootHash(null), scratch));
   /**
    * The scorer's path: template, then the per-piece block-hash trie (earlier turns neither encoded
    * nor hashed again; promptBlockHashes), then the lookup — timed as a whole.
    */
-  const one = (
-    messages: { role: string; content: string }[],
-  ): { us: number; blocks: number; best: number } => {
-    const t0 = performance.now();
-    const prompt = requestPrompt({ model: 'm', messages }, tok)!;
-    const n = promptBlockHashes(prompt, tok, blockCache, rootHash(null), scratch);
-    const best = matchBest(n);
-    return { us: (performance.now() - t0) * 1000, blocks: n, best };
-  };
-  /** The previous path, for comparison: the whole prompt's ids (per-segment encoding cache), then every block hashed. */
-  const whole = (messages: { role: string; content: string }[]): number => {
-    const t0 = performance.now();
-    const tokens = requestTokens({ model: 'm', messages }, tok)!;
-    lookup(tokens);
-    return (performance.now() - t0) * 1000;
-  };
-  /** The same work split in stages (render, encode, lookup), for where the time goes. */
+  const pathOf =
+    (t: HfTokenizer, cache: PromptBlockCache) =>
+    (messages: { role: string; content: string }[]): { us: number; blocks: number; best: number } => {
+      const t0 = performance.now();
+      const prompt = requestPrompt({ model: 'm', messages }, t)!;
+      const n = promptBlockHashes(prompt, t, cache, rootHash(null), scratch);
+      const best = matchBest(n);
+      return { us: (performance.now() - t0) * 1000, blocks: n, best };
+    };
+  const one = pathOf(tok, new PromptBlockCache(BS));
+  const trie = new PromptBlockCache(BS);
+  /** The same path split in stages, for where the time goes. */
   const staged = (messages: { role: string; content: string }[]): StageTimes => {
     const t0 = performance.now();
     const text = tok.renderChat(messages);
     const t1 = performance.now();
-    const tokens = tok.encode(text, false);
+    const pieces = tok.pieces(text, false)!;
     const t2 = performance.now();
-    lookup(tokens);
+    let encode = 0;
+    const n = trie.hash(
+      pieces,
+      (p) => {
+        const a = performance.now();
+        const ids = tok.encodePiece(p);
+        encode += performance.now() - a;
+        return ids;
+      },
+      rootHash(null),
+      scratch,
+    );
     const t3 = performance.now();
+    matchBest(n);
+    const t4 = performance.now();
     return {
       render: (t1 - t0) * 1000,
-      encode: (t2 - t1) * 1000,
-      lookup: (t3 - t2) * 1000,
-      total: (t3 - t0) * 1000,
+      pieces: (t2 - t1) * 1000,
+      trie: (t3 - t2 - encode) * 1000,
+      encode: encode * 1000,
+      match: (t4 - t3) * 1000,
     };
   };
   const nextTurn = () => [...base, { role: 'user', content: synthText(() => rng.next(), 40) }];
-  // warm: the conversation's earlier turns are in the tokenizer's cache
-  for (let i = 0; i < 200; i++) one(nextTurn());
+  // warm: the conversation's earlier turns are in the trie (and JIT warmed up)
+  for (let i = 0; i < 300; i++) one(nextTurn());
+  for (let i = 0; i < 300; i++) staged(nextTurn());
   const warm: number[] = [];
   let blocks = 0;
   let best = 0;
@@ -206,8 +215,6 @@ function scoring() {
   }
   const stages: StageTimes[] = [];
   for (let i = 0; i < 2000; i++) stages.push(staged(nextTurn()));
-  const wholePath: number[] = [];
-  for (let i = 0; i < 2000; i++) wholePath.push(whole(nextTurn()));
   // without tokenization: the token ids are given (as for a /v1/completions prompt of token ids)
   const given = tok.encode(tok.renderChat(nextTurn()), false);
   const lookupOnly: number[] = [];
@@ -216,31 +223,33 @@ function scoring() {
     lookup(given);
     lookupOnly.push((performance.now() - t0) * 1000);
   }
-  const cold: number[] = [];
-  for (let i = 0; i < 30; i++) {
-    const fresh = [
-      { role: 'system', content: synthText(() => rng.next(), 1500) },
-      ...Array.from({ length: 10 }, (_, k) => ({
-        role: k % 2 ? 'assistant' : 'user',
-        content: synthText(() => rng.next(), 600),
-      })),
-    ];
-    cold.push(one(fresh).us);
-  }
+  // cold: whole conversations never seen, with the fast encoder and with the library's
+  const coldRun = (t: HfTokenizer, count: number): number[] => {
+    const path = pathOf(t, new PromptBlockCache(BS));
+    const us: number[] = [];
+    for (let i = 0; i < count; i++) us.push(path(conversation(rng)).us);
+    return us;
+  };
+  coldRun(tok, 10);
+  const cold = coldRun(tok, 200);
+  coldRun(library, 5);
+  const coldLibrary = coldRun(library, 60);
   return {
     prompt_tokens: given.length,
     prompt_blocks: blocks,
     best_match_ratio: best,
+    encoder: tok.encoder,
     warm: percentiles(warm),
-    whole_prompt_path: percentiles(wholePath),
     stages: {
       render: percentiles(stages.map((s) => s.render)),
+      pieces: percentiles(stages.map((s) => s.pieces)),
+      trie: percentiles(stages.map((s) => s.trie)),
       encode: percentiles(stages.map((s) => s.encode)),
-      lookup: percentiles(stages.map((s) => s.lookup)),
-      total: percentiles(stages.map((s) => s.total)),
+      match: percentiles(stages.map((s) => s.match)),
     },
     lookup_only: percentiles(lookupOnly),
     cold: percentiles(cold),
+    cold_library_encoder: percentiles(coldLibrary),
   };
 }
 
@@ -276,12 +285,12 @@ if (distinct && half) {
   md += `| first half shared by all | ${half.rows.toLocaleString('en')} | ${half.mib.toFixed(0)} | ${half.bytesPerEntry.toFixed(0)} |\n`;
 }
 md += `\n## Scoring at ${ENDPOINTS} endpoints, a ${score.prompt_tokens}-token chat prompt (Qwen3 tokenizer and chat template)\n\n`;
-md += `Each request is the same 11-message conversation (system 1,500 tokens, ten turns of 600) plus a new 40-word user turn, as a multi-round chat sends it.\n\n| path | requests | p50 µs | p99 µs |\n|---|---|---|---|\n`;
-md += `| scoring with tokenization, the scorer's path (template + per-piece block-hash trie + lookup), earlier turns seen before | 2,000 | ${us(score.warm)} |\n`;
-md += `| the same with the whole prompt's ids (per-segment encoding cache) hashed block by block: the path before the trie | 2,000 | ${us(score.whole_prompt_path)} |\n`;
-md += `| scoring without tokenization (token ids given: hashing + lookup of 64 endpoints) | 2,000 | ${us(score.lookup_only)} |\n`;
-md += `| scoring with tokenization, whole conversation never seen | 30 | ${us(score.cold)} |\n`;
-md += `\nWhere the time goes on the whole-prompt path (timed per stage, another 2,000 requests):\n\n| stage | p50 µs | p99 µs |\n|---|---|---|\n`;
-md += `| chat template render | ${us(score.stages.render)} |\n| encoding | ${us(score.stages.encode)} |\n| hashing + lookup | ${us(score.stages.lookup)} |\n| total | ${us(score.stages.total)} |\n`;
+md += `Each warm request is the same 11-message conversation (system 1,500 tokens, ten turns of 640) plus a new 40-word user turn, as a multi-round chat sends it; each cold request is a conversation of that size never seen. Encoder of unseen text: ${score.encoder.kind}.\n\n| path | requests | p50 µs | p99 µs |\n|---|---|---|---|\n`;
+md += `| warm, with tokenization: the scorer's path (template + per-piece block-hash trie + lookup) | 2,000 | ${us(score.warm)} |\n`;
+md += `| without tokenization (token ids given: hashing of every block + lookup of 64 endpoints) | 2,000 | ${us(score.lookup_only)} |\n`;
+md += `| cold, with tokenization: conversation never seen (tiktoken core) | 200 | ${us(score.cold)} |\n`;
+md += `| cold, with tokenization, @huggingface/tokenizers' encoder (before) | 60 | ${us(score.cold_library_encoder)} |\n`;
+md += `\nWhere the warm path's time goes (timed per stage, another 2,000 requests):\n\n| stage | p50 µs | p99 µs |\n|---|---|---|\n`;
+md += `| chat template render | ${us(score.stages.render)} |\n| cut at added tokens | ${us(score.stages.pieces)} |\n| trie walk + hashing new blocks | ${us(score.stages.trie)} |\n| encoding the new turn | ${us(score.stages.encode)} |\n| lookup (64 endpoints) | ${us(score.stages.match)} |\n`;
 writeFileSync(join(outDir, 'kv-index-micro.md'), md);
 console.log(md);

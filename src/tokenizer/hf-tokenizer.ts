@@ -17,6 +17,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { byteLevelBpeEncoder, type PieceEncodeFn } from './byte-level-bpe.js';
 import type { ChatMessage, PromptTokenizer } from './types.js';
 
 export interface HfTokenizerOptions {
@@ -24,6 +25,11 @@ export interface HfTokenizerOptions {
   chatTemplate?: string;
   /** Segments kept in the encoding cache (default 20,000). */
   cacheEntries?: number;
+  /**
+   * Encode the text between added tokens with tiktoken's core when it is exact for this tokenizer
+   * (byte-level-bpe.ts; default true). False: always @huggingface/tokenizers.
+   */
+  fastEncoder?: boolean;
 }
 
 interface AddedTokenJson {
@@ -59,6 +65,10 @@ export class HfTokenizer implements PromptTokenizer {
   private readonly templateVars: JsonObject;
   /** Splits text at added tokens (capturing them), or undefined when segment caching is off. */
   private readonly splitter: RegExp | undefined;
+  /** The same alternation, sticky: matches an added token exactly at lastIndex. */
+  private readonly addedAt: RegExp | undefined;
+  /** The first UTF-16 unit every added token starts with, when they all share one (a fast scan). */
+  private readonly lead: string | undefined;
   private readonly addedIds = new Map<string, number>();
   /** Each added token's content → its one-id encoding. */
   private readonly addedPieces = new Map<string, readonly number[]>();
@@ -66,6 +76,10 @@ export class HfTokenizer implements PromptTokenizer {
   private readonly cacheEntries: number;
   /** encode(text, true) adds nothing: the cached path serves both. */
   private readonly addsNothing: boolean;
+  /** Encodes the text between added tokens (tiktoken's core, or the library). */
+  private readonly encodeText: PieceEncodeFn;
+  /** Which encoder `encodeText` is, and when it is the library, why tiktoken's is not used. */
+  readonly encoder: { readonly kind: 'tiktoken' | 'huggingface'; readonly reason?: string };
 
   /** `path`: a tokenizer.json file, or a directory holding one. */
   constructor(path: string, opts: HfTokenizerOptions = {}) {
@@ -95,16 +109,22 @@ export class HfTokenizer implements PromptTokenizer {
       this.addedPieces.set(t.content, [t.id]);
       if (t.lstrip || t.rstrip || t.normalized) exact = false;
     }
-    this.splitter = exact
-      ? new RegExp(
-          `(${[...this.addedIds.keys()]
-            .sort((a, b) => b.length - a.length)
-            .map(escapeRegex)
-            .join('|')})`,
-          'u',
-        )
-      : undefined;
+    const alternation = [...this.addedIds.keys()]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegex)
+      .join('|');
+    this.splitter = exact ? new RegExp(`(${alternation})`, 'u') : undefined;
+    this.addedAt = exact ? new RegExp(alternation, 'uy') : undefined;
+    const leads = new Set([...this.addedIds.keys()].map((t) => t[0]));
+    this.lead = leads.size === 1 ? [...leads][0] : undefined;
     this.addsNothing = this.tok.encode('', { add_special_tokens: true }).ids.length === 0;
+    const library: PieceEncodeFn = (text) => this.tok.encode(text, { add_special_tokens: false }).ids;
+    const fast =
+      opts.fastEncoder === false || !this.splitter
+        ? { reason: opts.fastEncoder === false ? 'disabled' : 'no exact cut at added tokens' }
+        : byteLevelBpeEncoder(json, library);
+    this.encodeText = fast.encode ?? library;
+    this.encoder = fast.encode ? { kind: 'tiktoken' } : { kind: 'huggingface', reason: fast.reason };
   }
 
   encode(text: string, addSpecialTokens: boolean): number[] {
@@ -120,10 +140,35 @@ export class HfTokenizer implements PromptTokenizer {
 
   pieces(text: string, addSpecialTokens: boolean): string[] | undefined {
     if (!this.splitter || (addSpecialTokens && !this.addsNothing)) return undefined;
+    if (this.lead !== undefined && this.addedAt) return this.scan(text, this.lead, this.addedAt);
     const parts = text.split(this.splitter);
     let w = 0;
     for (let i = 0; i < parts.length; i++) if (parts[i]!.length > 0) parts[w++] = parts[i]!;
     parts.length = w;
+    return parts;
+  }
+
+  /**
+   * The split at added tokens when they all start with `lead`: jumps from one `lead` to the next
+   * and tries the (longest-first, sticky) alternation there — the leftmost match, as the split's.
+   */
+  private scan(text: string, lead: string, at: RegExp): string[] {
+    const parts: string[] = [];
+    let start = 0;
+    let i = text.indexOf(lead);
+    while (i !== -1) {
+      at.lastIndex = i;
+      const m = at.exec(text);
+      if (!m) {
+        i = text.indexOf(lead, i + 1);
+        continue;
+      }
+      if (i > start) parts.push(text.slice(start, i));
+      parts.push(m[0]);
+      start = i + m[0].length;
+      i = text.indexOf(lead, start);
+    }
+    if (start < text.length) parts.push(start === 0 ? text : text.slice(start));
     return parts;
   }
 
@@ -145,7 +190,7 @@ export class HfTokenizer implements PromptTokenizer {
       this.cache.set(text, hit);
       return hit;
     }
-    const ids = this.tok.encode(text, { add_special_tokens: false }).ids;
+    const ids = this.encodeText(text);
     if (this.cacheEntries > 0) {
       if (this.cache.size >= this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(text, ids);

@@ -18,6 +18,8 @@ import {
   createPrecisePrefixCacheScorer,
   type PrecisePrefixCacheScorer,
 } from '../../src/scheduling/plugins/scorers/precise-prefix-cache-scorer.js';
+import { createPrefillCostScorer } from '../../src/scheduling/plugins/scorers/prefill-cost-scorer.js';
+import { PREFIX_MATCH, type PrefixMatch } from '../../src/scheduling/plugins/scorers/prefix-cache-scorer.js';
 import { KvEventsService } from '../../src/scraping/kv-events/service.js';
 import { vllmMapping } from '../../src/scraping/vllm.js';
 import { type SimCluster, startSimCluster } from '../../src/sim/index.js';
@@ -152,6 +154,30 @@ describe('precise prefix-cache scorer on simulator KV events', () => {
     expect(predicted).toBeLessThan(Math.floor(300 / BLOCK));
     const cached = await complete(sim.replicas[0]!.url, shared);
     expect(cached).toBe(predicted * BLOCK);
+  });
+
+  it('publishes its exact match, so prefill-cost-scorer weighs cached tokens from the events', async () => {
+    const p = words(320);
+    await complete(sim.replicas[0]!.url, p);
+    await waitFor(() => scores(scorer, p, eps)[0] === 1, 10_000, 'blocks of the prompt on replica 0');
+    // the same prompt plus new text: replica 0 holds the first part exactly
+    const longer = `${p}${words(320)}`;
+    const ctx = new SchedulingContext(request({ model: MODEL, prompt: longer }), MODEL, 0, 1 << 20);
+    const precise = new Float64Array(3);
+    scorer.score(ctx, eps, precise);
+    const match = ctx.get<PrefixMatch>(PREFIX_MATCH)!;
+    expect(match.candidates).toBe(eps);
+    const tokens = ctx.estPromptTokens();
+    expect(match.cachedTokens(0, tokens)).toBeCloseTo(precise[0]! * tokens, 6);
+    expect(precise[0]).toBeGreaterThan(0.3);
+    expect(precise[0]).toBeLessThan(0.7);
+    expect(match.cachedTokens(1, tokens)).toBe(0);
+    const cost = createPrefillCostScorer('cost', {});
+    const costs = new Float64Array(3);
+    cost.score(ctx, eps, costs);
+    // nothing pending anywhere: replica 0 is the cheapest by the tokens it holds
+    expect(costs[0]).toBe(1);
+    expect(costs[1]).toBeLessThan(1);
   });
 
   it('forgets a replica whose prefix cache was reset (AllBlocksCleared)', async () => {

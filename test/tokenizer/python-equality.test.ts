@@ -19,7 +19,7 @@ import { synthText } from '../../src/sim/tokenizer.js';
 import { type ChatMessage, HfTokenizer } from '../../src/tokenizer/index.js';
 import { SeededRng } from '../../src/util/rng.js';
 import { hasTool, toolPath } from '../helpers/deps.js';
-import { QWEN3_TOKENIZER_DIR } from '../helpers/tokenizers.js';
+import { QWEN3_TOKENIZER_DIR, variedTexts } from '../helpers/tokenizers.js';
 
 const SCRIPT = fileURLToPath(new URL('./python/chat_ids.py', import.meta.url));
 const BS = 16;
@@ -88,6 +88,17 @@ describe.skipIf(!hasTool('python-kv'))(
       }
       // later rounds walked the earlier rounds' pieces: the trie holds them once
       expect(cache.size).toBeGreaterThan(0);
+    });
+
+    it('the tiktoken-core encoder gives the engine’s ids on 3,000 varied texts', () => {
+      const tok = new HfTokenizer(QWEN3_TOKENIZER_DIR, { cacheEntries: 0 });
+      expect(tok.encoder.kind).toBe('tiktoken');
+      const texts = variedTexts(3000, 21);
+      const expected = engineIds(texts.map((prompt) => ({ prompt })));
+      const mismatched = texts.filter(
+        (t, i) => JSON.stringify(tok.encode(t, true)) !== JSON.stringify(expected[i]),
+      );
+      expect(mismatched).toEqual([]);
     });
   },
 );

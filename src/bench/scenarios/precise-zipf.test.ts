@@ -34,7 +34,12 @@ describe('quality-zipf-precise (issue 14’s skewed workload)', () => {
     });
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const pool = [...r.plan!.pools.values()].find((p) => p.name === 'vllm-qwen-pool')!;
-    expect(pool.pickerConfig?.plugins.map((p) => p.type)).toContain('precise-prefix-cache-scorer');
+    const types = pool.pickerConfig?.plugins.map((p) => p.type);
+    expect(types).toContain('precise-prefix-cache-scorer');
+    // cost-aware: prefill-cost-scorer reads the precise scorer's match, so it comes after it
+    expect(types!.indexOf('prefill-cost-scorer')).toBeGreaterThan(
+      types!.indexOf('precise-prefix-cache-scorer'),
+    );
     const target = QUALITY_ZIPF_PRECISE.targets.find((t) => t.name === 'infergate-precise')!;
     expect(target.scheduler).toBe('config');
   });

@@ -12,17 +12,22 @@
 import { QUALITY_ZIPF, ZIPF_WORKLOAD } from './peer-quality.js';
 import type { ScenarioDefinition, ScenarioGoal, ScenarioTarget } from './types.js';
 
-/** The EndpointPickerConfig of the precise target: the default profile with the prefix scorer swapped. */
+/**
+ * The EndpointPickerConfig of the precise target: the default (cost-aware) profile with the prefix
+ * scorer swapped — prefill-cost-scorer then weighs the exact cached share from the events against
+ * each replica's pending prefill.
+ */
 const PRECISE_PICKER_CONFIG = `apiVersion: inference.networking.x-k8s.io/v1alpha1
 kind: EndpointPickerConfig
 metadata: { name: inference-gateway-ext-proc, namespace: default }
 plugins:
 - type: saturation-filter
-- type: queue-scorer
-- type: kv-cache-utilization-scorer
 - type: precise-prefix-cache-scorer
   name: prefix
   parameters: { blockSize: 16 }
+- type: prefill-cost-scorer
+- type: queue-scorer
+- type: kv-cache-utilization-scorer
 - type: inflight-load-scorer
 - type: lora-affinity-scorer
 - type: max-score-picker
@@ -30,10 +35,11 @@ schedulingProfiles:
 - name: default
   plugins:
   - { pluginRef: saturation-filter }
-  - { pluginRef: queue-scorer, weight: 2 }
-  - { pluginRef: kv-cache-utilization-scorer, weight: 2 }
-  - { pluginRef: prefix, weight: 3 }
-  - { pluginRef: inflight-load-scorer, weight: 2 }
+  - { pluginRef: prefix, weight: 1 }
+  - { pluginRef: prefill-cost-scorer, weight: 8 }
+  - { pluginRef: queue-scorer, weight: 1 }
+  - { pluginRef: kv-cache-utilization-scorer, weight: 1 }
+  - { pluginRef: inflight-load-scorer, weight: 1 }
   - { pluginRef: lora-affinity-scorer, weight: 1 }
   - { pluginRef: max-score-picker }
 `;
@@ -56,7 +62,7 @@ const TARGETS: readonly ScenarioTarget[] = [
     declaredPort: INFERGATE.declaredPort,
     scheduler: 'config',
     description:
-      'InferencePool vllm-qwen-pool, the default profile with precise-prefix-cache-scorer (KV events) as its prefix scorer',
+      'InferencePool vllm-qwen-pool, the default (cost-aware) profile with precise-prefix-cache-scorer (KV events) as its prefix scorer',
   },
 ];
 

@@ -147,6 +147,26 @@ describe('PromptBlockCache: block hashes per prompt piece (Qwen3 tokenizer and c
     expect(max).toBeLessThan(6 * 5);
   });
 
+  it('pieces that agree in length and in the sampled characters are still told apart', () => {
+    const cache = new PromptBlockCache(BS);
+    const root = rootHash(null);
+    // 320 characters: the key samples every 20th; these differ only between the samples
+    const base = 'abcdefghijklmnopqrst'.repeat(16);
+    const variants = [
+      base,
+      `${base.slice(0, 7)}X${base.slice(8)}`,
+      `${base.slice(0, 301)}Y${base.slice(302)}`,
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const v of variants) {
+        const msgs = [{ role: 'user', content: v }];
+        expect(cached(cache, { messages: msgs }, root)).toEqual(
+          referenceHashes(ref.chatIds(msgs), root, 4096),
+        );
+      }
+    }
+  });
+
   it('a tokenizer without exact pieces (the stand-in) is encoded whole', () => {
     const stand = new StandInTokenizer();
     const cache = new PromptBlockCache(BS);

@@ -14,7 +14,9 @@
  *
  * Hot-spot guard: as the approximate scorer's, an endpoint's score fades out when its load exceeds
  * the least-loaded candidate's by more than max(imbalanceRequests, imbalanceRatio × least) requests
- * or by more than imbalanceKv of KV utilisation (gone at twice the allowance).
+ * or by more than imbalanceKv of KV utilisation (gone at twice the allowance). The match is also
+ * published as PREFIX_MATCH, so a `prefill-cost-scorer` after it weighs the exact cached share
+ * against each endpoint's pending prefill (one currency: tokens to prefill before the first token).
  */
 
 import type { KvEventHub, KvHubParams } from '../../../scraping/kv-events/service.js';
@@ -26,7 +28,12 @@ import { ParamReader, PluginParamsError } from '../../framework/params.js';
 import type { PluginHost, Scorer } from '../../framework/types.js';
 import { PromptBlockCache } from '../../prefix/prompt-blocks.js';
 import { fadeHotspots } from './hotspot-fade.js';
-import { createPrefixCacheScorer, type PrefixCacheScorer } from './prefix-cache-scorer.js';
+import {
+  createPrefixCacheScorer,
+  PREFIX_MATCH,
+  type PrefixCacheScorer,
+  type PrefixMatch,
+} from './prefix-cache-scorer.js';
 
 export const PRECISE_PREFIX_CACHE_SCORER = 'precise-prefix-cache-scorer';
 
@@ -127,6 +134,24 @@ export function promptBlockHashes(
   if (pieces) return cache.hash(pieces, encodePiece, root, out);
   const ids = tokenizer.encode(prompt.text, prompt.addSpecialTokens);
   return hashTokenBlocks(ids, ids.length, cache.blockSize, root, out);
+}
+
+/**
+ * The match for scorers that weigh it (prefill-cost-scorer): candidate i holds its matched share of
+ * the prompt — exact block counts from the events (approximate for fallback endpoints), scaled to the
+ * caller's token estimate so both sides count in the same units.
+ */
+class PreciseMatchView implements PrefixMatch {
+  constructor(private readonly data: RequestTokens) {}
+
+  get candidates(): readonly SchedulingEndpoint[] {
+    return this.data.candidates;
+  }
+
+  cachedTokens(i: number, promptTokens: number): number {
+    const r = this.data.ratios[i] ?? 0;
+    return r >= 1 ? promptTokens : r * promptTokens;
+  }
 }
 
 export class PrecisePrefixCacheScorer implements Scorer {
@@ -237,6 +262,8 @@ export class PrecisePrefixCacheScorer implements Scorer {
       out[i] = data.ratios[i]!;
       if (out[i]! > 0) any = true;
     }
+    // after the fallback, which publishes its own
+    ctx.set(PREFIX_MATCH, new PreciseMatchView(data));
     if (any && this.params.hotspotGuard && nc > 1) fadeHotspots(candidates, out, this.params);
   }
 

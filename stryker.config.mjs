@@ -23,6 +23,7 @@ export default {
   cleanTempDir: 'always',
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 3_000,
+  disableBail: room.disableBail,
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: `${out}/report.json` },
   htmlReporter: { fileName: `${out}/report.html` },

@@ -209,6 +209,7 @@ describe('precise-prefix-cache-scorer with live KV events', () => {
     expect(score(scorer, short, [a, b])).toEqual([0, 0]);
     scorer.onDispatch(short, a);
     expect(lookups).toEqual([]);
+    expect(log.lines().filter((l) => l.level === 40)).toEqual([]);
   });
 
   it('counts one lookup per request at its first dispatch: blocks and those the endpoint held', () => {
@@ -335,6 +336,26 @@ describe('precise-prefix-cache-scorer with live KV events', () => {
     }
   });
 
+  it('one hub per pool and hub parameters; a host without telemetry counts nothing', () => {
+    const other = createPrecisePrefixCacheScorer('other', { blockSize: BS * 2 });
+    const bare = { ...host(2), kvEvents: service };
+    other.attach(bare);
+    expect(other.hub).not.toBe(scorer.hub);
+    expect(other.hub!.params.blockSize).toBe(BS * 2);
+    const same = createPrecisePrefixCacheScorer('same', { blockSize: BS * 2 });
+    same.attach(bare);
+    expect(same.hub).toBe(other.hub);
+    // the main scorer's hub, reached through a host without telemetry
+    const quiet = createPrecisePrefixCacheScorer('quiet', { blockSize: BS, maxPrefixBlocksToMatch: 64 });
+    quiet.attach({ ...pluginHost, telemetry: undefined });
+    const prompt = ids(3);
+    hold(a, prompt, 3);
+    const ctx = ctxFor({ prompt });
+    expect(score(quiet, ctx, [a, b])).toEqual([1, 0]);
+    expect(() => quiet.onDispatch(ctx, a)).not.toThrow();
+    expect(lookups).toEqual([]);
+  });
+
   it('a tokenizer that cannot load is reported at attach; requests are then scored as uncached, warned once', () => {
     const broken = captureLogger();
     const s = createPrecisePrefixCacheScorer('broken', {
@@ -349,6 +370,9 @@ describe('precise-prefix-cache-scorer with live KV events', () => {
       pool: 'default/pool',
       tokenizer: '/nonexistent/tokenizer.json',
     });
+    // no candidate live: nothing to tokenise for
+    expect(score(s, ctxFor({ prompt: 'hello world' }), [silent])).toEqual([0]);
+    expect(broken.lines()).toHaveLength(1);
     hold(a, tok.encode('hello world and more words here', true), 1);
     expect(score(s, ctxFor({ prompt: 'hello world and more words here' }), [a, b])).toEqual([0, 0]);
     expect(score(s, ctxFor({ prompt: 'hello again' }), [a, b])).toEqual([0, 0]);
@@ -387,6 +411,11 @@ describe('precise-prefix-cache-scorer without KV events (a host that may not con
     ]);
     expect(s.fallback.name).toBe('p/fallback');
     expect(s.fallback.params.hotspotGuard).toBe(false);
+    // unattached: scored by the fallback, and a decisive pick has no logger to tell
+    const set = [kvEndpoint(200, 1), kvEndpoint(201, 1)];
+    const ctx = ctxFor({ prompt: text(64 * 2, 52) });
+    expect(score(s, ctx, set)).toEqual([0, 0]);
+    expect(() => s.onDecisive(ctx, set[0]!, set)).not.toThrow();
     expect(s.tokenizer.name).toBe('stand-in');
   });
 });
@@ -622,6 +651,19 @@ describe('promptBlockHashes', () => {
     expect(n).toBe(Math.floor(whole.encode(textIn, false).length / BS));
     expect(n2).toBe(n);
     expect([...out.slice(0, n)]).toEqual([...out2.slice(0, n)]);
+  });
+
+  it('a tokenizer with encodePiece but no pieces is encoded whole', () => {
+    const { pieces: _, ...t } = piecewise(true);
+    const out = new Float64Array(16);
+    const n = promptBlockHashes(
+      { text: textIn, addSpecialTokens: false },
+      t,
+      new PromptBlockCache(BS),
+      root,
+      out,
+    );
+    expect(n).toBe(Math.floor(piecewise(false).encode(textIn, false).length / BS));
   });
 
   it('a tokenizer whose pieces are undefined for this text is encoded whole', () => {

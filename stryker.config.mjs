@@ -18,7 +18,8 @@ export default {
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   coverageAnalysis: 'perTest',
   mutate: room.mutate,
-  ignorePatterns: ['dist', 'docs', 'bench/results', '.stryker-out', 'deploy'],
+  // .stryker-tmp*: the sandboxes of another run going on in this worktree (a second run would copy them)
+  ignorePatterns: ['dist', 'docs', 'bench/results', '.stryker-out', '.stryker-tmp*', 'deploy'],
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),

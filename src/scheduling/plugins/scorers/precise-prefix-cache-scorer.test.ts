@@ -338,12 +338,11 @@ describe('precise-prefix-cache-scorer with live KV events', () => {
 
   it('one hub per pool and hub parameters; a host without telemetry counts nothing', () => {
     const other = createPrecisePrefixCacheScorer('other', { blockSize: BS * 2 });
-    const bare = { ...host(2), kvEvents: service };
-    other.attach(bare);
+    other.attach(pluginHost);
     expect(other.hub).not.toBe(scorer.hub);
     expect(other.hub!.params.blockSize).toBe(BS * 2);
     const same = createPrecisePrefixCacheScorer('same', { blockSize: BS * 2 });
-    same.attach(bare);
+    same.attach(pluginHost);
     expect(same.hub).toBe(other.hub);
     // the main scorer's hub, reached through a host without telemetry
     const quiet = createPrecisePrefixCacheScorer('quiet', { blockSize: BS, maxPrefixBlocksToMatch: 64 });

@@ -382,6 +382,7 @@ describe('prefix-cache-scorer: what it tells other plugins, counts and logs', ()
     scorer.onDecisive(context(request({ model: 'm', prompt: P })), set[1]!, set); // never scored
     expect(lines()).toHaveLength(before);
     scorer.onDecisive(ctx, set[1]!, set);
+    expect(lines()).toHaveLength(before + 1);
     scorer.onDispatch(ctx, set[1]!); // already logged for this request
     scorer.onDecisive(ctx, set[1]!, set);
     expect(lines().slice(before)).toMatchObject([

@@ -107,7 +107,8 @@ export function roomPart(roomName, chunkName) {
     throw new Error(`room must be one of ${Object.keys(ROOMS).join(', ')} (got "${roomName}")`);
   }
   const disableBail = room.disableBail === true;
-  if (!chunkName) return { mutate: room.mutate, tests: room.tests, out: `.stryker-out/${roomName}`, disableBail };
+  if (!chunkName)
+    return { mutate: room.mutate, tests: room.tests, out: `.stryker-out/${roomName}`, disableBail };
   const chunk = room.chunks?.[chunkName];
   if (chunk === undefined) {
     const names = Object.keys(room.chunks ?? {});

@@ -140,9 +140,14 @@ describe('picker contracts', () => {
     for (const c of [...first, ...second]) expect(Math.abs(c / 8000 - 0.25)).toBeLessThan(0.03);
     // fewer candidates than asked: all of them
     expect(
-      picker('random-picker', { maxNumOfEndpoints: 5 })
-        .pick(ctx(), set.slice(0, 3), new Float64Array(3), rng)
-        .sort(),
+      [
+        ...picker('random-picker', { maxNumOfEndpoints: 5 }).pick(
+          ctx(),
+          set.slice(0, 3),
+          new Float64Array(3),
+          rng,
+        ),
+      ].sort(),
     ).toEqual([0, 1, 2]);
   });
 

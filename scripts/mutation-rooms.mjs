@@ -6,6 +6,11 @@
 // Stryker command stays within about ten minutes on a shared two-core machine; a chunk's `mutate`
 // replaces the room's, its `tests` (when given) replace the room's tests. The room's summary merges
 // the latest report of every chunk.
+// `disableBail: true` runs every covering test of a mutant even after one failed: for rooms whose
+// tests hold ZeroMQ sockets in process (the precise prefix scorer's KV-event hub). With bail, vitest
+// stops the worker thread mid-file, ZeroMQ aborts the whole test-runner process on that
+// (zeromq/zeromq.js#411) and Stryker restarts it for the next mutant: twice as slow, and a mutant
+// can end as an error instead of killed.
 
 const NOT_SOURCE = ['!**/*.test.ts', '!**/index.ts', '!**/types.ts'];
 
@@ -13,6 +18,7 @@ export const ROOMS = {
   // The scheduler proper: framework (runner, config, prompt), plugins, saturation, profiles.
   // The prefix index (src/scheduling/prefix) is its own room: it is large and has its own tests.
   scheduling: {
+    disableBail: true,
     mutate: ['src/scheduling/**/*.ts', '!src/scheduling/prefix/**', ...NOT_SOURCE],
     tests: [
       'src/scheduling/*.test.ts',
@@ -35,6 +41,7 @@ export const ROOMS = {
     },
   },
   'scheduling-prefix': {
+    disableBail: true,
     mutate: ['src/scheduling/prefix/**/*.ts', '!**/*.test.ts', '!**/index.ts'],
     tests: ['src/scheduling/prefix/*.test.ts', 'src/scheduling/plugins/**/*.test.ts'],
   },
@@ -99,7 +106,9 @@ export function roomPart(roomName, chunkName) {
   if (room === undefined) {
     throw new Error(`room must be one of ${Object.keys(ROOMS).join(', ')} (got "${roomName}")`);
   }
-  if (!chunkName) return { mutate: room.mutate, tests: room.tests, out: `.stryker-out/${roomName}` };
+  const disableBail = room.disableBail === true;
+  if (!chunkName)
+    return { mutate: room.mutate, tests: room.tests, out: `.stryker-out/${roomName}`, disableBail };
   const chunk = room.chunks?.[chunkName];
   if (chunk === undefined) {
     const names = Object.keys(room.chunks ?? {});
@@ -111,5 +120,6 @@ export function roomPart(roomName, chunkName) {
     mutate: chunk.mutate,
     tests: chunk.tests ?? room.tests,
     out: `.stryker-out/${roomName}/${chunkName}`,
+    disableBail,
   };
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { PickerConfigPlan } from '../../config/plan.js';
 import { SeededRng } from '../../util/rng.js';
+import { PLUGIN_FACTORIES } from '../plugin-catalog.js';
 import { BUILT_IN_PICKER_CONFIGS, DEFAULT_PICKER_CONFIG } from '../profiles.js';
 import { buildScheduler, instantiatePickerConfig, validatePickerConfig } from './config.js';
+import type { PluginFactory } from './types.js';
 
 type Spec = Pick<PickerConfigPlan, 'plugins' | 'schedulingProfiles'>;
 const cfg = (spec: Spec): PickerConfigPlan => ({
@@ -210,5 +212,192 @@ describe('buildScheduler', () => {
     expect(() =>
       buildScheduler(cfg({ plugins: [plugin('nope')], schedulingProfiles: [] }), new SeededRng(1)),
     ).toThrow(/plugins\[0\]\.type: unknown plugin type "nope"/);
+  });
+});
+
+describe('instantiatePickerConfig: every issue with its path', () => {
+  const profile = (name: string, ...refs: string[]) => ({
+    name,
+    plugins: refs.map((pluginRef) => ({ pluginRef })),
+  });
+  const issuesOf = (spec: Spec, factories?: ReadonlyMap<string, PluginFactory>) =>
+    instantiatePickerConfig(cfg(spec), factories).issues;
+
+  it('parameters that are not a mapping: the path is the parameters themselves', () => {
+    const issues = issuesOf({
+      plugins: [{ type: 'queue-scorer', name: 'q', parameters: [] as never }],
+      schedulingProfiles: [],
+    });
+    expect(issues).toEqual([
+      {
+        path: 'plugins[0].parameters',
+        message: 'plugin "q" (queue-scorer): parameters must be a mapping',
+        fix: 'write `parameters: {}`',
+      },
+    ]);
+  });
+
+  it('a factory that fails otherwise: its message at the parameters', () => {
+    const factories = new Map<string, PluginFactory>([
+      [
+        'boom',
+        () => {
+          throw new Error('cannot build');
+        },
+      ],
+      [
+        'odd',
+        () => {
+          throw 'a string';
+        },
+      ],
+    ]);
+    expect(
+      issuesOf({ plugins: [plugin('boom'), plugin('odd')], schedulingProfiles: [profile('p')] }, factories),
+    ).toEqual([
+      { path: 'plugins[0].parameters', message: 'plugin "boom" (boom): cannot build' },
+      { path: 'plugins[1].parameters', message: 'plugin "odd" (odd): a string' },
+    ]);
+  });
+
+  it('an unknown type far from every known one lists the known types', () => {
+    const factories = new Map<string, PluginFactory>([
+      ['queue-scorer', PLUGIN_FACTORIES.get('queue-scorer')!],
+    ]);
+    expect(
+      issuesOf({ plugins: [plugin('zzzzzzzzzzzz')], schedulingProfiles: [profile('p')] }, factories),
+    ).toEqual([
+      {
+        path: 'plugins[0].type',
+        message: 'unknown plugin type "zzzzzzzzzzzz" (plugin "zzzzzzzzzzzz")',
+        fix: 'known types: queue-scorer',
+      },
+    ]);
+  });
+
+  it('an unnamed plugin is named by its type, also when checking for twins', () => {
+    const issues = issuesOf({
+      plugins: [{ type: 'queue-scorer', name: '', parameters: {} }, plugin('queue-scorer')],
+      schedulingProfiles: [],
+    });
+    expect(issues).toEqual([
+      {
+        path: 'plugins[1].name',
+        message: 'plugin name "queue-scorer" is used twice',
+        fix: 'give each plugin instance its own `name`',
+      },
+    ]);
+    // and the default profile refers to it by its type
+    const built = instantiatePickerConfig(
+      cfg({ plugins: [{ type: 'queue-scorer', name: '', parameters: {} }], schedulingProfiles: [] }),
+    );
+    expect(built.config!.profiles[0]!.scorers.map((w) => w.scorer.name)).toEqual(['queue-scorer']);
+  });
+
+  it('two profile handlers; a handler listed in a profile; a profile name used twice', () => {
+    const issues = issuesOf({
+      plugins: [
+        plugin('single-profile-handler', {}, 'h1'),
+        plugin('single-profile-handler', {}, 'h2'),
+        plugin('queue-scorer'),
+      ],
+      schedulingProfiles: [profile('p', 'queue-scorer', 'h1'), profile('p', 'queue-scorer')],
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        {
+          path: 'plugins',
+          message: '2 profile handlers (h1, h2); at most one is allowed',
+          fix: 'keep one profile handler plugin',
+        },
+        {
+          path: 'schedulingProfiles[0].plugins[1].pluginRef',
+          message: '"h1" is a profile handler; profiles list filters, scorers and a picker',
+          fix: 'declare the handler under plugins only',
+        },
+        { path: 'schedulingProfiles[1].name', message: 'profile name "p" is used twice' },
+      ]),
+    );
+  });
+
+  it('one handler is fine; a profile naming an undeclared plugin when none built lists "(none)"', () => {
+    expect(
+      issuesOf({
+        plugins: [plugin('single-profile-handler'), plugin('queue-scorer')],
+        schedulingProfiles: [profile('p', 'queue-scorer')],
+      }),
+    ).toEqual([]);
+    expect(issuesOf({ plugins: [], schedulingProfiles: [profile('p', 'ghost')] })).toEqual([
+      {
+        path: 'schedulingProfiles[0].plugins[0].pluginRef',
+        message: 'profile "p" refers to plugin "ghost", which is not declared',
+        fix: 'declare it under plugins, or use one of: (none)',
+      },
+    ]);
+  });
+
+  it('weight 0 is allowed; the fixes of weight and picker issues', () => {
+    expect(
+      issuesOf({
+        plugins: [plugin('queue-scorer')],
+        schedulingProfiles: [{ name: 'p', plugins: [{ pluginRef: 'queue-scorer', weight: 0 }] }],
+      }),
+    ).toEqual([]);
+    const issues = issuesOf({
+      plugins: [plugin('queue-scorer'), plugin('random-picker'), plugin('max-score-picker')],
+      schedulingProfiles: [
+        {
+          name: 'p',
+          plugins: [
+            { pluginRef: 'queue-scorer', weight: Number.NaN },
+            { pluginRef: 'random-picker' },
+            { pluginRef: 'max-score-picker' },
+          ],
+        },
+      ],
+    });
+    expect(issues.map((i) => i.fix)).toEqual(['weight: 1', 'keep one picker per profile']);
+  });
+
+  it('a profile without a picker gets max-score-picker', () => {
+    const built = instantiatePickerConfig(
+      cfg({ plugins: [plugin('queue-scorer')], schedulingProfiles: [profile('p', 'queue-scorer')] }),
+    );
+    expect(built.config!.profiles[0]!.picker).toMatchObject({
+      name: 'max-score-picker',
+      type: 'max-score-picker',
+      maxNumOfEndpoints: 1,
+    });
+  });
+
+  it('several profiles are fine under a handler that picks among them', () => {
+    const factories = new Map<string, PluginFactory>([
+      ...PLUGIN_FACTORIES,
+      [
+        'pick-by-header',
+        (name) => ({
+          kind: 'profile-handler',
+          type: 'pick-by-header',
+          name,
+          pickProfile: (_c, ps) => ps[1]!,
+        }),
+      ],
+    ]);
+    const spec = {
+      plugins: [plugin('pick-by-header'), plugin('queue-scorer')],
+      schedulingProfiles: [profile('a', 'queue-scorer'), profile('b')],
+    };
+    const built = instantiatePickerConfig(cfg(spec), factories);
+    expect(built.issues).toEqual([]);
+    expect(built.config!.handler.type).toBe('pick-by-header');
+    expect(built.config!.profiles.map((p) => p.name)).toEqual(['a', 'b']);
+  });
+
+  it('buildScheduler names the config and every issue', () => {
+    const spec = { plugins: [plugin('nope')], schedulingProfiles: [profile('p', 'ghost')] };
+    expect(() => buildScheduler(cfg(spec), new SeededRng(1))).toThrow(
+      'EndpointPickerConfig epp: plugins[0].type: unknown plugin type "nope" (plugin "nope"); ' +
+        'schedulingProfiles[0].plugins[0].pluginRef: profile "p" refers to plugin "ghost", which is not declared',
+    );
   });
 });

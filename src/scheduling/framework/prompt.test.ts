@@ -74,3 +74,63 @@ describe('renderPrompt', () => {
     expect(renderPrompt(req({ prompt: 'abc' }), 0)).toBe('');
   });
 });
+
+describe('renderPrompt: every shape of prompt', () => {
+  const bare = (json: Record<string, unknown> | undefined): InferenceRequest => ({ ...req({}), json });
+
+  it.each<[string, Record<string, unknown> | undefined, number, string]>([
+    ['no JSON body', undefined, 100, ''],
+    ['a limit of 0 renders nothing', { prompt: 'abc' }, 0, ''],
+    ['a string prompt shorter than the limit', { prompt: 'abc' }, 3, 'abc'],
+    ['a string prompt cut at the limit', { prompt: 'abcdef' }, 4, 'abcd'],
+    ['`input` (embeddings) like prompt', { input: 'xyz' }, 10, 'xyz'],
+    ['a prompt of another type', { prompt: 7 }, 10, ''],
+    ['strings joined by newlines', { prompt: ['ab', 'cd'] }, 10, 'ab\ncd'],
+    ['token ids joined by commas', { prompt: [1, 22, 3] }, 10, '1,22,3'],
+    ['lists of token ids, one per line', { prompt: [[1, 2], [3]] }, 10, '1,2\n3'],
+    ['other items are skipped', { prompt: [{ a: 1 }, 'x', null] }, 10, '\nx'],
+    ['a list cut at the limit', { prompt: ['abcdef', 'ghi'] }, 8, 'abcdef\ng'],
+    ['a list exactly at the limit', { prompt: ['abcd'] }, 4, 'abcd'],
+  ])('%s', (_label, json, limit, want) => {
+    expect(renderPrompt(bare(json), limit)).toBe(want);
+  });
+
+  it('chat: roles, tools first, content parts, and what is not a message', () => {
+    const json = {
+      tools: [{ type: 'function', function: { name: 'f' } }],
+      messages: [
+        null,
+        'not a message',
+        { role: 'system', content: null },
+        { role: 5, content: 'no role' },
+        { role: 'user', content: { odd: true } },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'look ' },
+            { type: 'image_url', image_url: { url: 'http://i/1.png' } },
+            { type: 'image_url', image_url: { detail: 'low' } },
+            { type: 'input_audio', input_audio: { data: 'AA' } },
+            'loose text',
+            null,
+          ],
+        },
+      ],
+    };
+    expect(renderPrompt(bare(json), 10_000)).toBe(
+      '<|tools|>[{"type":"function","function":{"name":"f"}}]\n' +
+        '<|system|>\n' +
+        '<||>no role\n' +
+        '<|user|>{"odd":true}\n' +
+        '<|user|>look <|image|>http://i/1.png{"type":"image_url","image_url":{"detail":"low"}}' +
+        '{"type":"input_audio","input_audio":{"data":"AA"}}\n',
+    );
+  });
+
+  it('chat: no tools block for an empty tool list; cut at the limit', () => {
+    const json = { tools: [], messages: [{ role: 'user', content: 'hello there' }] };
+    expect(renderPrompt(bare(json), 10_000)).toBe('<|user|>hello there\n');
+    expect(renderPrompt(bare(json), 12)).toBe('<|user|>hell');
+    expect(renderPrompt(bare(json), 20)).toBe('<|user|>hello there\n');
+  });
+});

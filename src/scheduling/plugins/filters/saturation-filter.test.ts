@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { context, request, type StateOpts, state } from '../../../../test/scheduling/helpers.js';
+import { context, host, request, type StateOpts, state } from '../../../../test/scheduling/helpers.js';
 import { createSaturationFilter } from './saturation-filter.js';
 
 describe('saturation-filter', () => {
@@ -34,5 +34,34 @@ describe('saturation-filter', () => {
     expect(() => createSaturationFilter('sat', { metricsStalenessThreshold: 'soon' })).toThrow(
       /must be a duration/,
     );
+  });
+
+  it('takes the pool’s thresholds when attached, its own explicit ones first', () => {
+    const pool = {
+      ...host(),
+      saturation: { queueDepthThreshold: 2, kvCacheUtilThreshold: 0.5, metricsStalenessThresholdMs: 200 },
+    };
+    const now = performance.now();
+    const set = [
+      state(1, { m: { waiting: 3 } }, now),
+      state(2, { m: { kvUsage: 0.6 } }, now),
+      state(3, { m: {} }, now),
+    ];
+    const kept = (params: Record<string, unknown>) => {
+      const f = createSaturationFilter('sat', params);
+      f.attach(pool);
+      return f.filter(context(request()), set).map((e) => set.indexOf(e));
+    };
+    expect(kept({})).toEqual([2]);
+    expect(kept({ queueDepthThreshold: 5 })).toEqual([0, 2]);
+    expect(kept({ kvCacheUtilThreshold: 0.9 })).toEqual([1, 2]);
+  });
+
+  it.each([
+    [{ queueDepthThreshold: 0 }, 'queueDepthThreshold'],
+    [{ metricsStalenessThreshold: 0 }, 'metricsStalenessThreshold'],
+    [{ kvCacheUtilThreshold: 0 }, 'kvCacheUtilThreshold'],
+  ])('rejects %j', (params, field) => {
+    expect(() => createSaturationFilter('sat', params)).toThrow(field);
   });
 });

@@ -107,6 +107,80 @@ describe('prefill-cost-scorer', () => {
     expect(out[0]).toBe(0);
   });
 
+  it('reads the prefix match only when it scored the same candidates', () => {
+    const { prefix, cost } = setup({ costSpanTokens: 1000 });
+    const set = [state(1, { m: {} }), state(2, { m: {} })];
+    const history = text(64 * 40, 1);
+    const seed = context(request({ model: 'm', prompt: history }));
+    prefix.score(seed, set, new Float64Array(2));
+    prefix.onDispatch!(seed, set[0]!);
+    const ctx = context(request({ model: 'm', prompt: history }));
+    prefix.score(ctx, set, new Float64Array(2));
+    const out = new Float64Array(2);
+    cost.score(ctx, set, out);
+    expect(out[0]).toBe(1);
+    expect(out[1]!).toBeLessThan(1);
+    // a later stage scored a different list: the match's indices would not line up
+    cost.score(ctx, [set[0]!, set[1]!], out);
+    expect([...out]).toEqual([1, 1]);
+  });
+
+  it('the requests decoding are those in flight past their prefill', () => {
+    const cost = createPrefillCostScorer('cost', { costSpanTokens: 1_000_000, decodeStallWeight: 1 });
+    const set = [state(1, { m: {} }), state(2, { m: {} })];
+    // endpoint 1: four in flight, two of them still prefilling (0 tokens each) → two decoding
+    for (let k = 0; k < 4; k++) set[0]!.acquire(1);
+    set[0]!.startPrefill(0);
+    set[0]!.startPrefill(0);
+    const ctx = context(request({ model: 'm', prompt: text(400, 7) }));
+    const out = new Float64Array(2);
+    cost.score(ctx, set, out);
+    const prompt = ctx.estPromptTokens();
+    // cost 1: prompt × (1 + 2), cost 2: prompt → 1 − 2 × prompt / span
+    expect(out[0]).toBeCloseTo(1 - (2 * prompt) / 1_000_000, 12);
+    expect(out[1]).toBe(1);
+  });
+
+  it('writes only out[0 … candidates)', () => {
+    const cost = createPrefillCostScorer('cost', {});
+    const out = Float64Array.from([5, 5, -3]);
+    cost.score(context(request({ model: 'm', prompt: 'hi' })), [state(1), state(2)], out);
+    expect([...out]).toEqual([1, 1, -3]);
+  });
+
+  it('counts pending prefill where the request went: its uncached tokens there, the whole prompt elsewhere', () => {
+    const { prefix, cost, run } = setup();
+    const set = [state(1, { m: {} }), state(2, { m: {} })];
+    const history = text(64 * 40, 8);
+    prefix.onDispatch!(run(set, history).ctx, set[0]!);
+    const r = run(set, history);
+    cost.onDispatch!(r.ctx, set[0]!); // everything cached on endpoint 1
+    expect(set[0]!.pendingPrefillTokens).toBe(0);
+    expect(set[0]!.pendingPrefillRequests).toBe(1);
+    const outside = state(3, { m: {} });
+    const r2 = run(set, history);
+    cost.onDispatch!(r2.ctx, outside); // not a candidate (e.g. a fallback pick)
+    expect(outside.pendingPrefillTokens).toBe(r2.ctx.estPromptTokens());
+    // a request never scored changes nothing
+    cost.onDispatch!(context(request({ model: 'm', prompt: history })), set[1]!);
+    expect(set[1]!.pendingPrefillRequests).toBe(0);
+  });
+
+  it('a first token or completion from another endpoint does not release it', () => {
+    const { cost, run } = setup();
+    const set = [state(1, { m: {} }), state(2, { m: {} })];
+    const r = run(set, text(64 * 10, 9));
+    cost.onDispatch!(r.ctx, set[0]!);
+    cost.onFirstToken!(r.ctx, set[1]!);
+    cost.onComplete!(r.ctx, set[1]!, { status: 200, ok: true, ttftMs: 5 });
+    expect(set[0]!.pendingPrefillTokens).toBe(r.ctx.estPromptTokens());
+    // and a request never scored releases nothing
+    const never = context(request({ model: 'm', prompt: 'x' }));
+    cost.onFirstToken!(never, set[0]!);
+    cost.onComplete!(never, set[0]!, { status: 200, ok: true, ttftMs: 5 });
+    expect(set[0]!.pendingPrefillRequests).toBe(1);
+  });
+
   it('rejects unknown and out-of-range parameters', () => {
     expect(() => createPrefillCostScorer('c', { slackTokens: 1 })).toThrow(/slackTokens/);
     expect(() => createPrefillCostScorer('c', { costSpanTokens: 0 })).toThrow(/costSpanTokens/);

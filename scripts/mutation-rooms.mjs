@@ -49,7 +49,8 @@ export const ROOMS = {
   // account in (endpoint state, objectives).
   requestcontrol: {
     mutate: ['src/requestcontrol/**/*.ts', 'src/datastore/**/*.ts', ...NOT_SOURCE],
-    tests: ['src/requestcontrol/*.test.ts', 'src/datastore/*.test.ts'],
+    // scrape-loop: the registry against real metrics servers on loopback, in the test process.
+    tests: ['src/requestcontrol/*.test.ts', 'src/datastore/*.test.ts', 'test/scheduling/scrape-loop.test.ts'],
     chunks: {
       router: { mutate: ['src/requestcontrol/router.ts', 'src/requestcontrol/least-request-router.ts'] },
       registry: {

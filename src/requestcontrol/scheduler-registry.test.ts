@@ -523,6 +523,7 @@ describe('decisions: what the router accounts per attempt', () => {
     const { router } = setup({ endpoints: [address(1)] }, { reservationTtlMs: 0 });
     for (let i = 0; i < 3000; i++) await router.route(request({ model: 'm' }), signal());
     // Every earlier reservation has expired (TTL 0) and been swept; the list is compacted as it goes.
+    // biome-ignore lint/complexity/useLiteralKeys: a private field, read to check its bound
     expect(router['pending'].length).toBeLessThanOrEqual(2 * 1025);
     expect(router.endpoints[0]!.inflightRequests).toBe(1);
   });
@@ -682,5 +683,136 @@ describe('flow control: the queue', () => {
     expect((err as GatewayError).message).toBe(
       'Every endpoint of the pool is saturated; sheddable request dropped.',
     );
+  });
+});
+
+describe('metrics: values', () => {
+  const value = (text_: string, series: string) => {
+    const line = text_.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it("the reference picker's pool gauges read routable endpoints with fresh metrics", async () => {
+    const { reg, router, scrape, promRegistry } = setup({
+      key: 'team-a/pool',
+      endpoints: [address(1), address(2), address(3), { ...address(4), ready: false }],
+    });
+    scrape(1, { waiting: 4, kvUsage: 0.2 });
+    scrape(2, { waiting: 2, kvUsage: 0.6 });
+    scrape(4, { waiting: 100, kvUsage: 1 });
+    expect(router.endpoints).toHaveLength(4);
+    const t = await promRegistry.metrics();
+    expect(value(t, 'inference_pool_ready_pods{name="pool"}')).toBe(3);
+    expect(value(t, 'inference_pool_average_queue_size{name="pool"}')).toBe(3);
+    expect(value(t, 'inference_pool_average_kv_cache_utilization{name="pool"}')).toBeCloseTo(0.4, 9);
+    expect(reg.endpointState('10.0.0.3:8000')!.metrics).toBeUndefined();
+  });
+
+  it('metrics age in seconds, only for endpoints with metrics', async () => {
+    const { scrape, promRegistry } = setup({ endpoints: [address(1), address(2)] });
+    const t0 = performance.now();
+    scrape(1, {});
+    const t = await promRegistry.getSingleMetricAsString('infergate_pool_endpoint_metrics_age_seconds');
+    const elapsed = (performance.now() - t0) / 1000;
+    const age = value(
+      t,
+      'infergate_pool_endpoint_metrics_age_seconds{pool="default/pool",endpoint="10.0.0.1:8000"}',
+    );
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThanOrEqual(elapsed);
+    expect(t).not.toMatch(/endpoint="10\.0\.0\.2:8000"/);
+  });
+
+  it('prefix blocks requested and matched; pick series dropped when their endpoint leaves', async () => {
+    const {
+      reg,
+      router,
+      promRegistry,
+      pool: p,
+    } = setup({ endpoints: [address(1), address(2)] }, { pluginTimings: true });
+    const prompt = text(64 * 10, 2);
+    for (let i = 0; i < 3; i++) {
+      const d = await router.route(request({ model: 'm', prompt }), signal());
+      d.onDispatch(d.endpoints[0]!);
+      d.onComplete(d.endpoints[0]!, { status: 200, ok: true });
+    }
+    const t = await promRegistry.metrics();
+    const requested = value(t, 'infergate_prefix_index_requested_blocks_total{pool="default/pool"}')!;
+    const matched = value(t, 'infergate_prefix_index_matched_blocks_total{pool="default/pool"}')!;
+    expect(requested).toBeGreaterThanOrEqual(30);
+    expect(matched).toBe((2 * requested) / 3);
+    // Prefix affinity: the three picks went to one endpoint.
+    const picks =
+      /infergate_scheduler_picks_total\{pool="default\/pool",endpoint="([0-9.:]+)",reason="[a-z-]+"\} (\d+)/g;
+    const picked = [...t.matchAll(picks)];
+    expect(picked.map((m) => Number(m[2])).reduce((x, y) => x + y, 0)).toBe(3);
+    expect(new Set(picked.map((m) => m[1])).size).toBe(1);
+    expect(t).toMatch(
+      /infergate_scheduler_plugin_duration_seconds_bucket\{le="0\.001",plugin_type="[a-z-]+"\}/,
+    );
+
+    reg.sync(plan({ ...p, endpoints: [address(3)] }));
+    const after = await promRegistry.getSingleMetricAsString('infergate_scheduler_picks_total');
+    expect(after).not.toContain(picked[0]![1]!);
+  });
+
+  it('no prefix match: nothing matched is counted', async () => {
+    const { router, promRegistry } = setup({ endpoints: [address(1), address(2)] });
+    const d = await router.route(request({ model: 'm', prompt: text(64 * 10, 9) }), signal());
+    d.onDispatch(d.endpoints[0]!);
+    const t = await promRegistry.metrics();
+    expect(value(t, 'infergate_prefix_index_lookups_total{pool="default/pool"}')).toBe(1);
+    expect(value(t, 'infergate_prefix_index_requested_blocks_total{pool="default/pool"}')).toBeGreaterThan(0);
+    expect(value(t, 'infergate_prefix_index_matched_blocks_total{pool="default/pool"}') ?? 0).toBe(0);
+    expect(value(t, 'infergate_prefix_index_hits_total{pool="default/pool"}') ?? 0).toBe(0);
+  });
+});
+
+describe('registry', () => {
+  it('updateEndpoints: a new endpoint set without rebuilding the scheduler', async () => {
+    const { reg, router, pool: p } = setup({ endpoints: [address(1)] });
+    const scheduler = router.scheduler;
+    reg.updateEndpoints(plan({ ...p, endpoints: [address(1), address(2)] }));
+    expect(router.scheduler).toBe(scheduler);
+    expect(router.endpoints.map((e) => e.id)).toEqual(['10.0.0.1:8000', '10.0.0.2:8000']);
+    expect(reg.endpointState('10.0.0.2:8000')).toBeDefined();
+  });
+
+  it('an endpoint listed twice is one state; podName only when the plan names one', async () => {
+    const { reg, router } = setup({
+      endpoints: [address(1), address(1), { ...address(2), podName: undefined }],
+    });
+    expect(router.endpoints.map((e) => e.id)).toEqual(['10.0.0.1:8000', '10.0.0.2:8000']);
+    expect(reg.endpointState('10.0.0.1:8000')!.endpoint.podName).toBe('pod-1');
+    expect('podName' in reg.endpointState('10.0.0.2:8000')!.endpoint).toBe(false);
+  });
+
+  it('an endpoint shared by two pools wakes both and is kept while either selects it', async () => {
+    const { reg, pool: p } = setup({ endpoints: [address(1)] });
+    const other = pool({ key: 'default/other', name: 'other', endpoints: [address(1), address(2)] });
+    reg.sync(plan(p, other));
+    const shared = reg.endpointState('10.0.0.1:8000')!;
+    expect(reg.get(other.key)!.endpoints[0]).toBe(shared);
+    reg.sync(plan(other));
+    expect(reg.endpointState('10.0.0.1:8000')).toBe(shared);
+    reg.sync(plan(pool({ ...other, endpoints: [address(2)] })));
+    expect(reg.endpointState('10.0.0.1:8000')).toBeUndefined();
+  });
+
+  it('defaults: two fallbacks, unknown models passed through, plugin timings off; a strategy error names the known ones', async () => {
+    const { router, promRegistry } = setup({ endpoints: [address(1), address(2), address(3), address(4)] });
+    const d = await router.route(request({ model: 'no-such-model' }), signal());
+    expect(d.endpoints).toHaveLength(3);
+    expect(d.targetModel).toBe('no-such-model');
+    expect(
+      await promRegistry.getSingleMetricAsString('infergate_scheduler_plugin_duration_seconds'),
+    ).not.toMatch(/_count/);
+    expect(() => setup(undefined, { strategy: 'nope' })).toThrow(/\(known: [a-z-]+(, [a-z-]+)+\)$/);
+  });
+
+  it('closing stops every router', async () => {
+    const { reg, router } = setup();
+    await reg.close();
+    expect(await router.route(request(), signal()).catch(code)).toBe('NO_READY_ENDPOINT');
   });
 });

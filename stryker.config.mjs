@@ -18,9 +18,11 @@ export default {
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   coverageAnalysis: 'perTest',
   mutate: room.mutate,
-  ignorePatterns: ['dist', 'docs', 'bench/results', '.stryker-out', 'deploy'],
+  ignorePatterns: ['dist', 'docs', 'bench/results', '.stryker-out', '.stryker-tmp*', 'deploy'],
   // One sandbox per room and chunk, so that chunks can run side by side.
-  tempDirName: ['.stryker-tmp', process.env.MUTATION_ROOM, process.env.MUTATION_CHUNK].filter(Boolean).join('-'),
+  tempDirName: ['.stryker-tmp', process.env.MUTATION_ROOM, process.env.MUTATION_CHUNK]
+    .filter(Boolean)
+    .join('-'),
   cleanTempDir: 'always',
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 3_000,

@@ -394,12 +394,12 @@ describe('decisions: what the router accounts per attempt', () => {
     const firstToken = vi.spyOn(router.scheduler, 'firstToken');
     const completed = vi.spyOn(router.scheduler, 'completed');
     const [a, b] = d.endpoints;
-    d.onFirstToken(a!); // not dispatched: ignored
+    d.onFirstToken!(a!); // not dispatched: ignored
     expect(firstToken).not.toHaveBeenCalled();
     d.onDispatch(a!);
     d.onDispatch(b!);
-    d.onFirstToken(b!);
-    d.onFirstToken(b!); // a second first token of the same attempt: ignored
+    d.onFirstToken!(b!);
+    d.onFirstToken!(b!); // a second first token of the same attempt: ignored
     expect(firstToken.mock.calls.map((c) => c[1].id)).toEqual([b!.id]);
     // Completing b leaves a's attempt alone.
     d.onComplete(b!, { status: 200, ok: true });
@@ -408,8 +408,8 @@ describe('decisions: what the router accounts per attempt', () => {
     expect(completed.mock.calls.map((c) => [c[1].id, c[2].status])).toEqual([[b!.id, 200]]);
     // A new attempt on b hears its own first token again.
     d.onDispatch(b!);
-    d.onFirstToken(b!);
-    d.onFirstToken(a!);
+    d.onFirstToken!(b!);
+    d.onFirstToken!(a!);
     expect(firstToken.mock.calls.map((c) => c[1].id)).toEqual([b!.id, b!.id, a!.id]);
   });
 
@@ -513,7 +513,9 @@ describe('decisions: what the router accounts per attempt', () => {
     await router.route(request({ model: 'm' }), signal());
     const elapsed = (performance.now() - t0) / 1000;
     const metric = await promRegistry.getSingleMetric('infergate_scheduler_duration_seconds')!.get();
-    const sum = metric.values.find((v) => v.metricName === 'infergate_scheduler_duration_seconds_sum')!;
+    const sum = metric.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'infergate_scheduler_duration_seconds_sum',
+    )!;
     expect(sum.labels).toEqual({ pool: 'default/pool' });
     expect(sum.value).toBeGreaterThanOrEqual(0);
     expect(sum.value).toBeLessThanOrEqual(elapsed);
@@ -616,7 +618,9 @@ describe('flow control: the queue', () => {
     await waiting;
     const elapsed = (performance.now() - t0) / 1000;
     const metric = await promRegistry.getSingleMetric('infergate_admission_queue_wait_seconds')!.get();
-    const sum = metric.values.find((v) => v.metricName === 'infergate_admission_queue_wait_seconds_sum')!;
+    const sum = metric.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'infergate_admission_queue_wait_seconds_sum',
+    )!;
     expect(sum.labels).toEqual({ pool: 'default/pool' });
     expect(sum.value).toBeGreaterThan(0);
     expect(sum.value).toBeLessThanOrEqual(elapsed);
@@ -772,7 +776,7 @@ describe('registry', () => {
   it('updateEndpoints: a new endpoint set without rebuilding the scheduler', async () => {
     const { reg, router, pool: p } = setup({ endpoints: [address(1)] });
     const scheduler = router.scheduler;
-    reg.updateEndpoints(plan({ ...p, endpoints: [address(1), address(2)] }));
+    reg.updateEndpoints!(plan({ ...p, endpoints: [address(1), address(2)] }));
     expect(router.scheduler).toBe(scheduler);
     expect(router.endpoints.map((e) => e.id)).toEqual(['10.0.0.1:8000', '10.0.0.2:8000']);
     expect(reg.endpointState('10.0.0.2:8000')).toBeDefined();

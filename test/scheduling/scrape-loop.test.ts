@@ -224,7 +224,7 @@ describe('scrape loop', () => {
     const id = `127.0.0.1:${a.port}`;
     const sa = reg.endpointState(id)!;
     await waitFor(() => sa.metrics, 10_000, 'first scrape');
-    const [view] = reg.views();
+    const [view] = reg.views!();
     expect(view).toMatchObject({ key: p.key, queued: 0 });
     expect(view!.endpoints).toEqual([
       {
@@ -247,7 +247,7 @@ describe('scrape loop', () => {
     const out = lines().filter((l) => l.msg === 'endpoint taken out of rotation: its metrics do not answer');
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ level: 40, endpoint: id, failures: 2 });
-    expect(reg.views()[0]!.endpoints[0]).toMatchObject({ routable: false, healthy: false });
+    expect(reg.views!()[0]!.endpoints[0]).toMatchObject({ routable: false, healthy: false });
 
     a.mode = 'ok';
     await waitFor(() => sa.routable, 10_000, 'endpoint back');

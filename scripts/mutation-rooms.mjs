@@ -49,15 +49,24 @@ export const ROOMS = {
   // account in (endpoint state, objectives).
   requestcontrol: {
     mutate: ['src/requestcontrol/**/*.ts', 'src/datastore/**/*.ts', ...NOT_SOURCE],
-    // scrape-loop: the registry against real metrics servers on loopback, in the test process.
-    tests: ['src/requestcontrol/*.test.ts', 'src/datastore/*.test.ts', 'test/scheduling/scrape-loop.test.ts'],
+    tests: ['src/requestcontrol/*.test.ts', 'src/datastore/*.test.ts'],
     chunks: {
       router: { mutate: ['src/requestcontrol/router.ts', 'src/requestcontrol/least-request-router.ts'] },
       registry: {
         mutate: [
           'src/requestcontrol/admission.ts',
-          'src/requestcontrol/scheduler-registry.ts',
+          'src/requestcontrol/scheduler-registry.ts:1-219',
           'src/requestcontrol/scheduler-telemetry.ts',
+        ],
+      },
+      // The scrape paths, with test/scheduling/scrape-loop.test.ts (the registry against real
+      // metrics servers on loopback, in the test process: seconds per mutant, hence its own chunk).
+      'registry-scrape': {
+        mutate: ['src/requestcontrol/scheduler-registry.ts:220-400'],
+        tests: [
+          'src/requestcontrol/*.test.ts',
+          'src/datastore/*.test.ts',
+          'test/scheduling/scrape-loop.test.ts',
         ],
       },
       datastore: { mutate: ['src/datastore/**/*.ts', ...NOT_SOURCE] },

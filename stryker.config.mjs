@@ -18,9 +18,12 @@ export default {
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   coverageAnalysis: 'perTest',
   mutate: room.mutate,
-  // .stryker-tmp*: the sandboxes of another run going on in this worktree (a second run would copy them)
+  // .stryker-tmp*: the sandboxes of other runs going on in this worktree (a run would copy them).
   ignorePatterns: ['dist', 'docs', 'bench/results', '.stryker-out', '.stryker-tmp*', 'deploy'],
-  tempDirName: '.stryker-tmp',
+  // One sandbox per room and chunk, so that chunks can run side by side.
+  tempDirName: ['.stryker-tmp', process.env.MUTATION_ROOM, process.env.MUTATION_CHUNK]
+    .filter(Boolean)
+    .join('-'),
   cleanTempDir: 'always',
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 3_000,

@@ -24,8 +24,12 @@ if (missing.length === parts.length) {
   process.exit(1);
 }
 const report = { files: {} };
+// Chunks may split one file by line ranges: their mutants of that file are merged.
 for (const part of parts.filter((p) => !missing.includes(p))) {
-  Object.assign(report.files, JSON.parse(readFileSync(reportOf(part), 'utf8')).files);
+  for (const [file, data] of Object.entries(JSON.parse(readFileSync(reportOf(part), 'utf8')).files)) {
+    const seen = report.files[file];
+    report.files[file] = seen ? { ...seen, mutants: [...seen.mutants, ...data.mutants] } : data;
+  }
 }
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);

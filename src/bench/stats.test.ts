@@ -203,3 +203,65 @@ describe('edges of the statistics', () => {
     expect(parseSlo('tpot:Infinity')).toHaveProperty('error');
   });
 });
+
+describe('statistics: edges the mutation run found unchecked', () => {
+  const ok = (ttftMs: number, latencyMs: number, outputTokens: number): RequestOutcome => ({
+    success: true,
+    ttftMs,
+    latencyMs,
+    promptTokens: 1,
+    outputTokens,
+  });
+
+  it('no extra percentiles unless asked for', () => {
+    expect(summarize([1, 2, 3]).percentiles).toEqual({});
+    const m = calculateMetrics([ok(10, 30, 3)], [5], 1000);
+    for (const d of [m.ttft, m.tpot, m.itl, m.e2el]) expect(d.percentiles).toEqual({});
+  });
+
+  it('every figure is scaled, the spread too', () => {
+    expect(summarize([1, 3], [50], 2)).toEqual({
+      count: 2,
+      mean: 4,
+      std: 2,
+      median: 4,
+      p90: 5.6,
+      p99: 5.96,
+      percentiles: { p50: 4 },
+    });
+  });
+
+  it('without an SLO: every request counted, no goodput', () => {
+    const m = calculateMetrics([ok(10, 30, 3), ok(20, 60, 5)], [], 2000);
+    expect(m.completed).toBe(2);
+    expect(m.requestGoodput).toBeNull();
+    expect(m.ttft.mean).toBe(15);
+  });
+
+  // The SLO is in the targets' time: with timeScale 0.5 a wall millisecond is two target ones.
+  // Request: TTFT 50, E2E 150 wall ms, 3 tokens → TPOT 50; in target time 100, 300, 100.
+  it.each([
+    [{ ttftMs: 100, tpotMs: 100, e2elMs: 300 }, 1],
+    [{ ttftMs: 99 }, 0],
+    [{ tpotMs: 99 }, 0],
+    [{ e2elMs: 299 }, 0],
+  ])('goodput compares in the targets’ time, the bound included: %j → %i good', (slo, good) => {
+    const m = calculateMetrics([ok(50, 150, 3)], [], 1000, { timeScale: 0.5, slo });
+    expect(m.requestGoodput).toBe(good / 2);
+  });
+
+  it('a goodput spec with more than one colon is refused', () => {
+    expect(parseSlo('ttft:1:2')).toEqual({
+      error: '"ttft:1:2" is not NAME:MILLISECONDS with a non-negative number',
+    });
+  });
+
+  it('breakdown keys come out sorted', () => {
+    const tagged = [
+      { ...ok(1, 2, 1), tag: 'b' },
+      { ...ok(1, 2, 1), tag: 'a' },
+      { ...ok(1, 2, 1), tag: 'c' },
+    ];
+    expect(Object.keys(breakdown(tagged, (o) => o.tag))).toEqual(['a', 'b', 'c']);
+  });
+});

@@ -81,3 +81,70 @@ describe('rewriteModel', () => {
     expect(findModelValues(Buffer.from('{}'))).toEqual([]);
   });
 });
+
+describe('rewriteModel: the scan keeps every other byte', () => {
+  // Bodies written with spacing, so that the re-serialising fallback (compact JSON) would show.
+  it.each([
+    [
+      'CR, LF and tab between tokens',
+      '{\r\n\t"model"\t:\r\n "a"\r\n}',
+      '{\r\n\t"model"\t:\r\n "target"\r\n}',
+    ],
+    [
+      'a five-letter key that is not model',
+      '{ "other": "a", "model": "a" }',
+      '{ "other": "a", "model": "target" }',
+    ],
+    [
+      'escaped quotes and backslashes in strings',
+      '{ "p": "say \\"hi\\" \\\\", "q\\\\": "\\\\\\"", "model": "a" }',
+      '{ "p": "say \\"hi\\" \\\\", "q\\\\": "\\\\\\"", "model": "target" }',
+    ],
+    [
+      'a string value with spaces and commas',
+      '{ "p": "a b, c", "model": "a" }',
+      '{ "p": "a b, c", "model": "target" }',
+    ],
+    [
+      'nested values with brackets and braces inside strings',
+      '{ "m": [ {"c": "}]"}, "[{" ], "o": { "k": ["]", {"x": "{"}] }, "model": "a" }',
+      '{ "m": [ {"c": "}]"}, "[{" ], "o": { "k": ["]", {"x": "{"}] }, "model": "target" }',
+    ],
+    [
+      'literals ended by each delimiter',
+      '{ "a": 1 , "b": true\n, "c": null\r, "d": -2.5e1\t, "e": [1,2], "model": false }',
+      '{ "a": 1 , "b": true\n, "c": null\r, "d": -2.5e1\t, "e": [1,2], "model": "target" }',
+    ],
+    ['a non-string model value', '{ "model": {"name": "a"} }', '{ "model": "target" }'],
+    [
+      'an escaped quote right after the opening one',
+      '{ "p": "\\"", "model": "a" }',
+      '{ "p": "\\"", "model": "target" }',
+    ],
+  ])('%s', (_label, body, want) => {
+    expect(rw(body)).toBe(want);
+  });
+
+  it('findModelValues returns the exact byte range of each model value', () => {
+    const body = '{ "x": "model", "model" :  "a b" , "y": {"model": 1}, "model":[1, 2] }';
+    const spans = findModelValues(Buffer.from(body));
+    expect(spans?.map(([s, e]) => body.slice(s, e))).toEqual(['"a b"', '[1, 2]']);
+  });
+
+  it.each([
+    'x{"model":"a"}',
+    '{x":"a"}',
+    '{"model":"a"]',
+    '{"a":1]}',
+    '{"model":,"a":1}',
+    '{"model":}',
+    '{"a":{"b',
+    '{"a":["x',
+    '{"a":[1,2',
+    '{"a":{"b":1}',
+    '{"model":"a',
+    '{"mod',
+  ])('findModelValues rejects %s', (body) => {
+    expect(findModelValues(Buffer.from(body))).toBeUndefined();
+  });
+});

@@ -20,6 +20,10 @@ const AGREEMENT = [
   '{"usage":{}}',
   '{"usage":{ "prompt_tokens" : 12 , "completion_tokens" : 0 }}',
   '{"usage":{"prompt_tokens":1234567890123456789,"completion_tokens":1}}',
+  // 20 digits: summing digit by digit would round differently from JSON.parse.
+  '{"usage":{"prompt_tokens":99999999999999999999,"completion_tokens":1}}',
+  '{"usage":{"prompt_tokens":0}}',
+  '{"usage":{"completion_tokens":0}}',
 ];
 
 describe('usageFromJsonBody', () => {
@@ -81,4 +85,40 @@ describe('usageFromJsonBody', () => {
       expect(usageFromJsonBody(b(text))).toBeUndefined();
     },
   );
+
+  // Plain integer counts are read where they stand: the rest of the usage object is never parsed,
+  // so a member the scanner need not understand (here NaN, not JSON) does not lose the counts.
+  it.each([
+    ['{"prompt_tokens":10,"completion_tokens":90,"x":NaN}', 10, 90],
+    ['{"x":NaN,"completion_tokens":109,"prompt_tokens":0}', 0, 109],
+    ['{ "prompt_tokens" :\t123456789012345 ,\r\n"completion_tokens"\n:\r7\t} ', 123456789012345, 7],
+    ['{"x":NaN,"note":"prompt_tokens","completion_tokens":6}', 0, 6],
+    ['{"x":[NaN,{"prompt_tokens":5}],"prompt_tokens":8,"completion_tokens":9}', 8, 9],
+  ])('scans plain counts in place: %s', (object, prompt, completion) => {
+    expect(usageFromJsonBody(b(`garbage "usage":${object}}`))).toEqual({
+      promptTokens: prompt,
+      completionTokens: completion,
+    });
+  });
+  it.each([
+    // Not plain integers, so the object is parsed — and it does not parse.
+    '{"prompt_tokens":1234567890123456,"completion_tokens":1,"x":NaN}',
+    '{"prompt_tokens":1.5,"completion_tokens":1,"x":NaN}',
+    '{"prompt_tokens":"1","completion_tokens":1,"x":NaN}',
+    // The object never closes.
+    '{"prompt_tokens":1,"completion_tokens":2,',
+  ])('gives up on what it cannot read: garbage "usage":%s', (object) => {
+    expect(usageFromJsonBody(b(`garbage "usage":${object}`))).toBeUndefined();
+  });
+  it.each([
+    '{"usage":{"prompt_tokens":1,"completion_tokens":2},"note":"usage"}',
+    '{"usage":{"prompt_tokens":1,"completion_tokens":2},"note":["usage"]}',
+  ])('parses the whole answer when the last "usage" is a string value, not the member: %s', (text) => {
+    expect(usageFromJsonBody(b(text))).toEqual({ promptTokens: 1, completionTokens: 2 });
+  });
+  it('reads "usage": null as no usage, whatever follows', () => {
+    expect(
+      usageFromJsonBody(b('garbage "usage":null,"x":{"prompt_tokens":1,"completion_tokens":2}}')),
+    ).toBeUndefined();
+  });
 });

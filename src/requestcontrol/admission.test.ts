@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../openai/errors.js';
+import { SeededRng } from '../util/rng.js';
 import { AdmissionQueue } from './admission.js';
 
 const code = (e: unknown) => (e instanceof GatewayError ? e.code : String(e));
@@ -71,5 +72,37 @@ describe('AdmissionQueue', () => {
     const got = (await Promise.all(ps)).filter((v) => v >= 0);
     expect(got.length).toBe(30);
     expect(got.every((i) => i % 10 === 0)).toBe(true);
+  });
+
+  it('releases any mix of priorities in order: priority first, then arrival', async () => {
+    const q = new AdmissionQueue(100);
+    const rng = new SeededRng(7);
+    const order: number[] = [];
+    const waiters: { priority: number; seq: number }[] = [];
+    const all: Promise<unknown>[] = [];
+    for (let seq = 0; seq < 60; seq++) {
+      const priority = Math.floor(rng.next() * 7) - 3;
+      waiters.push({ priority, seq });
+      all.push(q.wait(priority, 60_000).then(() => order.push(seq)));
+    }
+    // Some leave before their turn.
+    const ac = new AbortController();
+    const leaving = q.wait(9, 60_000, ac.signal).catch(() => 'left');
+    ac.abort();
+    expect(await leaving).toBe('left');
+    while (q.releaseOne()) await Promise.resolve();
+    await Promise.all(all);
+    const want = [...waiters].sort((a, b) => b.priority - a.priority || a.seq - b.seq).map((w) => w.seq);
+    expect(order).toEqual(want);
+  });
+
+  it('says why it refused', async () => {
+    const q = new AdmissionQueue(1);
+    const first = q.wait(0, 20).catch((e: unknown) => e);
+    const full = await q.wait(0, 60_000).catch((e: unknown) => e);
+    expect((full as GatewayError).message).toBe('Every endpoint is saturated and the gateway queue is full.');
+    expect(((await first) as GatewayError).message).toBe(
+      'Waited 20 ms in the gateway queue for a free endpoint.',
+    );
   });
 });

@@ -36,12 +36,6 @@ export class AdmissionQueue {
     return this.live >= this.maxSize;
   }
 
-  /** Highest priority waiting, or undefined. */
-  peekPriority(): number | undefined {
-    this.dropDone();
-    return this.heap[0]?.priority;
-  }
-
   /**
    * Resolves when released; rejects with GatewayError QUEUE_TIMEOUT after `timeoutMs`, with the
    * signal's reason on abort, or with POOL_SATURATED at once when the queue is full.
@@ -116,10 +110,6 @@ export class AdmissionQueue {
     if (w.timer) clearTimeout(w.timer);
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
     if (this.heap.length > 64 && this.heap.length > 2 * this.live) this.compact();
-  }
-
-  private dropDone(): void {
-    while (this.heap.length > 0 && this.heap[0]!.done) this.pop();
   }
 
   private compact(): void {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { address, metrics, plan, pool, request, source, text } from '../../test/scheduling/helpers.js';
 import { GatewayError } from '../openai/errors.js';
 import type { ModelServerMetrics } from '../scraping/model-server-metrics.js';
+import { DecisionRing } from '../telemetry/decision-ring.js';
 import { silentLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
 import {
@@ -383,5 +384,439 @@ describe('metrics', () => {
     expect(text_).toMatch(
       /infergate_pool_endpoint_inflight_requests\{pool="default\/pool",endpoint="10\.0\.0\.2:8000"\} 0/,
     );
+  });
+});
+
+describe('decisions: what the router accounts per attempt', () => {
+  it('tells the scheduler of each first token once per attempt, and of every completion', async () => {
+    const { reg, router } = setup();
+    const d = await router.route(request({ model: 'm', prompt: 'hello' }), signal());
+    const firstToken = vi.spyOn(router.scheduler, 'firstToken');
+    const completed = vi.spyOn(router.scheduler, 'completed');
+    const [a, b] = d.endpoints;
+    d.onFirstToken!(a!); // not dispatched: ignored
+    expect(firstToken).not.toHaveBeenCalled();
+    d.onDispatch(a!);
+    d.onDispatch(b!);
+    d.onFirstToken!(b!);
+    d.onFirstToken!(b!); // a second first token of the same attempt: ignored
+    expect(firstToken.mock.calls.map((c) => c[1].id)).toEqual([b!.id]);
+    // Completing b leaves a's attempt alone.
+    d.onComplete(b!, { status: 200, ok: true });
+    expect(reg.endpointState(a!.id)!.inflightRequests).toBe(1);
+    expect(reg.endpointState(b!.id)!.inflightRequests).toBe(0);
+    expect(completed.mock.calls.map((c) => [c[1].id, c[2].status])).toEqual([[b!.id, 200]]);
+    // A new attempt on b hears its own first token again.
+    d.onDispatch(b!);
+    d.onFirstToken!(b!);
+    d.onFirstToken!(a!);
+    expect(firstToken.mock.calls.map((c) => c[1].id)).toEqual([b!.id, b!.id, a!.id]);
+  });
+
+  it('frees the tokens the server reports, else the estimate', async () => {
+    const { reg, router } = setup({ endpoints: [address(1)] });
+    const state = reg.endpointState('10.0.0.1:8000')!;
+    const release = vi.spyOn(state, 'release');
+    const d = await router.route(request({ model: 'm', prompt: text(400, 3) }), signal());
+    const ep = d.endpoints[0]!;
+    const estimate = state.inflightPromptTokens;
+    expect(estimate).toBeGreaterThan(0);
+    d.onDispatch(ep);
+    d.onComplete(ep, { status: 200, ok: true, promptTokens: 11, completionTokens: 7 });
+    d.onDispatch(ep);
+    d.onComplete(ep, { status: 200, ok: true, completionTokens: 5 });
+    d.onDispatch(ep);
+    d.onComplete(ep, { status: 200, ok: true, promptTokens: 4 });
+    expect(release.mock.calls).toEqual([
+      [estimate, 18],
+      [estimate, estimate + 5],
+      [estimate, 4],
+    ]);
+  });
+
+  it('a dispatch outside the decision counts on that pool endpoint; an unknown one only frees the reservation', async () => {
+    const { reg, router } = setup(undefined, { fallbacks: 0 });
+    const d = await router.route(request({ model: 'm' }), signal());
+    expect(d.endpoints).toHaveLength(1);
+    const primary = d.endpoints[0]!;
+    const other = router.endpoints.find((e) => e.id !== primary.id)!;
+    d.onDispatch(other.endpoint);
+    expect(reg.endpointState(primary.id)!.inflightRequests).toBe(0);
+    expect(other.inflightRequests).toBe(1);
+    d.onComplete(other.endpoint, { status: 200, ok: true });
+    expect(other.inflightRequests).toBe(0);
+
+    const e = await router.route(request({ model: 'm' }), signal());
+    const reservedOn = reg.endpointState(e.endpoints[0]!.id)!;
+    expect(reservedOn.inflightRequests).toBe(1);
+    const stranger = { id: '10.9.9.9:8000', address: '10.9.9.9', port: 8000, labels: {} };
+    expect(() => e.onDispatch(stranger)).not.toThrow();
+    expect(reservedOn.inflightRequests).toBe(0);
+    e.onComplete(stranger, { status: 200, ok: true });
+    expect(router.endpoints.map((s) => s.inflightRequests)).toEqual([0, 0, 0]);
+  });
+
+  it('carries criticality and objective when the request has them', async () => {
+    const { router } = setup({
+      endpoints: [address(1)],
+      objectives: [{ name: 'fast', priority: 5, source: source('InferenceObjective', 'fast') }],
+    });
+    const plain = await router.route(request({ model: 'm' }), signal());
+    expect([plain.criticality, plain.objective, plain.record]).toEqual([undefined, undefined, undefined]);
+    const withObjective = await router.route(
+      request({ model: 'm', headers: { 'x-gateway-inference-objective': 'fast' } }),
+      signal(),
+    );
+    expect(withObjective.objective).toBe('fast');
+    expect(withObjective.criticality).toBe('Critical');
+  });
+
+  it('records sampled decisions in the ring: candidates, pick, fallbacks, reason', async () => {
+    const ring = new DecisionRing({ always: true });
+    const { router } = setup(undefined, { decisions: ring });
+    const req = request({ model: 'm', id: 'rec-1' });
+    const t0 = performance.now();
+    const d = await router.route(req, signal());
+    const elapsedUs = (performance.now() - t0) * 1000;
+    const [record] = ring.recent(1);
+    expect(d.record).toBe(record);
+    expect(record).toMatchObject({
+      requestId: 'rec-1',
+      pool: 'default/pool',
+      model: 'm',
+      targetModel: 'm',
+      objective: undefined,
+      criticality: undefined,
+      candidates: ['10.0.0.1:8000', '10.0.0.2:8000', '10.0.0.3:8000'],
+      pick: d.endpoints[0]!.id,
+      fallbacks: d.endpoints.slice(1).map((e) => e.id),
+    });
+    expect(record!.scored.length).toBeGreaterThan(0);
+    expect(record!.scored).toContain(d.endpoints[0]!.id);
+    expect(d.reason.startsWith(`${record!.reason} → ${record!.pick}`)).toBe(true);
+    expect(record!.durationUs).toBeGreaterThanOrEqual(0);
+    expect(record!.durationUs).toBeLessThanOrEqual(Math.ceil(elapsedUs));
+
+    // A single candidate is not scored: the record names it as the only one scored.
+    const single = setup({ endpoints: [address(4)] }, { decisions: ring });
+    await single.router.route(request({ model: 'm' }), signal());
+    expect(ring.recent(1)[0]).toMatchObject({
+      scored: ['10.0.0.4:8000'],
+      pick: '10.0.0.4:8000',
+      fallbacks: [],
+    });
+  });
+
+  it('observes the decision time in seconds, within the time the call took', async () => {
+    const { router, promRegistry } = setup();
+    const t0 = performance.now();
+    await router.route(request({ model: 'm' }), signal());
+    const elapsed = (performance.now() - t0) / 1000;
+    const metric = await promRegistry.getSingleMetric('infergate_scheduler_duration_seconds')!.get();
+    const sum = metric.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'infergate_scheduler_duration_seconds_sum',
+    )!;
+    expect(sum.labels).toEqual({ pool: 'default/pool' });
+    expect(sum.value).toBeGreaterThanOrEqual(0);
+    expect(sum.value).toBeLessThanOrEqual(elapsed);
+  });
+
+  it('keeps the list of reservations bounded when decisions are never dispatched', async () => {
+    const { router } = setup({ endpoints: [address(1)] }, { reservationTtlMs: 0 });
+    for (let i = 0; i < 3000; i++) await router.route(request({ model: 'm' }), signal());
+    // Every earlier reservation has expired (TTL 0) and been swept; the list is compacted as it goes.
+    // biome-ignore lint/complexity/useLiteralKeys: a private field, read to check its bound
+    expect(router['pending'].length).toBeLessThanOrEqual(2 * 1025);
+    expect(router.endpoints[0]!.inflightRequests).toBe(1);
+  });
+});
+
+describe('router lifecycle', () => {
+  it('a closed router refuses at once; messages name the pool', async () => {
+    const { router } = setup();
+    expect(
+      await router.route({ ...request(), endpointSubset: ['10.0.0.9'] }, signal()).catch((e) => e.message),
+    ).toBe('No ready endpoint in InferencePool default/pool.');
+    router.close();
+    const err = await router.route(request(), signal()).catch((e: unknown) => e);
+    expect(code(err)).toBe('NO_READY_ENDPOINT');
+    expect((err as GatewayError).message).toBe('InferencePool default/pool is gone.');
+  });
+
+  it('a subset hint with an unclosed bracket is matched as written', async () => {
+    const { router } = setup({ endpoints: [address(1), address(12)] });
+    expect(await router.route({ ...request(), endpointSubset: ['[10.0.0.12'] }, signal()).catch(code)).toBe(
+      'NO_READY_ENDPOINT',
+    );
+  });
+
+  it('an endpoint that stops being routable leaves the candidates once the router is told', async () => {
+    const { reg, router } = setup({ endpoints: [address(1), address(2)] }, { fallbacks: 5 });
+    expect((await router.route(request(), signal())).endpoints).toHaveLength(2);
+    const s = reg.endpointState('10.0.0.2:8000')!;
+    s.ready = false;
+    router.endpointsChanged();
+    expect((await router.route(request(), signal())).endpoints.map((e) => e.id)).toEqual(['10.0.0.1:8000']);
+  });
+
+  it('keeps its scheduler and the pool-shared plugin state across reloads; rebuilds on a config change', async () => {
+    const { reg, router, pool: p } = setup();
+    const d = await router.route(request({ model: 'm', prompt: text(64 * 4, 5) }), signal());
+    d.onDispatch(d.endpoints[0]!);
+    const key = 'prefix-index:64:256:31250:2000000';
+    const index = router.sharedState(key) as { size: number };
+    expect(index.size).toBeGreaterThan(0);
+    expect(router.prefixIndexEntries()).toBe(index.size);
+    const scheduler = router.scheduler;
+    reg.sync(plan({ ...p }));
+    expect(router.scheduler).toBe(scheduler);
+    reg.sync(
+      plan({
+        ...p,
+        pickerConfig: {
+          name: 'prefix-only',
+          plugins: [
+            { type: 'prefix-cache-scorer', name: 'p', parameters: {} },
+            { type: 'max-score-picker', name: 'm', parameters: {} },
+          ],
+          schedulingProfiles: [],
+          source: source('EndpointPickerConfig', 'prefix-only'),
+        },
+      }),
+    );
+    expect(router.scheduler).not.toBe(scheduler);
+    expect(router.sharedState(key)).toBe(index);
+    expect(router.prefixIndexEntries()).toBe(index.size);
+  });
+
+  it('plugin timings are observed only when asked for', async () => {
+    for (const pluginTimings of [false, true]) {
+      const { router, promRegistry } = setup(undefined, { pluginTimings });
+      await router.route(request({ model: 'm' }), signal());
+      const text_ = await promRegistry.getSingleMetricAsString('infergate_scheduler_plugin_duration_seconds');
+      expect(/_count\{plugin_type="[a-z-]+"\} [1-9]/.test(text_), String(pluginTimings)).toBe(pluginTimings);
+    }
+  });
+});
+
+describe('flow control: the queue', () => {
+  it('a request that need not wait is not queued (no queue wait observed)', async () => {
+    const { router, promRegistry } = setup({ endpoints: [address(1)] }, { flowControl: true });
+    await router.route(request(), signal());
+    expect(await promRegistry.getSingleMetricAsString('infergate_admission_queue_wait_seconds')).not.toMatch(
+      /_count\{pool="default\/pool"\} [1-9]/,
+    );
+  });
+
+  it('observes the queue wait in seconds, within the time the request waited', async () => {
+    const { router, scrape, promRegistry } = setup({ endpoints: [address(1)] }, { flowControl: true });
+    scrape(1, saturated);
+    const t0 = performance.now();
+    const waiting = router.route(request(), signal());
+    await vi.waitFor(() => expect(router.queueSize).toBe(1));
+    scrape(1, {});
+    await waiting;
+    const elapsed = (performance.now() - t0) / 1000;
+    const metric = await promRegistry.getSingleMetric('infergate_admission_queue_wait_seconds')!.get();
+    const sum = metric.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'infergate_admission_queue_wait_seconds_sum',
+    )!;
+    expect(sum.labels).toEqual({ pool: 'default/pool' });
+    expect(sum.value).toBeGreaterThan(0);
+    expect(sum.value).toBeLessThanOrEqual(elapsed);
+  });
+
+  it('a newcomer waits behind the queue even when the endpoints have room again', async () => {
+    const { reg, router, scrape } = setup({ endpoints: [address(1)] }, { flowControl: true });
+    scrape(1, saturated);
+    const order: string[] = [];
+    const first = router.route(request(), signal()).then(() => order.push('first'));
+    await vi.waitFor(() => expect(router.queueSize).toBe(1));
+    // Room again, but the router has not been told yet: the queue is not empty.
+    reg.endpointState('10.0.0.1:8000')!.applyScrape(metrics({}), performance.now());
+    const second = router.route(request(), signal()).then(() => order.push('second'));
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+  });
+
+  it('a waiter whose subset hint no longer matches after release gets NO_READY_ENDPOINT', async () => {
+    const {
+      reg,
+      router,
+      scrape,
+      pool: p,
+    } = setup({ endpoints: [address(1), address(2)] }, { flowControl: true });
+    scrape(1, saturated);
+    scrape(2, saturated);
+    const waiting = router
+      .route({ ...request(), endpointSubset: ['10.0.0.1'] }, signal())
+      .catch((e: unknown) => e);
+    await vi.waitFor(() => expect(router.queueSize).toBe(1));
+    reg.sync(plan({ ...p, endpoints: [address(2)] }));
+    scrape(2, {});
+    const err = await waiting;
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as GatewayError).message).toBe('No ready endpoint in InferencePool default/pool.');
+  });
+
+  it('waiters fail with NO_READY_ENDPOINT when the last endpoint leaves, counted as no shed', async () => {
+    const {
+      reg,
+      router,
+      scrape,
+      promRegistry,
+      pool: p,
+    } = setup({ endpoints: [address(1)] }, { flowControl: true });
+    scrape(1, saturated);
+    const waiting = router.route(request(), signal()).catch(code);
+    await vi.waitFor(() => expect(router.queueSize).toBe(1));
+    reg.sync(plan({ ...p, endpoints: [] }));
+    expect(await waiting).toBe('NO_READY_ENDPOINT');
+    expect(await promRegistry.getSingleMetricAsString('infergate_shed_total')).not.toMatch(/reason=/);
+  });
+
+  it('a saturated pool sheds with an explanation', async () => {
+    const { router, scrape } = setup({
+      endpoints: [address(1)],
+      objectives: [{ name: 'batch', priority: -1, source: source('InferenceObjective', 'batch') }],
+    });
+    scrape(1, saturated);
+    const err = await router
+      .route(request({ headers: { 'x-gateway-inference-objective': 'batch' } }), signal())
+      .catch((e: unknown) => e);
+    expect((err as GatewayError).message).toBe(
+      'Every endpoint of the pool is saturated; sheddable request dropped.',
+    );
+  });
+});
+
+describe('metrics: values', () => {
+  const value = (text_: string, series: string) => {
+    const line = text_.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it("the reference picker's pool gauges read routable endpoints with fresh metrics", async () => {
+    const { reg, router, scrape, promRegistry } = setup({
+      key: 'team-a/pool',
+      endpoints: [address(1), address(2), address(3), { ...address(4), ready: false }],
+    });
+    scrape(1, { waiting: 4, kvUsage: 0.2 });
+    scrape(2, { waiting: 2, kvUsage: 0.6 });
+    scrape(4, { waiting: 100, kvUsage: 1 });
+    expect(router.endpoints).toHaveLength(4);
+    const t = await promRegistry.metrics();
+    expect(value(t, 'inference_pool_ready_pods{name="pool"}')).toBe(3);
+    expect(value(t, 'inference_pool_average_queue_size{name="pool"}')).toBe(3);
+    expect(value(t, 'inference_pool_average_kv_cache_utilization{name="pool"}')).toBeCloseTo(0.4, 9);
+    expect(reg.endpointState('10.0.0.3:8000')!.metrics).toBeUndefined();
+  });
+
+  it('metrics age in seconds, only for endpoints with metrics', async () => {
+    const { scrape, promRegistry } = setup({ endpoints: [address(1), address(2)] });
+    const t0 = performance.now();
+    scrape(1, {});
+    const t = await promRegistry.getSingleMetricAsString('infergate_pool_endpoint_metrics_age_seconds');
+    const elapsed = (performance.now() - t0) / 1000;
+    const age = value(
+      t,
+      'infergate_pool_endpoint_metrics_age_seconds{pool="default/pool",endpoint="10.0.0.1:8000"}',
+    );
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThanOrEqual(elapsed);
+    expect(t).not.toMatch(/endpoint="10\.0\.0\.2:8000"/);
+  });
+
+  it('prefix blocks requested and matched; pick series dropped when their endpoint leaves', async () => {
+    const {
+      reg,
+      router,
+      promRegistry,
+      pool: p,
+    } = setup({ endpoints: [address(1), address(2)] }, { pluginTimings: true });
+    const prompt = text(64 * 10, 2);
+    for (let i = 0; i < 3; i++) {
+      const d = await router.route(request({ model: 'm', prompt }), signal());
+      d.onDispatch(d.endpoints[0]!);
+      d.onComplete(d.endpoints[0]!, { status: 200, ok: true });
+    }
+    const t = await promRegistry.metrics();
+    const requested = value(t, 'infergate_prefix_index_requested_blocks_total{pool="default/pool"}')!;
+    const matched = value(t, 'infergate_prefix_index_matched_blocks_total{pool="default/pool"}')!;
+    expect(requested).toBeGreaterThanOrEqual(30);
+    expect(matched).toBe((2 * requested) / 3);
+    // Prefix affinity: the three picks went to one endpoint.
+    const picks =
+      /infergate_scheduler_picks_total\{pool="default\/pool",endpoint="([0-9.:]+)",reason="[a-z-]+"\} (\d+)/g;
+    const picked = [...t.matchAll(picks)];
+    expect(picked.map((m) => Number(m[2])).reduce((x, y) => x + y, 0)).toBe(3);
+    expect(new Set(picked.map((m) => m[1])).size).toBe(1);
+    expect(t).toMatch(
+      /infergate_scheduler_plugin_duration_seconds_bucket\{le="0\.001",plugin_type="[a-z-]+"\}/,
+    );
+
+    reg.sync(plan({ ...p, endpoints: [address(3)] }));
+    const after = await promRegistry.getSingleMetricAsString('infergate_scheduler_picks_total');
+    expect(after).not.toContain(picked[0]![1]!);
+  });
+
+  it('no prefix match: nothing matched is counted', async () => {
+    const { router, promRegistry } = setup({ endpoints: [address(1), address(2)] });
+    const d = await router.route(request({ model: 'm', prompt: text(64 * 10, 9) }), signal());
+    d.onDispatch(d.endpoints[0]!);
+    const t = await promRegistry.metrics();
+    expect(value(t, 'infergate_prefix_index_lookups_total{pool="default/pool"}')).toBe(1);
+    expect(value(t, 'infergate_prefix_index_requested_blocks_total{pool="default/pool"}')).toBeGreaterThan(0);
+    expect(value(t, 'infergate_prefix_index_matched_blocks_total{pool="default/pool"}') ?? 0).toBe(0);
+    expect(value(t, 'infergate_prefix_index_hits_total{pool="default/pool"}') ?? 0).toBe(0);
+  });
+});
+
+describe('registry', () => {
+  it('updateEndpoints: a new endpoint set without rebuilding the scheduler', async () => {
+    const { reg, router, pool: p } = setup({ endpoints: [address(1)] });
+    const scheduler = router.scheduler;
+    reg.updateEndpoints!(plan({ ...p, endpoints: [address(1), address(2)] }));
+    expect(router.scheduler).toBe(scheduler);
+    expect(router.endpoints.map((e) => e.id)).toEqual(['10.0.0.1:8000', '10.0.0.2:8000']);
+    expect(reg.endpointState('10.0.0.2:8000')).toBeDefined();
+  });
+
+  it('an endpoint listed twice is one state; podName only when the plan names one', async () => {
+    const { reg, router } = setup({
+      endpoints: [address(1), address(1), { ...address(2), podName: undefined }],
+    });
+    expect(router.endpoints.map((e) => e.id)).toEqual(['10.0.0.1:8000', '10.0.0.2:8000']);
+    expect(reg.endpointState('10.0.0.1:8000')!.endpoint.podName).toBe('pod-1');
+    expect('podName' in reg.endpointState('10.0.0.2:8000')!.endpoint).toBe(false);
+  });
+
+  it('an endpoint shared by two pools wakes both and is kept while either selects it', async () => {
+    const { reg, pool: p } = setup({ endpoints: [address(1)] });
+    const other = pool({ key: 'default/other', name: 'other', endpoints: [address(1), address(2)] });
+    reg.sync(plan(p, other));
+    const shared = reg.endpointState('10.0.0.1:8000')!;
+    expect(reg.get(other.key)!.endpoints[0]).toBe(shared);
+    reg.sync(plan(other));
+    expect(reg.endpointState('10.0.0.1:8000')).toBe(shared);
+    reg.sync(plan(pool({ ...other, endpoints: [address(2)] })));
+    expect(reg.endpointState('10.0.0.1:8000')).toBeUndefined();
+  });
+
+  it('defaults: two fallbacks, unknown models passed through, plugin timings off; a strategy error names the known ones', async () => {
+    const { router, promRegistry } = setup({ endpoints: [address(1), address(2), address(3), address(4)] });
+    const d = await router.route(request({ model: 'no-such-model' }), signal());
+    expect(d.endpoints).toHaveLength(3);
+    expect(d.targetModel).toBe('no-such-model');
+    expect(
+      await promRegistry.getSingleMetricAsString('infergate_scheduler_plugin_duration_seconds'),
+    ).not.toMatch(/_count/);
+    expect(() => setup(undefined, { strategy: 'nope' })).toThrow(/\(known: [a-z-]+(, [a-z-]+)+\)$/);
+  });
+
+  it('closing stops every router', async () => {
+    const { reg, router } = setup();
+    await reg.close();
+    expect(await router.route(request(), signal()).catch(code)).toBe('NO_READY_ENDPOINT');
   });
 });

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EndpointAddress } from '../../src/config/plan.js';
@@ -15,7 +16,7 @@ import {
 import { isSaturated } from '../../src/scheduling/saturation.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SeededRng } from '../../src/util/rng.js';
-import { plan, pool, request, source, waitFor } from './helpers.js';
+import { captureLogger, plan, pool, request, source, waitFor } from './helpers.js';
 
 type Mode = 'ok' | 'drop' | 'hang' | '404';
 
@@ -75,10 +76,10 @@ function endpoint(port: number, labels: Record<string, string> = {}): EndpointAd
   return { address: '127.0.0.1', port, ready: true, labels, from: 'Pod', podName: `pod-${port}` };
 }
 
-function registry(opts: { unhealthyAfter?: number; scrapeTimeoutMs?: number } = {}) {
+function registry(opts: { unhealthyAfter?: number; scrapeTimeoutMs?: number; logger?: Logger } = {}) {
   const reg = createSchedulerRegistry({
     metrics: new Registry(),
-    logger: silentLogger(),
+    logger: opts.logger ?? silentLogger(),
     rng: new SeededRng(2),
     scrapeIntervalMs: 20,
     scrapeTimeoutMs: opts.scrapeTimeoutMs ?? 500,
@@ -212,5 +213,100 @@ describe('scrape loop', () => {
     expect(s.metrics).toBeUndefined();
     expect(s.lastError).toBe('HTTP 404');
     expect((await reg.get(p.key)!.route(request(), signal())).endpoints[0]!.id).toBe(s.id);
+  });
+
+  it('logs an endpoint taken out of rotation and brought back; the views show it', async () => {
+    const a = await fakeServer(vllm(2, 1, 0.1));
+    const { logger, lines } = captureLogger();
+    const reg = registry({ unhealthyAfter: 2, logger });
+    const p = pool({ endpoints: [endpoint(a.port)] });
+    reg.sync(plan(p));
+    const id = `127.0.0.1:${a.port}`;
+    const sa = reg.endpointState(id)!;
+    await waitFor(() => sa.metrics, 10_000, 'first scrape');
+    const [view] = reg.views!();
+    expect(view).toMatchObject({ key: p.key, queued: 0 });
+    expect(view!.endpoints).toEqual([
+      {
+        id,
+        podName: `pod-${a.port}`,
+        routable: true,
+        ready: true,
+        healthy: true,
+        inflight: 0,
+        metrics: sa.metrics,
+        metricsAgeMs: expect.any(Number),
+        lastError: undefined,
+        engine: 'vllm',
+      },
+    ]);
+    expect(view!.endpoints[0]!.metricsAgeMs).toBeGreaterThanOrEqual(0);
+
+    a.mode = 'drop';
+    await waitFor(() => !sa.routable, 10_000, 'endpoint taken out');
+    const out = lines().filter((l) => l.msg === 'endpoint taken out of rotation: its metrics do not answer');
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ level: 40, endpoint: id, failures: 2 });
+    expect(reg.views!()[0]!.endpoints[0]).toMatchObject({ routable: false, healthy: false });
+
+    a.mode = 'ok';
+    await waitFor(() => sa.routable, 10_000, 'endpoint back');
+    const back = lines().filter((l) => l.msg === 'endpoint back in rotation');
+    expect(back).toEqual([expect.objectContaining({ level: 30, endpoint: id })]);
+    expect(await reg.get(p.key)!.route(request(), signal())).toMatchObject({ endpoints: [{ id }] });
+  });
+
+  it('warns once per endpoint about an unknown engine type, and reads vLLM names', async () => {
+    const a = await fakeServer(vllm(4, 0, 0.2));
+    const { logger, lines } = captureLogger();
+    const reg = registry({ logger });
+    const labels = { 'inference.networking.k8s.io/engine-type': 'mystery' };
+    const p = pool({ endpoints: [endpoint(a.port, labels)] });
+    reg.sync(plan(p));
+    reg.sync(plan(p));
+    const sa = reg.endpointState(`127.0.0.1:${a.port}`)!;
+    await waitFor(() => sa.metrics, 10_000, 'first scrape');
+    expect(sa.metrics).toMatchObject({ waiting: 4, kvUsage: 0.2 });
+    const warnings = lines().filter((l) => l.engineType === 'mystery');
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        level: 40,
+        endpoint: `127.0.0.1:${a.port}`,
+        msg: 'unknown inference.networking.k8s.io/engine-type; reading vLLM metric names',
+      }),
+    ]);
+  });
+
+  it('follows the metrics port label to another server on reload', async () => {
+    const serving = await fakeServer(vllm(1, 0, 0.1));
+    const other = await fakeServer(vllm(6, 0, 0.6));
+    const reg = registry();
+    const p = pool({ endpoints: [endpoint(serving.port)] });
+    reg.sync(plan(p));
+    const s = reg.endpointState(`127.0.0.1:${serving.port}`)!;
+    await waitFor(() => s.metrics?.waiting === 1, 10_000, 'metrics from the serving port');
+    reg.sync(
+      plan(
+        pool({ endpoints: [endpoint(serving.port, { 'infergate.io/metrics-port': String(other.port) })] }),
+      ),
+    );
+    expect(reg.endpointState(s.id)).toBe(s);
+    await waitFor(() => s.metrics?.waiting === 6, 10_000, 'metrics from the labelled port');
+    // The engine changes too: scraped again with the new mapping.
+    other.body = 'sglang:num_queue_reqs 8\nsglang:num_running_reqs 1\nsglang:token_usage 0.3\n';
+    reg.sync(
+      plan(
+        pool({
+          endpoints: [
+            endpoint(serving.port, {
+              'infergate.io/metrics-port': String(other.port),
+              'inference.networking.k8s.io/engine-type': 'sglang',
+            }),
+          ],
+        }),
+      ),
+    );
+    await waitFor(() => s.metrics?.waiting === 8, 10_000, 'metrics read as sglang');
+    expect(s.engine.type).toBe('sglang');
   });
 });

@@ -375,6 +375,10 @@ describe('precise-prefix-cache-scorer with live KV events', () => {
     hold(a, tok.encode('hello world and more words here', true), 1);
     expect(score(s, ctxFor({ prompt: 'hello world and more words here' }), [a, b])).toEqual([0, 0]);
     expect(score(s, ctxFor({ prompt: 'hello again' }), [a, b])).toEqual([0, 0]);
+    // Token-id prompts need no tokenizer: still scored from the index.
+    const idPrompt = ids(2);
+    hold(b, idPrompt, 2);
+    expect(score(s, ctxFor({ prompt: idPrompt }), [a, b])).toEqual([0, 1]);
     const warned = broken
       .lines()
       .filter(

@@ -84,7 +84,11 @@ export type RequestPrompt =
   | { readonly text: string; readonly addSpecialTokens: boolean }
   | { readonly ids: readonly number[] };
 
-export function requestPrompt(json: Json | undefined, tokenizer: PromptTokenizer): RequestPrompt | undefined {
+/** The request's prompt: token ids as sent, or text (chat rendered with `tokenizer`'s template). */
+export function requestPrompt(
+  json: Json | undefined,
+  tokenizer: Pick<PromptTokenizer, 'renderChat'>,
+): RequestPrompt | undefined {
   if (!json) return undefined;
   const messages = json.messages;
   if (Array.isArray(messages)) {
@@ -308,8 +312,11 @@ export class PrecisePrefixCacheScorer implements Scorer {
   /** The prompt's block hashes into this.scratch; their count, or undefined when it has no prompt. */
   private blockHashes(ctx: SchedulingContext, blockSize: number, root: number): number | undefined {
     try {
-      const prompt = requestPrompt(ctx.request.json, this.tokenizer);
+      // The tokenizer is touched only for text: token-id prompts score even when it cannot load.
+      const prompt = requestPrompt(ctx.request.json, { renderChat: (m) => this.tokenizer.renderChat(m) });
       if (!prompt) return undefined;
+      if ('ids' in prompt)
+        return hashTokenBlocks(prompt.ids, prompt.ids.length, blockSize, root, this.scratch);
       if (this.blockCache?.blockSize !== blockSize) this.blockCache = new PromptBlockCache(blockSize);
       return promptBlockHashes(prompt, this.tokenizer, this.blockCache, root, this.scratch);
     } catch (err) {

@@ -15,9 +15,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { percentile } from '../src/bench/stats.js';
-import { Engine, type EngineConfig } from '../src/sim/engine/engine.js';
+import { Engine } from '../src/sim/engine/engine.js';
 import { EngineRequest, type FinishReason, type TokenSink } from '../src/sim/engine/request.js';
-import { resolveReplicaOptions } from '../src/sim/options.js';
+import { engineConfigOf, resolveReplicaOptions } from '../src/sim/options.js';
 import { PROFILES } from '../src/sim/profiles.js';
 import { FidelityStats } from '../src/sim/vllm-page/fidelity.js';
 import { VllmMetrics } from '../src/sim/vllm-page/vllm-metrics.js';
@@ -67,24 +67,7 @@ function makeEngine(v: Variant, seed: number): Engine {
       enablePrefixCaching: o.enablePrefixCaching,
     },
   });
-  const cfg: EngineConfig = {
-    profile: o.timing,
-    blockSize: o.blockSize,
-    numGpuBlocks: o.numGpuBlocks,
-    maxNumSeqs: o.maxNumSeqs,
-    maxNumBatchedTokens: o.maxNumBatchedTokens,
-    chunkedPrefill: o.enableChunkedPrefill,
-    prefixCaching: o.enablePrefixCaching,
-    lora: null,
-    engine: o.engine,
-    v0: {
-      watermark: o.watermark,
-      preemptionMode: o.preemptionMode,
-      numCpuBlocks: o.numCpuBlocks,
-      swapMsPerBlock: o.swapMsPerBlock,
-    },
-    seed,
-  };
+  const cfg = engineConfigOf(o, { lora: null, seed });
   return new Engine(cfg, metrics, new FidelityStats());
 }
 

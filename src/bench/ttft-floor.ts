@@ -17,7 +17,7 @@
  */
 import { Engine } from '../sim/engine/engine.js';
 import { EngineRequest, type TokenSink } from '../sim/engine/request.js';
-import { type ResolvedReplicaOptions, resolveReplicaOptions } from '../sim/options.js';
+import { engineConfigOf, type ResolvedReplicaOptions, resolveReplicaOptions } from '../sim/options.js';
 import { FidelityStats } from '../sim/vllm-page/fidelity.js';
 import { VllmMetrics } from '../sim/vllm-page/vllm-metrics.js';
 import type { RequestRecord } from './client.js';
@@ -100,24 +100,8 @@ export class IdleReplicaTtft {
     const o = this.opts;
     const blocks = Math.ceil((promptTokens + 1) / o.blockSize) * 2 + 2;
     const engine = new Engine(
-      {
-        profile: o.timing,
-        blockSize: o.blockSize,
-        numGpuBlocks: blocks,
-        maxNumSeqs: o.maxNumSeqs,
-        maxNumBatchedTokens: o.maxNumBatchedTokens,
-        chunkedPrefill: o.enableChunkedPrefill,
-        prefixCaching: true,
-        lora: null,
-        engine: o.engine,
-        v0: {
-          watermark: o.watermark,
-          preemptionMode: o.preemptionMode,
-          numCpuBlocks: o.numCpuBlocks,
-          swapMsPerBlock: o.swapMsPerBlock,
-        },
-        seed: 1,
-      },
+      // The replica's own engine, with room for this one request and prefix caching on.
+      { ...engineConfigOf(o, { lora: null, seed: 1 }), numGpuBlocks: blocks, prefixCaching: true },
       new VllmMetrics({
         version: 'v1',
         modelName: 'floor',

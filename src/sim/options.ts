@@ -4,7 +4,7 @@
  * validates, throwing SimConfigError with vLLM-like messages.
  */
 
-import type { EngineVersion } from './engine/engine.js';
+import type { EngineConfig, EngineVersion } from './engine/engine.js';
 import { type PreemptionMode, V0_WATERMARK } from './engine/scheduler-v0.js';
 import type { KvEventsConfig, KvEventsLayout } from './kv/kv-events-config.js';
 import { DEFAULT_PROFILE, findProfile, kvBlocksFor, profileNames, type TimingProfile } from './profiles.js';
@@ -286,4 +286,32 @@ export function parseLoraModule(spec: string): LoraModule {
   if (eq <= 0 || eq === s.length - 1)
     throw new SimConfigError(`--lora-modules expects name=path, got "${spec}"`);
   return { name: s.slice(0, eq), path: s.slice(eq + 1) };
+}
+
+/**
+ * The engine configuration a replica with these options runs; `run` adds what is per engine (its
+ * LoRA manager, jitter seed, clock). Tools that replay the engine (benchmarks) start from the same
+ * configuration and override what they model differently.
+ */
+export function engineConfigOf(
+  o: ResolvedReplicaOptions,
+  run: Pick<EngineConfig, 'lora' | 'seed' | 'unixSecondsAt'>,
+): EngineConfig {
+  return {
+    profile: o.timing,
+    blockSize: o.blockSize,
+    numGpuBlocks: o.numGpuBlocks,
+    maxNumSeqs: o.maxNumSeqs,
+    maxNumBatchedTokens: o.maxNumBatchedTokens,
+    chunkedPrefill: o.enableChunkedPrefill,
+    prefixCaching: o.enablePrefixCaching,
+    engine: o.engine,
+    v0: {
+      watermark: o.watermark,
+      preemptionMode: o.preemptionMode,
+      numCpuBlocks: o.numCpuBlocks,
+      swapMsPerBlock: o.swapMsPerBlock,
+    },
+    ...run,
+  };
 }

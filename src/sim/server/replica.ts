@@ -16,7 +16,7 @@ import { EngineRequest, type TokenSink } from '../engine/request.js';
 import { WritePacer } from '../engine/write-pacer.js';
 import { KvEventPublisher, type KvEventsAddress } from '../kv/kv-event-publisher.js';
 import { kvEventsActive } from '../kv/kv-events-config.js';
-import type { ResolvedReplicaOptions } from '../options.js';
+import { engineConfigOf, type ResolvedReplicaOptions } from '../options.js';
 import { FidelityStats } from '../vllm-page/fidelity.js';
 import { VllmMetrics } from '../vllm-page/vllm-metrics.js';
 import { invalidJson, modelNotFound, SimHttpError } from './errors.js';
@@ -157,25 +157,11 @@ export class SimReplica {
     });
     let driver: EngineDriver | null = null;
     this.engine = new Engine(
-      {
-        profile: opts.timing,
-        blockSize: opts.blockSize,
-        numGpuBlocks: opts.numGpuBlocks,
-        maxNumSeqs: opts.maxNumSeqs,
-        maxNumBatchedTokens: opts.maxNumBatchedTokens,
-        chunkedPrefill: opts.enableChunkedPrefill,
-        prefixCaching: opts.enablePrefixCaching,
+      engineConfigOf(opts, {
         lora: this.lora,
-        engine: opts.engine,
-        v0: {
-          watermark: opts.watermark,
-          preemptionMode: opts.preemptionMode,
-          numCpuBlocks: opts.numCpuBlocks,
-          swapMsPerBlock: opts.swapMsPerBlock,
-        },
         seed: (opts.seed * 2654435761 + 1) >>> 0,
         unixSecondsAt: (ms) => (driver ? driver.unixSecondsAt(ms) : ms / 1000),
-      },
+      }),
       this.metrics,
       this.fidelity,
     );

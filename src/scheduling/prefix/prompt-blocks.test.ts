@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { retainedBytes } from '../../../test/helpers/heap.js';
 import { QWEN3_TOKENIZER_DIR } from '../../../test/helpers/tokenizers.js';
 import { hashTokenBlocks, rootHash } from '../../scraping/kv-events/token-hash.js';
 import { synthText } from '../../sim/tokenizer.js';
@@ -176,5 +177,17 @@ describe('PromptBlockCache: block hashes per prompt piece (Qwen3 tokenizer and c
     const ids = stand.encode(stand.renderChat(msgs), false);
     expect(Array.from(out.subarray(0, n))).toEqual(referenceHashes(ids, 7, 64));
     expect(cache.size).toBe(0);
+  });
+
+  it('keeps its pieces, not the prompts they were cut from', () => {
+    // each prompt is a fresh 1 MiB text; the trie keeps two new 100-character pieces of it
+    const cache = new PromptBlockCache(BS);
+    const out = new Float64Array(64);
+    const charCodes = (p: string) => Array.from(p, (c) => c.charCodeAt(0));
+    const retained = retainedBytes(40, (text) =>
+      cache.hash([text.slice(0, 100), text.slice(100, 200)], charCodes, rootHash(null), out),
+    );
+    expect(cache.size).toBe(80);
+    expect(retained).toBeLessThan(4 * 2 ** 20); // the 40 texts are 40 MiB
   });
 });

@@ -12,6 +12,7 @@
  * dropped and grows again from later prompts.
  */
 import { hashTokenBlock } from '../../scraping/kv-events/token-hash.js';
+import { ownCopy } from '../../util/strings.js';
 
 /** What the cache needs of a tokenizer: one piece's ids (PromptTokenizer.encodePiece). */
 export type PieceEncoder = (piece: string) => readonly number[];
@@ -127,7 +128,7 @@ export class PromptBlockCache {
       last = hashTokenBlock(last, tokens, b * bs, bs);
       hashes[b] = last;
     }
-    return new PieceNode(piece, parent, parent.blocks + full, hashes, last, tokens.slice(full * bs));
+    return new PieceNode(ownCopy(piece), parent, parent.blocks + full, hashes, last, tokens.slice(full * bs));
   }
 }
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { QWEN3_TOKENIZER_DIR, variedTexts } from '../../test/helpers/tokenizers.js';
+import { QWEN3_TOKENIZER_DIR, STABLE_POOLS, variedTexts } from '../../test/helpers/tokenizers.js';
 import { SeededRng } from '../util/rng.js';
-import { byteLevelBpeEncoder } from './byte-level-bpe.js';
+import { byteLevelBpeEncoder, jsPattern } from './byte-level-bpe.js';
 import { HfTokenizer } from './hf-tokenizer.js';
 
 type Json = Record<string, unknown>;
@@ -49,6 +49,38 @@ describe('byteLevelBpeEncoder (tiktoken core with the tokenizer’s own ranks)',
     }
     expect(mismatches).toEqual([]);
     expect(tokens).toBeGreaterThan(100_000);
+  });
+
+  it('texts it splits in JavaScript (Latin to Cyrillic, punctuation) get the library’s ids too', () => {
+    const own = byteLevelBpeEncoder(json, (t) => library.encodePiece(t) as number[]);
+    const texts = [...FIXED, ...variedTexts(4000, 15, STABLE_POOLS)];
+    const mismatches: string[] = [];
+    for (const t of texts) {
+      if (JSON.stringify(own.encode!(t)) !== JSON.stringify(library.encodePiece(t))) mismatches.push(t);
+    }
+    expect(mismatches).toEqual([]);
+    // most went the JavaScript way; the self-check's CJK and emoji, '🙂' and texts whose NFC
+    // composition leaves the blocks (e.g. ş̧) went to tiktoken whole
+    expect(own.stats!.split).toBeGreaterThan(0.8 * texts.length);
+    expect(own.stats!.whole).toBeGreaterThan(0);
+    // the same texts again: multi-token words now come from its cache, with the same ids
+    for (const t of texts.slice(0, 500)) expect(own.encode!(t)).toEqual(library.encodePiece(t));
+  });
+
+  it('translates only patterns it can give the same meaning in JavaScript', () => {
+    const qwen = ((json.pre_tokenizer as Json).pretokenizers as Json[])[0]!.pattern as Json;
+    const js = jsPattern(qwen.Regex as string)!;
+    expect(js).toContain("'[sSſ]");
+    expect(js).toContain('\\p{White_Space}');
+    expect(js).not.toMatch(/\\s|\(\?i/);
+    const split = (text: string) => text.match(new RegExp(js, 'gu'));
+    // U+FEFF is not white space to Rust's regex or Oniguruma (it is to JavaScript's \s)
+    expect(split(' a\ufeff  b')).toEqual([' a', '\ufeff', ' ', ' b']);
+    expect(split("it'S and'ſ 'll")).toEqual(['it', "'S", ' and', "'ſ", " '", 'll']);
+    expect(jsPattern("'s|'t| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+")).toBeDefined();
+    expect(jsPattern('\\p{N}{1,3}|\\s+')).toBe('\\p{N}{1,3}|\\p{White_Space}+');
+    for (const other of ['\\w+', '\\d+', '.', '(?i:abc)', '\\p{Lu}', '\\bx', '[\\u0000-\\uffff]'])
+      expect(jsPattern(other), other).toBeUndefined();
   });
 
   it('whole chat prompts encode identically, added tokens included', () => {

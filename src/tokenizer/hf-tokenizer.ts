@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ownCopy } from '../util/strings.js';
-import { byteLevelBpeEncoder, type PieceEncodeFn } from './byte-level-bpe.js';
+import { type ByteLevelBpeStats, byteLevelBpeEncoder, type PieceEncodeFn } from './byte-level-bpe.js';
 import type { ChatMessage, PromptTokenizer } from './types.js';
 
 export interface HfTokenizerOptions {
@@ -79,8 +79,15 @@ export class HfTokenizer implements PromptTokenizer {
   private readonly addsNothing: boolean;
   /** Encodes the text between added tokens (tiktoken's core, or the library). */
   private readonly encodeText: PieceEncodeFn;
-  /** Which encoder `encodeText` is, and when it is the library, why tiktoken's is not used. */
-  readonly encoder: { readonly kind: 'tiktoken' | 'huggingface'; readonly reason?: string };
+  /**
+   * Which encoder `encodeText` is, and when it is the library, why tiktoken's is not used; with
+   * tiktoken, how many texts were split in JavaScript and how many encoded whole (byte-level-bpe.ts).
+   */
+  readonly encoder: {
+    readonly kind: 'tiktoken' | 'huggingface';
+    readonly reason?: string;
+    readonly stats?: Readonly<ByteLevelBpeStats>;
+  };
 
   /** `path`: a tokenizer.json file, or a directory holding one. */
   constructor(path: string, opts: HfTokenizerOptions = {}) {
@@ -125,7 +132,9 @@ export class HfTokenizer implements PromptTokenizer {
         ? { reason: opts.fastEncoder === false ? 'disabled' : 'no exact cut at added tokens' }
         : byteLevelBpeEncoder(json, library);
     this.encodeText = fast.encode ?? library;
-    this.encoder = fast.encode ? { kind: 'tiktoken' } : { kind: 'huggingface', reason: fast.reason };
+    this.encoder = fast.encode
+      ? { kind: 'tiktoken', stats: fast.stats }
+      : { kind: 'huggingface', reason: fast.reason };
   }
 
   encode(text: string, addSpecialTokens: boolean): number[] {

@@ -28,11 +28,29 @@ const POOLS = [
 ];
 
 /**
+ * Pools inside the blocks the tiktoken encoder splits in JavaScript (U+0000–U+04FF, U+2000–U+206F;
+ * src/tokenizer/byte-level-bpe.ts): texts from these take that path, the others go whole to tiktoken.
+ */
+export const STABLE_POOLS: readonly string[] = [
+  POOLS[0]!,
+  POOLS[1]!,
+  POOLS[2]!,
+  ' \t\n\r\n\u000b\u000c\u0085\u00a0\u2000\u2003\u2028\u2029\u202f\u205f',
+  POOLS[4]!,
+  POOLS[5]!,
+  POOLS[6]!,
+  'Привет мир Ελληνικά ſ ǅ ǲ ΐ',
+  "'s 'S 'ſ 't 'T 're 'RE 'Ve 'm 'll 'LL 'd 'D 'x ''s",
+  '\u200b\u200d\u00ad\u2060\u2019s \u201c\u2026',
+  '0123456789 1,000 3.14 x² ½ ¹',
+];
+
+/**
  * `count` seeded random texts (1–120 characters) mixing Latin, CJK, other scripts, digits, every
  * kind of whitespace, punctuation, decomposed accents (NFC composes them), emoji sequences and
- * contractions: a corpus for checking that two encoders agree.
+ * contractions: a corpus for checking that two encoders agree. `pools`: draw from these instead.
  */
-export function variedTexts(count: number, seed: number): string[] {
+export function variedTexts(count: number, seed: number, pools: readonly string[] = POOLS): string[] {
   const rng = new SeededRng(seed);
   const pick = (s: string) => {
     const chars = [...s];
@@ -43,7 +61,7 @@ export function variedTexts(count: number, seed: number): string[] {
     let s = '';
     const len = 1 + Math.floor(rng.next() * 120);
     while (s.length < len) {
-      const pool = POOLS[Math.floor(rng.next() * POOLS.length)]!;
+      const pool = pools[Math.floor(rng.next() * pools.length)]!;
       const run = 1 + Math.floor(rng.next() * 8);
       for (let k = 0; k < run; k++) s += pick(pool);
     }

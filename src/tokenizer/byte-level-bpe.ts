@@ -229,7 +229,7 @@ function splitEncoder(
       let ids = words.get(word);
       if (ids === undefined) {
         if (!alone(word)) return undefined;
-        ids = whole(ownCopy(word));
+        ids = whole(word);
         if (words.size >= WORD_CACHE_ENTRIES) words.clear();
         words.set(ownCopy(word), ids);
       }

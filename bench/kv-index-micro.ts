@@ -2,7 +2,8 @@
  * Micro-benchmark of the precise prefix-cache path (issue 14):
  * 1. memory of the KV-event index at 64 endpoints × 100,000 blocks each, with every block distinct
  *    (worst case) and with a shared half (each endpoint's first 50,000 blocks are a prefix all share);
- * 2. the scoring cost at 64 endpoints for an ≈ 8,000-token chat prompt: chat template + Qwen3
+ * 2. the scoring cost at 64 endpoints for an ≈ 8,000-token chat prompt: chat template (compiled, and
+ *    interpreted by the library for comparison) + Qwen3
  *    tokenization (earlier turns from the per-piece trie, the new user turn encoded) + chained block
  *    hashing + the index lookup, p50/p99 over many requests, split by stage; without tokenization
  *    (ids given); and cold (a conversation never seen) with the tiktoken-core encoder and with
@@ -213,6 +214,12 @@ function scoring() {
     blocks = r.blocks;
     best = r.best;
   }
+  // the same path with the chat template interpreted by @huggingface/jinja (before the compiled form)
+  const interpreted = new HfTokenizer(QWEN3_TOKENIZER_DIR, { chatTemplateOptions: { compiled: false } });
+  const onePath = pathOf(interpreted, new PromptBlockCache(BS));
+  for (let i = 0; i < 300; i++) onePath(nextTurn());
+  const warmInterpreted: number[] = [];
+  for (let i = 0; i < 2000; i++) warmInterpreted.push(onePath(nextTurn()).us);
   const stages: StageTimes[] = [];
   for (let i = 0; i < 2000; i++) stages.push(staged(nextTurn()));
   // without tokenization: the token ids are given (as for a /v1/completions prompt of token ids)
@@ -239,7 +246,9 @@ function scoring() {
     prompt_blocks: blocks,
     best_match_ratio: best,
     encoder: tok.encoder,
+    chat_template: tok.chatTemplateStats,
     warm: percentiles(warm),
+    warm_interpreted_template: percentiles(warmInterpreted),
     stages: {
       render: percentiles(stages.map((s) => s.render)),
       pieces: percentiles(stages.map((s) => s.pieces)),
@@ -285,8 +294,9 @@ if (distinct && half) {
   md += `| first half shared by all | ${half.rows.toLocaleString('en')} | ${half.mib.toFixed(0)} | ${half.bytesPerEntry.toFixed(0)} |\n`;
 }
 md += `\n## Scoring at ${ENDPOINTS} endpoints, a ${score.prompt_tokens}-token chat prompt (Qwen3 tokenizer and chat template)\n\n`;
-md += `Each warm request is the same 11-message conversation (system 1,500 tokens, ten turns of 640) plus a new 40-word user turn, as a multi-round chat sends it; each cold request is a conversation of that size never seen. Encoder of unseen text: ${score.encoder.kind}.\n\n| path | requests | p50 µs | p99 µs |\n|---|---|---|---|\n`;
+md += `Each warm request is the same 11-message conversation (system 1,500 tokens, ten turns of 640) plus a new 40-word user turn, as a multi-round chat sends it; each cold request is a conversation of that size never seen. Encoder of unseen text: ${score.encoder.kind}; chat template: ${score.chat_template?.kind} (${score.chat_template?.fallbacks} fallbacks).\n\n| path | requests | p50 µs | p99 µs |\n|---|---|---|---|\n`;
 md += `| warm, with tokenization: the scorer's path (template + per-piece block-hash trie + lookup) | 2,000 | ${us(score.warm)} |\n`;
+md += `| warm, with tokenization, the template interpreted by @huggingface/jinja (before) | 2,000 | ${us(score.warm_interpreted_template)} |\n`;
 md += `| without tokenization (token ids given: hashing of every block + lookup of 64 endpoints) | 2,000 | ${us(score.lookup_only)} |\n`;
 md += `| cold, with tokenization: conversation never seen (tiktoken core) | 200 | ${us(score.cold)} |\n`;
 md += `| cold, with tokenization, @huggingface/tokenizers' encoder (before) | 60 | ${us(score.cold_library_encoder)} |\n`;

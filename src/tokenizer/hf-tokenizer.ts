@@ -11,14 +11,15 @@
  * (lstrip/rstrip) and none is matched after normalisation; otherwise the whole text is encoded.
  * `pieces` / `encodePiece` expose the same cut, so a caller can cache per piece what it derives
  * from the ids (the precise scorer keeps block hashes per piece: scheduling/prefix/prompt-blocks.ts).
- * The chat template is parsed once, here; each render interprets the parsed tree.
+ * The chat template is parsed once, here, and compiled to closures when the compiler covers it
+ * (chat-template.ts: the library's interpreter renders what the compiled form does not).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ownCopy } from '../util/strings.js';
 import { type ByteLevelBpeStats, byteLevelBpeEncoder, type PieceEncodeFn } from './byte-level-bpe.js';
+import { ChatTemplate, type ChatTemplateOptions, type ChatTemplateStats } from './chat-template.js';
 import type { ChatMessage, PromptTokenizer } from './types.js';
 
 export interface HfTokenizerOptions {
@@ -31,6 +32,8 @@ export interface HfTokenizerOptions {
    * (byte-level-bpe.ts; default true). False: always @huggingface/tokenizers.
    */
   fastEncoder?: boolean;
+  /** How the chat template renders: compiled (default) with its checks (chat-template.ts). */
+  chatTemplateOptions?: ChatTemplateOptions;
 }
 
 interface AddedTokenJson {
@@ -62,7 +65,7 @@ function tokenText(v: unknown): string {
 export class HfTokenizer implements PromptTokenizer {
   readonly name: string;
   private readonly tok: Tokenizer;
-  private readonly template: Template | undefined;
+  private readonly template: ChatTemplate | undefined;
   private readonly templateVars: JsonObject;
   /** Splits text at added tokens (capturing them), or undefined when segment caching is off. */
   private readonly splitter: RegExp | undefined;
@@ -103,12 +106,15 @@ export class HfTokenizer implements PromptTokenizer {
     this.tok = new Tokenizer(json as never, config as never);
     const source =
       opts.chatTemplate ?? (typeof config.chat_template === 'string' ? config.chat_template : undefined);
-    this.template = source === undefined ? undefined : new Template(source);
     this.templateVars = {
       bos_token: tokenText(config.bos_token),
       eos_token: tokenText(config.eos_token),
       add_generation_prompt: true,
     };
+    this.template =
+      source === undefined
+        ? undefined
+        : new ChatTemplate(source, this.templateVars, opts.chatTemplateOptions);
     this.cacheEntries = Math.max(0, opts.cacheEntries ?? 20_000);
     const added = Array.isArray(json.added_tokens) ? (json.added_tokens as AddedTokenJson[]) : [];
     let exact = added.length > 0;
@@ -184,6 +190,20 @@ export class HfTokenizer implements PromptTokenizer {
 
   encodePiece(piece: string): readonly number[] {
     return this.addedPieces.get(piece) ?? this.segment(piece);
+  }
+
+  describe(): Readonly<Record<string, string | undefined>> {
+    return {
+      encoder: this.encoder.kind,
+      encoderReason: this.encoder.reason,
+      chatTemplate: this.template?.stats.kind ?? 'none',
+      chatTemplateReason: this.template?.stats.reason,
+    };
+  }
+
+  /** Who renders the chat template and how often the compiled form fell back; undefined without one. */
+  get chatTemplateStats(): Readonly<ChatTemplateStats> | undefined {
+    return this.template?.stats;
   }
 
   renderChat(messages: readonly ChatMessage[]): string {

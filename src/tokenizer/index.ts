@@ -8,6 +8,7 @@ import { HfTokenizer } from './hf-tokenizer.js';
 import { STAND_IN_TOKENIZER, StandInTokenizer } from './stand-in-tokenizer.js';
 import type { PromptTokenizer } from './types.js';
 
+export { type ChatTemplateRequest, chatTemplateRequest, messageText } from './chat-request.js';
 export { HfTokenizer } from './hf-tokenizer.js';
 export { STAND_IN_TOKENIZER, StandInTokenizer } from './stand-in-tokenizer.js';
 export type { ChatMessage, PromptTokenizer } from './types.js';

@@ -419,3 +419,25 @@ describe('ChatTemplate: compiled with two checks, the library otherwise', () => 
     expect(t.stats).toMatchObject({ kind: 'interpreted', reason: 'disabled' });
   });
 });
+
+describe('strip with an argument follows Python’s rule, in the library (corrected) and compiled', () => {
+  // Python: '\n  hi  \n'.lstrip('\n') == '  hi  \n'; .strip('\n') == '  hi  '; .rstrip('\n ') == '\n  hi'
+  const cases: [string, string, string][] = [
+    ["{{ s.lstrip('\\n') }}", '\n  hi  \n', '  hi  \n'],
+    ["{{ s.strip('\\n') }}", '\n  hi  \n', '  hi  '],
+    ["{{ s.rstrip('\\n ') }}", '\n  hi  \n', '\n  hi'],
+    ["{{ s.strip('xy') }}", 'xyhixyx', 'hi'],
+    ["{{ s.strip('🙂') }}", '🙂a🙂🙂', 'a'],
+    ["{{ s.lstrip('ab') }}", 'ab', ''],
+    ['{{ s.strip() }}', ' \t hi \n', 'hi'],
+    ['{{ s.lstrip(none) }}', ' \t hi ', 'hi '],
+  ];
+  for (const [source, s, expected] of cases) {
+    it(`${source} of ${JSON.stringify(s)}`, () => {
+      const t = new ChatTemplate(source, {});
+      expect(new Template(source).render({ s })).toBe(expected);
+      expect(compileTemplate(new Template(source).parsed)({ s })).toBe(expected);
+      expect(t.render({ s })).toBe(expected);
+    });
+  }
+});

@@ -8,8 +8,8 @@
  * Contract: the library stays the reference. A compiled template either returns exactly the string
  * the library's `Template.render` returns for the same variables, or throws `Unsupported` (and the
  * caller renders with the library). So every construct is mirrored from the library's own rules —
- * including where they differ from Python's Jinja (`strip('\n')` strips all whitespace there) — and
- * anything not mirrored throws `Unsupported`: at compile time for syntax (macros, call blocks,
+ * also where they differ from Python's Jinja, except the argument of strip/lstrip/rstrip, which
+ * chat-template.ts corrects in the library itself — and anything not mirrored throws `Unsupported`: at compile time for syntax (macros, call blocks,
  * filter blocks, dict literals, float literals, unknown filters and tests), at render time for
  * values outside the mirrored cases (floats in arithmetic or output, `/`, comparisons of
  * non-numbers, anything the library would answer with an error).
@@ -247,16 +247,45 @@ function stringArg(v: Value, what: string): string {
   return v;
 }
 
+/**
+ * Python's `str.strip(chars)` (and lstrip / rstrip): the characters of `chars` (code points) removed
+ * from the chosen ends. The library ignores the argument; chat-template.ts corrects it to this.
+ */
+export function stripChars(s: string, chars: string, side: 'both' | 'start' | 'end'): string {
+  const set = new Set(Array.from(chars));
+  let start = 0;
+  let end = s.length;
+  if (side !== 'end') {
+    while (start < end) {
+      const c = String.fromCodePoint(s.codePointAt(start)!);
+      if (!set.has(c)) break;
+      start += c.length;
+    }
+  }
+  if (side !== 'start') {
+    while (end > start) {
+      const low = s.charCodeAt(end - 1);
+      const width = low >= 0xdc00 && low <= 0xdfff && end - 2 >= start ? 2 : 1;
+      if (!set.has(s.slice(end - width, end))) break;
+      end -= width;
+    }
+  }
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
 /** `s.name(args)` for the string methods the library has. */
 function stringMethod(s: string, name: string, { positional: a, keywords }: Args): Value {
   if (keywords) throw new Unsupported('keyword arguments to a string method');
   switch (name) {
     case 'strip':
-      return s.trim();
     case 'lstrip':
-      return s.trimStart();
-    case 'rstrip':
-      return s.trimEnd();
+    case 'rstrip': {
+      const chars = a[0];
+      const side = name === 'strip' ? 'both' : name === 'lstrip' ? 'start' : 'end';
+      if (typeof chars === 'string') return stripChars(s, chars, side);
+      if (chars !== undefined && chars !== null) throw new Unsupported(`${name} argument`);
+      return side === 'both' ? s.trim() : side === 'start' ? s.trimStart() : s.trimEnd();
+    }
     case 'upper':
       return s.toUpperCase();
     case 'lower':

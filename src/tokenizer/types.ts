@@ -4,10 +4,15 @@
  * same implementation so that the gateway's view of a prompt's blocks is the server's.
  */
 
-/** One chat message with its text content (content parts already joined). */
+/**
+ * One chat message with its text content (content parts already joined), and the other fields of
+ * vLLM's conversation message the template may read (tool_calls, tool_call_id, name, reasoning;
+ * chat-request.ts builds them from a request).
+ */
 export interface ChatMessage {
   readonly role: string;
   readonly content: string;
+  readonly [field: string]: unknown;
 }
 
 export interface PromptTokenizer {
@@ -18,8 +23,12 @@ export interface PromptTokenizer {
    * (vLLM does for /v1/completions prompts, not for rendered chat templates, which carry their own).
    */
   encode(text: string, addSpecialTokens: boolean): number[];
-  /** The chat template applied to `messages`, with the assistant generation prompt appended. */
-  renderChat(messages: readonly ChatMessage[]): string;
+  /**
+   * The chat template applied to `messages`, with the assistant generation prompt appended unless
+   * `vars` says otherwise; `vars`: the template's other variables (chat-request.ts), over the
+   * tokenizer's own (BOS/EOS).
+   */
+  renderChat(messages: readonly ChatMessage[], vars?: Readonly<Record<string, unknown>>): string;
   /**
    * `text` cut where the tokenizer itself cuts it before encoding (at its added tokens), so that
    * encode(text, addSpecialTokens) is exactly the concatenation of encodePiece over the pieces — a

@@ -16,7 +16,7 @@ import {
 import { PromptBlockCache } from '../../src/scheduling/prefix/prompt-blocks.js';
 import { hashTokenBlocks, rootHash } from '../../src/scraping/kv-events/token-hash.js';
 import { synthText } from '../../src/sim/tokenizer.js';
-import { type ChatMessage, HfTokenizer } from '../../src/tokenizer/index.js';
+import { type ChatMessage, chatTemplateRequest, HfTokenizer } from '../../src/tokenizer/index.js';
 import { SeededRng } from '../../src/util/rng.js';
 import { hasTool, toolPath } from '../helpers/deps.js';
 import { QWEN3_TOKENIZER_DIR, STABLE_POOLS, variedTexts } from '../helpers/tokenizers.js';
@@ -88,6 +88,72 @@ describe.skipIf(!hasTool('python-kv'))(
       }
       // later rounds walked the earlier rounds' pieces: the trie holds them once
       expect(cache.size).toBeGreaterThan(0);
+    });
+
+    it('agent requests (tools, tool calls and results, reasoning, enable_thinking, text parts) render and encode as the engine’s', () => {
+      const rng = new SeededRng(141);
+      const text = (n: number) => synthText(() => rng.next(), n);
+      const tools = [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'Weather for a city',
+            parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+          },
+        },
+        { type: 'function', function: { name: 'now', strict: true } },
+      ];
+      const bodies: Record<string, unknown>[] = [];
+      for (let k = 0; k < 6; k++) {
+        const messages: unknown[] = [
+          { role: 'system', content: `You are an agent.\n${text(80)}` },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: text(40) },
+              { type: 'text', text: `city ${k}` },
+            ],
+          },
+          {
+            role: 'assistant',
+            content: k % 2 ? null : text(10),
+            reasoning: k % 3 ? undefined : `plan: ${text(15)}`,
+            tool_calls: [
+              {
+                id: `c${k}`,
+                type: 'function',
+                function: { name: 'get_weather', arguments: `{"city": "P${k}", "days": 2.5}` },
+              },
+              {
+                id: `d${k}`,
+                type: 'function',
+                function: { name: 'now', arguments: k === 4 ? 'not json' : '{}' },
+              },
+            ],
+          },
+          { role: 'tool', tool_call_id: `c${k}`, content: `{"temp": ${k}}` },
+          { role: 'tool', tool_call_id: `d${k}`, content: [{ type: 'text', text: '12:00' }] },
+          { role: 'assistant', content: `<think>\n${text(12)}\n</think>\n\n${text(20)}` },
+          { role: 'user', content: text(25), name: 'ann' },
+        ];
+        bodies.push({
+          messages,
+          tools: k === 5 ? undefined : tools,
+          ...(k % 2 ? { chat_template_kwargs: { enable_thinking: false } } : {}),
+          ...(k === 3 ? { add_generation_prompt: false } : {}),
+        });
+      }
+      const inputs = bodies.map((b) => chatTemplateRequest(b)!);
+      const expected = engineIds(inputs.map((c) => ({ messages: c.messages, vars: c.vars })));
+      const tok = new HfTokenizer(QWEN3_TOKENIZER_DIR);
+      for (let i = 0; i < bodies.length; i++) {
+        const prompt = requestPrompt(bodies[i], tok)!;
+        expect('text' in prompt && tok.encode(prompt.text, false), `request ${i}`).toEqual(expected[i]);
+      }
+      // the compiled template rendered them all (tool calls and tools included)
+      expect(tok.chatTemplateStats).toMatchObject({ kind: 'compiled', fallbacks: 0 });
+      expect(tok.chatTemplateStats!.compiled).toBeGreaterThanOrEqual(bodies.length);
     });
 
     it('the tiktoken-core encoder gives the engine’s ids on 3,000 varied texts', () => {

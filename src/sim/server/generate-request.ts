@@ -5,6 +5,7 @@
  * sees the templated prompt, as vLLM's does.
  */
 
+import { chatTemplateRequest } from '../../tokenizer/chat-request.js';
 import { applyChatTemplate as standInTemplate } from '../../tokenizer/stand-in.js';
 import { StandInTokenizer } from '../../tokenizer/stand-in-tokenizer.js';
 import type { PromptTokenizer } from '../../tokenizer/types.js';
@@ -32,19 +33,9 @@ export const applyChatTemplate = standInTemplate;
 
 const STAND_IN: PromptTokenizer = new StandInTokenizer();
 
-function contentText(content: unknown, index: number): string {
-  if (typeof content === 'string') return content;
-  if (content === null || content === undefined) return '';
-  if (Array.isArray(content)) {
-    let s = '';
-    for (const part of content) {
-      if (typeof part === 'object' && part !== null && (part as Json).type === 'text') {
-        const t = (part as Json).text;
-        if (typeof t === 'string') s += t;
-      }
-    }
-    return s;
-  }
+function checkContent(content: unknown, index: number): void {
+  if (typeof content === 'string' || content === null || content === undefined || Array.isArray(content))
+    return;
   throw badRequest(`messages[${index}].content must be a string or a list of content parts`, `messages`);
 }
 
@@ -94,16 +85,18 @@ export function parseGenerateRequest(
     const msgs = body.messages;
     if (!Array.isArray(msgs) || msgs.length === 0)
       throw badRequest('messages must be a non-empty list', 'messages');
-    const parsed = msgs.map((m, i) => {
+    msgs.forEach((m, i) => {
       if (typeof m !== 'object' || m === null || typeof (m as Json).role !== 'string') {
         throw badRequest(`messages[${i}] must be an object with a string role`, 'messages');
       }
-      return { role: (m as Json).role as string, content: contentText((m as Json).content, i) };
+      checkContent((m as Json).content, i);
     });
+    // the template input as vLLM builds it (tool calls, tools, chat_template_kwargs, text parts)
+    const chat = chatTemplateRequest(body)!;
     maxTokensParam = optionalInt(body, 'max_completion_tokens', 1) ?? optionalInt(body, 'max_tokens', 1);
     let rendered: string;
     try {
-      rendered = tokenizer.renderChat(parsed);
+      rendered = tokenizer.renderChat(chat.messages, chat.vars);
     } catch (err) {
       throw badRequest(`chat template failed: ${(err as Error).message}`, 'messages');
     }

@@ -4,7 +4,7 @@ Hugging Face's own stack: the chat template rendered by jinja2 with transformers
 then encoded by the Rust `tokenizers` without added special tokens; completions prompts encoded
 with them. Written against transformers' apply_chat_template, not against infergate's code.
 
-usage: chat_ids.py <tokenizer dir>   (stdin: JSON list of {"messages": [...]} or {"prompt": "..."};
+usage: chat_ids.py <tokenizer dir>   (stdin: JSON list of {"messages": [...], "vars": {...}?} or {"prompt": "..."};
 stdout: JSON list of id lists)
 """
 import json
@@ -42,12 +42,14 @@ def main():
     out = []
     for item in json.load(sys.stdin):
         if "messages" in item:
-            text = template.render(
-                messages=item["messages"],
-                add_generation_prompt=True,
-                bos_token=token_text(config.get("bos_token")),
-                eos_token=token_text(config.get("eos_token")),
-            )
+            variables = {
+                "add_generation_prompt": True,
+                "bos_token": token_text(config.get("bos_token")),
+                "eos_token": token_text(config.get("eos_token")),
+            }
+            # the template's other variables (tools, documents, flags, chat_template_kwargs), as given
+            variables.update(item.get("vars", {}))
+            text = template.render(messages=item["messages"], **variables)
             out.append(tok.encode(text, add_special_tokens=False).ids)
         else:
             out.append(tok.encode(item["prompt"], add_special_tokens=True).ids)

@@ -560,7 +560,7 @@ describe('requestPrompt: the prompt as the engine sees it before encoding', () =
     expect(requestPrompt(json as Record<string, unknown> | undefined, tok)).toEqual(want);
   });
 
-  it('renders chat messages with the template, joining text parts and skipping what is not a message', () => {
+  it('renders chat messages with the template, joining text parts with a newline (as vLLM) and skipping what is not a message', () => {
     const got = requestPrompt(
       {
         messages: [
@@ -588,7 +588,7 @@ describe('requestPrompt: the prompt as the engine sees it before encoding', () =
       text: tok.renderChat([
         { role: 'system', content: 'be brief' },
         { role: '', content: 'no role' },
-        { role: 'user', content: 'one two' },
+        { role: 'user', content: 'one \ntwo' },
         { role: 'assistant', content: '' },
       ]),
       addSpecialTokens: false,

@@ -21,7 +21,7 @@
 
 import type { KvEventHub, KvHubParams } from '../../../scraping/kv-events/service.js';
 import { hashTokenBlocks } from '../../../scraping/kv-events/token-hash.js';
-import { type ChatMessage, loadTokenizer, type PromptTokenizer } from '../../../tokenizer/index.js';
+import { chatTemplateRequest, loadTokenizer, type PromptTokenizer } from '../../../tokenizer/index.js';
 import type { SchedulingContext } from '../../framework/context.js';
 import type { SchedulingEndpoint } from '../../framework/endpoint.js';
 import { ParamReader, PluginParamsError } from '../../framework/params.js';
@@ -62,19 +62,6 @@ interface RequestTokens {
 
 type Json = Record<string, unknown>;
 
-function contentText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  let s = '';
-  for (const part of content) {
-    if (part && typeof part === 'object' && (part as Json).type === 'text') {
-      const t = (part as Json).text;
-      if (typeof t === 'string') s += t;
-    }
-  }
-  return s;
-}
-
 /**
  * The request's prompt as the engine sees it before encoding: text (a rendered chat, or a
  * completions prompt, which the engine encodes with special tokens) or token ids; undefined when it
@@ -84,22 +71,17 @@ export type RequestPrompt =
   | { readonly text: string; readonly addSpecialTokens: boolean }
   | { readonly ids: readonly number[] };
 
-/** The request's prompt: token ids as sent, or text (chat rendered with `tokenizer`'s template). */
+/**
+ * The request's prompt: token ids as sent, or text (a chat rendered with `tokenizer`'s template from
+ * the template input vLLM builds of the request: tokenizer/chat-request.ts).
+ */
 export function requestPrompt(
   json: Json | undefined,
   tokenizer: Pick<PromptTokenizer, 'renderChat'>,
 ): RequestPrompt | undefined {
   if (!json) return undefined;
-  const messages = json.messages;
-  if (Array.isArray(messages)) {
-    const msgs: ChatMessage[] = [];
-    for (const m of messages) {
-      if (!m || typeof m !== 'object') continue;
-      const role = (m as Json).role;
-      msgs.push({ role: typeof role === 'string' ? role : '', content: contentText((m as Json).content) });
-    }
-    return { text: tokenizer.renderChat(msgs), addSpecialTokens: false };
-  }
+  const chat = chatTemplateRequest(json);
+  if (chat) return { text: tokenizer.renderChat(chat.messages, chat.vars), addSpecialTokens: false };
   const prompt = json.prompt;
   if (typeof prompt === 'string') return { text: prompt, addSpecialTokens: true };
   if (Array.isArray(prompt)) {
@@ -317,7 +299,9 @@ export class PrecisePrefixCacheScorer implements Scorer {
   private blockHashes(ctx: SchedulingContext, blockSize: number, root: number): number | undefined {
     try {
       // The tokenizer is touched only for text: token-id prompts score even when it cannot load.
-      const prompt = requestPrompt(ctx.request.json, { renderChat: (m) => this.tokenizer.renderChat(m) });
+      const prompt = requestPrompt(ctx.request.json, {
+        renderChat: (m, vars) => this.tokenizer.renderChat(m, vars),
+      });
       if (!prompt) return undefined;
       if ('ids' in prompt)
         return hashTokenBlocks(prompt.ids, prompt.ids.length, blockSize, root, this.scratch);

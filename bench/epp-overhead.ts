@@ -38,7 +38,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
 import type { LoadResult } from './gateway-overhead.load.js';
-import { children, cpuSeconds, LoadGenerator, ROOT, start } from './overhead-processes.js';
+import { children, cpuSeconds, LoadGenerator, ROOT, start, upstreamPod } from './overhead-processes.js';
 
 const BUILD_DIR = join(ROOT, '.bench-out/epp-overhead/dist');
 /** The CLI the arms run: built JavaScript (as users run it), or the sources through tsx (`--from src`). */
@@ -128,20 +128,7 @@ spec:
   selector: {app: upstream}
   ports: [{port: 8000, targetPort: 8000}]
 ---
-apiVersion: v1
-kind: Pod
-metadata: {name: upstream-0, namespace: default, labels: {app: upstream}}
-spec:
-  containers:
-  - name: upstream
-    image: bench
-    ports: [{containerPort: 8000, hostPort: ${upstreamPort}}]
-status:
-  phase: Running
-  podIP: 127.0.0.1
-  hostIP: 127.0.0.1
-  conditions: [{type: Ready, status: "True"}]
-`;
+${upstreamPod(upstreamPort)}`;
 }
 
 async function metric(url: string, name: string): Promise<number> {

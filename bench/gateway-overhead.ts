@@ -42,7 +42,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
 import type { LoadResult } from './gateway-overhead.load.js';
-import { children, cpuSeconds, LoadGenerator, ROOT, start } from './overhead-processes.js';
+import { children, cpuSeconds, LoadGenerator, ROOT, start, upstreamPod } from './overhead-processes.js';
 
 const RESULTS = join(ROOT, 'bench/results/gateway-overhead.json');
 const DOC = join(ROOT, 'docs/gateway.md');
@@ -222,20 +222,7 @@ spec:
 ---
 ${target}
 ---
-apiVersion: v1
-kind: Pod
-metadata: {name: upstream-0, namespace: default, labels: {app: upstream}}
-spec:
-  containers:
-  - name: upstream
-    image: bench
-    ports: [{containerPort: 8000, hostPort: ${upstreamPort}}]
-status:
-  phase: Running
-  podIP: 127.0.0.1
-  hostIP: 127.0.0.1
-  conditions: [{type: Ready, status: "True"}]
-`;
+${upstreamPod(upstreamPort)}`;
 }
 
 // ---------------------------------------------------------------------------------------------

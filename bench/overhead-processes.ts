@@ -142,3 +142,21 @@ export function cpuSeconds(pid: number): number {
     return Number.NaN;
   }
 }
+
+/** The one upstream Pod of the overhead benchmarks' manifests (ready, on loopback, `port` as its host port). */
+export function upstreamPod(port: number): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: upstream-0, namespace: default, labels: {app: upstream}}
+spec:
+  containers:
+  - name: upstream
+    image: bench
+    ports: [{containerPort: 8000, hostPort: ${port}}]
+status:
+  phase: Running
+  podIP: 127.0.0.1
+  hostIP: 127.0.0.1
+  conditions: [{type: Ready, status: "True"}]
+`;
+}

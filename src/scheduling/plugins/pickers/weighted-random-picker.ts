@@ -5,39 +5,26 @@
  */
 
 import type { Rng } from '../../../util/rng.js';
-import type { SchedulingContext } from '../../framework/context.js';
 import type { SchedulingEndpoint } from '../../framework/endpoint.js';
-import type { Picker } from '../../framework/types.js';
-import { readMaxEndpoints, topK } from './top-k.js';
+import { KeyedPicker, readMaxEndpoints } from './top-k.js';
 
 export const WEIGHTED_RANDOM_PICKER = 'weighted-random-picker';
 
-export class WeightedRandomPicker implements Picker {
-  readonly kind = 'picker';
+export class WeightedRandomPicker extends KeyedPicker {
   readonly type = WEIGHTED_RANDOM_PICKER;
   readonly followsScores = false;
-  private keys = new Float64Array(64);
 
-  constructor(
-    readonly name: string,
-    readonly maxNumOfEndpoints: number,
-  ) {}
-
-  pick(
-    _ctx: SchedulingContext,
+  protected fillKeys(
+    keys: Float64Array,
     candidates: readonly SchedulingEndpoint[],
     scores: Float64Array,
     rng: Rng,
-  ): number[] {
-    const n = candidates.length;
-    if (this.keys.length < n) this.keys = new Float64Array(n * 2);
-    const keys = this.keys;
-    for (let i = 0; i < n; i++) {
+  ): void {
+    for (let i = 0; i < candidates.length; i++) {
       const w = scores[i]!;
       // log(u)/w is a monotone transform of u^(1/w); zero weights sort below every positive one.
       keys[i] = w > 0 ? Math.log(1 - rng.next()) / w : Number.NEGATIVE_INFINITY;
     }
-    return topK(keys, n, this.maxNumOfEndpoints, rng);
   }
 }
 

@@ -5,6 +5,7 @@
  *   npx tsx bench/precise-prefix.ts [--seeds 1,2] [--time-scale 0.05]
  *        [--duration 300] [--users 24] [--qps 0.5] [--scrape-interval 20ms]
  *        [--targets approximate×1,precise×1,approximate×3,precise×3] [--out bench/results]
+ *        [--keep-logs DIR]   (keep the access logs and simulator output there)
  *   npx tsx bench/precise-prefix.ts --report [bench/results]
  *
  * Per seed, four targets run one after the other, each on a fresh simulator (5 replicas publishing
@@ -46,6 +47,8 @@ interface Args {
   /** Which of the four targets run (names as in the tables: precise×1 …). */
   targets: string[];
   out: string;
+  /** Keep the runs' logs (access logs, simulator output) in this folder instead of a temporary one. */
+  keepLogs: string | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -58,6 +61,7 @@ function parseArgs(argv: readonly string[]): Args {
     scrapeInterval: '20ms',
     targets: [...TARGET_NAMES],
     out: 'bench/results',
+    keepLogs: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -75,6 +79,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (unknown.length > 0)
         throw new Error(`--targets: unknown ${unknown.join(', ')} (${TARGET_NAMES.join(', ')})`);
     } else if (f === '--out') a.out = v;
+    else if (f === '--keep-logs') a.keepLogs = v;
     else throw new Error(`unknown flag ${f}`);
   }
   return a;
@@ -526,7 +531,8 @@ const spread = (xs: number[]) =>
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const dir = mkdtempSync(join(tmpdir(), 'precise-prefix-'));
+  const dir = args.keepLogs ? resolve(args.keepLogs) : mkdtempSync(join(tmpdir(), 'precise-prefix-'));
+  if (args.keepLogs) mkdirSync(dir, { recursive: true });
   const results: TargetResult[] = [];
   const started = new Date().toISOString();
   const load0 = loadavg();
@@ -547,7 +553,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!args.keepLogs) rmSync(dir, { recursive: true, force: true });
   }
   const out = resolve(args.out);
   mkdirSync(out, { recursive: true });

@@ -7,6 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { podManifestsYaml } from '../src/sim/pods.js';
 import type { LoadResult } from './gateway-overhead.load.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -145,18 +146,9 @@ export function cpuSeconds(pid: number): number {
 
 /** The one upstream Pod of the overhead benchmarks' manifests (ready, on loopback, `port` as its host port). */
 export function upstreamPod(port: number): string {
-  return `apiVersion: v1
-kind: Pod
-metadata: {name: upstream-0, namespace: default, labels: {app: upstream}}
-spec:
-  containers:
-  - name: upstream
-    image: bench
-    ports: [{containerPort: 8000, hostPort: ${port}}]
-status:
-  phase: Running
-  podIP: 127.0.0.1
-  hostIP: 127.0.0.1
-  conditions: [{type: Ready, status: "True"}]
-`;
+  return podManifestsYaml([{ index: 0, host: '127.0.0.1', port }], {
+    labels: { app: 'upstream' },
+    namePrefix: 'upstream',
+    containerName: 'upstream',
+  });
 }

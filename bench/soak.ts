@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { podManifestsYaml } from '../src/sim/pods.js';
 import { parseDuration } from '../src/util/duration.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -130,24 +131,6 @@ async function startReplica(dir: string, index: number, port: number): Promise<R
   return { index, port: Number(m[1]), proc };
 }
 
-function pod(name: string, app: string, port: number): string {
-  return `---
-apiVersion: v1
-kind: Pod
-metadata: {name: ${name}, labels: {app: ${app}}}
-spec:
-  containers:
-  - name: server
-    image: soak
-    ports: [{containerPort: 8000, hostPort: ${port}}]
-status:
-  phase: Running
-  podIP: 127.0.0.1
-  hostIP: 127.0.0.1
-  conditions: [{type: Ready, status: "True"}]
-`;
-}
-
 function manifests(replicaPorts: number[], mirrorPort: number): string {
   return `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -183,7 +166,12 @@ spec:
     - type: RequestMirror
       requestMirror:
         backendRef: {kind: Service, name: hung-mirror, port: 8000}
-${replicaPorts.map((p, i) => pod(`sim-${i}`, 'sim', p)).join('')}${pod('hung-0', 'hung-mirror', mirrorPort)}`;
+---
+${podManifestsYaml(
+  replicaPorts.map((port, index) => ({ index, host: '127.0.0.1', port })),
+  { labels: { app: 'sim' } },
+)}---
+${podManifestsYaml([{ index: 0, host: '127.0.0.1', port: mirrorPort }], { labels: { app: 'hung-mirror' }, namePrefix: 'hung' })}`;
 }
 
 interface Outcome {

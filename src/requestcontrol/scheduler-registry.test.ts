@@ -4,10 +4,12 @@
  */
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { QWEN3_TOKENIZER_DIR } from '../../test/helpers/tokenizers.js';
 import { address, metrics, plan, pool, request, source, text } from '../../test/scheduling/helpers.js';
 import { GatewayError } from '../openai/errors.js';
 import type { ModelServerMetrics } from '../scraping/model-server-metrics.js';
 import { DecisionRing } from '../telemetry/decision-ring.js';
+import { type HfTokenizer, loadTokenizer } from '../tokenizer/index.js';
 import { silentLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
 import {
@@ -710,6 +712,33 @@ describe('metrics: values', () => {
     expect(value(t, 'inference_pool_average_queue_size{name="pool"}')).toBe(3);
     expect(value(t, 'inference_pool_average_kv_cache_utilization{name="pool"}')).toBeCloseTo(0.4, 9);
     expect(reg.endpointState('10.0.0.3:8000')!.metrics).toBeUndefined();
+  });
+
+  it('chat-template renders of the loaded tokenizers, by path, and whether the compiled form is in use', async () => {
+    const { promRegistry } = setup();
+    const tok = loadTokenizer(QWEN3_TOKENIZER_DIR) as HfTokenizer;
+    const before = { ...tok.chatTemplateStats! };
+    const series = (path: string) =>
+      `infergate_chat_template_renders_total{tokenizer="${tok.name}",path="${path}"}`;
+    const first = await promRegistry.metrics();
+    const base = {
+      compiled: value(first, series('compiled')) ?? 0,
+      library: value(first, series('library')) ?? 0,
+    };
+    tok.renderChat([{ role: 'user', content: 'hi' }]);
+    tok.renderChat([{ role: 'user', content: 'hi again' }], { tools: null });
+    // a request the compiled form does not cover (a float added to a string) goes to the library
+    tok.renderChat([
+      { role: 'system', content: 0.5 as unknown as string },
+      { role: 'user', content: 'x' },
+    ]);
+    const t = await promRegistry.metrics();
+    expect(value(t, series('compiled'))! - base.compiled).toBe(
+      tok.chatTemplateStats!.compiled - before.compiled,
+    );
+    expect(tok.chatTemplateStats!.compiled - before.compiled).toBe(2);
+    expect(value(t, series('library'))! - base.library).toBe(1);
+    expect(value(t, `infergate_chat_template_compiled{tokenizer="${tok.name}"}`)).toBe(1);
   });
 
   it('metrics age in seconds, only for endpoints with metrics', async () => {

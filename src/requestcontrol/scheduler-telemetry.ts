@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EndpointState } from '../datastore/endpoint-state.js';
 import { registerReferencePoolMetrics } from '../telemetry/reference-metrics.js';
+import { loadedTokenizers } from '../tokenizer/index.js';
 
 /** What the gauges read at collection time. */
 export interface PoolTelemetrySource {
@@ -100,6 +101,43 @@ export class SchedulerMetrics {
       labelNames: ['pool'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
       registers,
+    });
+    // Chat-template renders of the tokenizers this process loaded (the precise scorer's), by path;
+    // `tokenizer` is the tokenizer.json a scorer names.
+    const counted = new Map<string, number>();
+    new Counter({
+      name: 'infergate_chat_template_renders_total',
+      help:
+        'Chat templates rendered for scoring, by who rendered them: the compiled form (compiled) or ' +
+        "@huggingface/jinja's interpreter (library: a template or request the compiler does not cover).",
+      labelNames: ['tokenizer', 'path'],
+      registers,
+      collect() {
+        for (const tok of loadedTokenizers()) {
+          const stats = tok.chatTemplateStats;
+          if (!stats) continue;
+          const tokenizer = tok.name;
+          for (const path of ['compiled', 'library'] as const) {
+            const key = `${tok.name}\u0000${path}`;
+            const delta = stats[path] - (counted.get(key) ?? 0);
+            if (delta > 0) this.inc({ tokenizer, path }, delta);
+            counted.set(key, stats[path]);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'infergate_chat_template_compiled',
+      help: '1 while the chat template renders compiled (with the library for what it does not cover), 0 when only the library renders it.',
+      labelNames: ['tokenizer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const tok of loadedTokenizers()) {
+          const stats = tok.chatTemplateStats;
+          if (stats) this.set({ tokenizer: tok.name }, stats.kind === 'compiled' ? 1 : 0);
+        }
+      },
     });
     this.pluginDurations = new Histogram({
       name: 'infergate_scheduler_plugin_duration_seconds',

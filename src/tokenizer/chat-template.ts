@@ -60,8 +60,10 @@ export interface ChatTemplateStats {
   kind: 'compiled' | 'interpreted';
   /** Why the library renders alone (the construct the compiler does not cover, or a difference). */
   reason?: string;
-  /** Renders by the compiled form, and those it handed to the library. */
+  /** Renders returned by the compiled form. */
   compiled: number;
+  /** Renders returned by the library (`fallbacks` of them handed over by the compiled form). */
+  library: number;
   fallbacks: number;
 }
 
@@ -120,7 +122,13 @@ export class ChatTemplate {
       }
     }
     this.compiled = reason === undefined ? compiled : undefined;
-    this.stats = { kind: this.compiled ? 'compiled' : 'interpreted', reason, compiled: 0, fallbacks: 0 };
+    this.stats = {
+      kind: this.compiled ? 'compiled' : 'interpreted',
+      reason,
+      compiled: 0,
+      library: 0,
+      fallbacks: 0,
+    };
   }
 
   render(vars: Vars): string {
@@ -139,10 +147,14 @@ export class ChatTemplate {
         const reference = this.library.render(vars as Record<string, unknown>);
         if (reference === out) return out;
         this.disable('differed from the library on a request');
+        this.stats.compiled--;
+        this.stats.library++;
         return reference;
       }
     }
-    return this.library.render(vars as Record<string, unknown>);
+    const text = this.library.render(vars as Record<string, unknown>);
+    this.stats.library++;
+    return text;
   }
 
   private disable(reason: string): void {

@@ -20,6 +20,11 @@ const loaded = new Map<string, PromptTokenizer>();
  * `chatTemplatePath`: a Jinja file overriding the tokenizer's own template. Throws with the path
  * when the files cannot be read.
  */
+/** The tokenizers loaded so far in this process (for metrics). */
+export function loadedTokenizers(): Iterable<PromptTokenizer> {
+  return loaded.values();
+}
+
 export function loadTokenizer(spec: string = STAND_IN_TOKENIZER, chatTemplatePath?: string): PromptTokenizer {
   const key = `${spec}\u0000${chatTemplatePath ?? ''}`;
   let t = loaded.get(key);

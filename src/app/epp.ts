@@ -56,6 +56,7 @@ export async function runEpp(o: EppRunOptions): Promise<number> {
       return false;
     }
     try {
+      await pools.start?.();
       pools.sync(u.plan);
       server = await EppServer.start(u.plan, o.epp, { pools, registry });
       served = u.plan;

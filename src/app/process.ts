@@ -94,6 +94,7 @@ export class InfergateProcess {
           `cannot open the admin port ${opts.adminPort}: ${describeListenError(err)} (use --admin-port)`,
         );
       });
+      await pools.start?.();
       try {
         if (plan !== undefined) pools.sync(plan);
       } catch (err) {

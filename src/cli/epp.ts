@@ -7,7 +7,7 @@ import { createSchedulerRegistry, type PoolRouterRegistryFactory } from '../requ
 import { validatePickerConfig } from '../scheduling/index.js';
 import { createLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
-import { collect, duration, FlagError, integer, positiveDuration } from './flags.js';
+import { collect, duration, FlagError, integer, peerLoadFlags, positiveDuration } from './flags.js';
 
 interface EppFlags {
   kubernetes?: boolean;
@@ -22,6 +22,8 @@ interface EppFlags {
   metricsPort: string;
   scheduler: string;
   scrapeInterval: string;
+  peerListen?: string;
+  peer?: string[];
   seed?: string;
   flowControl?: boolean;
   queueTimeout: string;
@@ -81,6 +83,16 @@ export function registerEpp(program: Command): void {
       'config',
     )
     .option('--scrape-interval <duration>', 'mean time between two /metrics scrapes of one endpoint', '50ms')
+    .option(
+      '--peer-listen <endpoint>',
+      'share this gateway’s per-endpoint load with its peer replicas: publish it on this ZMQ endpoint, ' +
+        'e.g. tcp://0.0.0.0:9190 (docs/scheduling.md, "Several gateway replicas")',
+    )
+    .option(
+      '--peer <endpoint>',
+      'a peer replica’s --peer-listen endpoint (tcp://host:port); repeatable: their load is added to this one’s',
+      collect,
+    )
     .option('--seed <n>', 'seed for weighted draws and tie-breaks (repeatable runs)')
     .option(
       '--flow-control',
@@ -159,6 +171,7 @@ async function epp(flags: EppFlags): Promise<number> {
   const seed = flags.seed !== undefined ? integer('--seed', flags.seed, 0) : undefined;
   const tuning = {
     scrapeIntervalMs: positiveDuration('--scrape-interval', flags.scrapeInterval),
+    peerLoad: peerLoadFlags(flags.peerListen, flags.peer),
     flowControl: flags.flowControl === true,
     queueTimeoutMs: positiveDuration('--queue-timeout', flags.queueTimeout),
   };

@@ -1,4 +1,5 @@
 /** Flag parsing helpers shared by the subcommands. */
+import { checkPeerEndpoint, type PeerLoadOptions } from '../datastore/peer-load.js';
 import { parseDuration } from '../util/duration.js';
 
 /** Commander argParser for a repeatable flag: every occurrence appended, in order. */
@@ -32,4 +33,22 @@ export function positiveDuration(flag: string, text: string): number {
   if (ms === undefined || !(ms > 0))
     throw new FlagError(`${flag} must be a positive duration such as 50ms or 0.5s (got "${text}")`);
   return ms;
+}
+
+/** `--peer-listen` / `--peer` (serve and epp): peer load sharing, or undefined when not asked for. */
+export function peerLoadFlags(
+  listen: string | undefined,
+  peers: readonly string[] | undefined,
+): PeerLoadOptions | undefined {
+  if (listen === undefined && (peers === undefined || peers.length === 0)) return undefined;
+  if (listen === undefined)
+    throw new FlagError('--peer needs --peer-listen (the address this gateway publishes on)');
+  try {
+    return {
+      listen: checkPeerEndpoint('--peer-listen', listen),
+      peers: (peers ?? []).map((p) => checkPeerEndpoint('--peer', p)),
+    };
+  } catch (err) {
+    throw new FlagError((err as Error).message);
+  }
 }

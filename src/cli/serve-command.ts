@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runServe } from '../app/index.js';
 import { formatDiagnostic, loadPlan } from '../config/index.js';
 import type { ServiceLbPolicy } from '../config/plan.js';
+import type { PeerLoadOptions } from '../datastore/peer-load.js';
 import { defaultGatewayOptions, type GatewayOptions, parseByteSize, parsePortMap } from '../gateway/index.js';
 import { DEFAULT_CONTROLLER_NAME, KubernetesMode } from '../k8s/index.js';
 import {
@@ -13,7 +14,7 @@ import { validatePickerConfig } from '../scheduling/index.js';
 import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
 import { createLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
-import { collect, duration, FlagError, integer, positiveDuration } from './flags.js';
+import { collect, duration, FlagError, integer, peerLoadFlags, positiveDuration } from './flags.js';
 
 interface ServeFlags {
   file?: string[];
@@ -32,6 +33,8 @@ interface ServeFlags {
   serviceLb: string;
   scheduler: string;
   scrapeInterval: string;
+  peerListen?: string;
+  peer?: string[];
   flowControl?: boolean;
   queueTimeout: string;
   maxBodySize: string;
@@ -139,6 +142,16 @@ export function registerServe(program: Command): void {
       'mean time between two /metrics scrapes of one pool endpoint (simulators at a time scale: scale it too)',
       '50ms',
     )
+    .option(
+      '--peer-listen <endpoint>',
+      'share this gateway’s per-endpoint load with its peer replicas: publish it on this ZMQ endpoint, ' +
+        'e.g. tcp://0.0.0.0:9190 (docs/scheduling.md, "Several gateway replicas")',
+    )
+    .option(
+      '--peer <endpoint>',
+      'a peer replica’s --peer-listen endpoint (tcp://host:port); repeatable: their load is added to this one’s',
+      collect,
+    )
     .option('--seed <n>', 'seed for weighted draws and balancing (repeatable runs)')
     .option(
       '--flow-control',
@@ -241,6 +254,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   const seed = gateway.seed;
   const poolRouters = poolRegistryFactory(flags.scheduler, seed, {
     scrapeIntervalMs: positiveDuration('--scrape-interval', flags.scrapeInterval),
+    peerLoad: peerLoadFlags(flags.peerListen, flags.peer),
     flowControl: flags.flowControl === true,
     queueTimeoutMs: positiveDuration('--queue-timeout', flags.queueTimeout),
   });
@@ -325,12 +339,20 @@ const SCHEDULERS: readonly string[] = ['config', ...BUILT_IN_PICKER_CONFIGS.keys
 function poolRegistryFactory(
   name: string,
   seed: number | undefined,
-  tuning: { scrapeIntervalMs: number; flowControl: boolean; queueTimeoutMs: number },
+  tuning: {
+    scrapeIntervalMs: number;
+    flowControl: boolean;
+    queueTimeoutMs: number;
+    peerLoad: PeerLoadOptions | undefined;
+  },
 ): PoolRouterRegistryFactory {
   if (!SCHEDULERS.includes(name)) {
     throw new FlagError(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got "${name}")`);
   }
-  if (name === 'interim') return createLeastRequestPoolRegistry;
+  if (name === 'interim') {
+    if (tuning.peerLoad) throw new FlagError('--peer-listen and --peer need a scheduler other than interim');
+    return createLeastRequestPoolRegistry;
+  }
   return (o) =>
     createSchedulerRegistry({
       ...o,

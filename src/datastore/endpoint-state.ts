@@ -1,7 +1,8 @@
 /**
  * Everything the scheduler knows about one model-server endpoint: the latest scraped metrics
- * snapshot (replaced whole on each scrape, never mutated), health, and this gateway's own
- * accounting of the requests it sent there (counted at dispatch, released at completion).
+ * snapshot (replaced whole on each scrape, never mutated), health, this gateway's own accounting
+ * of the requests it sent there (counted at dispatch, released at completion), and the same
+ * accounting of its peer gateways when they share it (src/datastore/peer-load.ts).
  *
  * Scorers read the `est*` methods, which combine the last scrape with what this gateway dispatched
  * and completed since that scrape started: a burst between two scrapes is seen at once, so it does
@@ -20,6 +21,21 @@ import type { Endpoint } from './endpoint.js';
  * the estimates until a later scrape. Wall ms.
  */
 export const DISPATCH_VISIBILITY_MS = 5;
+
+/** One gateway's counts on one endpoint: what peer gateways share (src/datastore/peer-load.ts). */
+export interface PeerLoad {
+  readonly inflightRequests: number;
+  readonly inflightPromptTokens: number;
+  readonly pendingPrefillTokens: number;
+  readonly pendingPrefillRequests: number;
+}
+
+const ZERO_LOAD: PeerLoad = {
+  inflightRequests: 0,
+  inflightPromptTokens: 0,
+  pendingPrefillTokens: 0,
+  pendingPrefillRequests: 0,
+};
 
 /** Recent dispatches remembered for DISPATCH_VISIBILITY_MS (a burst larger than this counts as all recent). */
 const RECENT_DISPATCHES = 64;
@@ -43,9 +59,21 @@ export class EndpointState {
   lastError: string | undefined = undefined;
 
   /** This gateway's requests dispatched here and not completed. */
-  inflightRequests = 0;
+  ownInflightRequests = 0;
   /** Their estimated prompt tokens. */
-  inflightPromptTokens = 0;
+  ownInflightPromptTokens = 0;
+  /**
+   * Pending prefill: uncached prompt tokens of this gateway's requests sent here that have not
+   * answered their first token yet (nor ended), and how many requests they are.
+   */
+  ownPendingPrefillTokens = 0;
+  ownPendingPrefillRequests = 0;
+  /** Called after each change of the `own*` counts (peer load sharing publishes them). */
+  onOwnLoad: ((state: EndpointState) => void) | undefined = undefined;
+
+  /** Peer gateways' latest counts here, by peer id, and their sum. */
+  private readonly peerLoads = new Map<string, PeerLoad>();
+  private readonly peerSum: { -readonly [K in keyof PeerLoad]: number } = { ...ZERO_LOAD };
 
   // Monotonic totals; the `base*` copies are taken when a scrape is sent, so `total − base` is what
   // the scraped snapshot cannot have seen yet.
@@ -59,13 +87,6 @@ export class EndpointState {
   private readonly recentAt = new Float64Array(RECENT_DISPATCHES).fill(Number.NEGATIVE_INFINITY);
   private readonly recentTokens = new Float64Array(RECENT_DISPATCHES);
   private recentNext = 0;
-
-  /**
-   * Pending prefill: uncached prompt tokens of this gateway's requests sent here that have not
-   * answered their first token yet (nor ended), and how many requests they are.
-   */
-  pendingPrefillTokens = 0;
-  pendingPrefillRequests = 0;
 
   constructor(endpoint: Endpoint, engine: EngineMapping, ready: boolean) {
     this.id = endpoint.id;
@@ -86,22 +107,81 @@ export class EndpointState {
    * taken (so back-to-back decisions see each other), kept when it is dispatched here.
    */
   acquire(promptTokens: number, now: number = performance.now()): void {
-    this.inflightRequests++;
-    this.inflightPromptTokens += promptTokens;
+    this.ownInflightRequests++;
+    this.ownInflightPromptTokens += promptTokens;
     this.dispatched++;
     this.dispatchedTokens += promptTokens;
     const i = this.recentNext;
     this.recentAt[i] = now;
     this.recentTokens[i] = promptTokens;
     this.recentNext = (i + 1) % RECENT_DISPATCHES;
+    this.onOwnLoad?.(this);
   }
 
   /** A request counted here ended (or never went out); `freedTokens` ≈ its prompt + generated tokens. */
   release(promptTokens: number, freedTokens: number): void {
-    this.inflightRequests = Math.max(0, this.inflightRequests - 1);
-    this.inflightPromptTokens = Math.max(0, this.inflightPromptTokens - promptTokens);
+    this.ownInflightRequests = Math.max(0, this.ownInflightRequests - 1);
+    this.ownInflightPromptTokens = Math.max(0, this.ownInflightPromptTokens - promptTokens);
     this.completed++;
     this.completedTokens += freedTokens;
+    this.onOwnLoad?.(this);
+  }
+
+  // ---- what the scorers read: own counts plus the peers' ------------------------------------
+
+  /** Requests dispatched here and not completed: this gateway's and its peers'. */
+  get inflightRequests(): number {
+    return this.ownInflightRequests + this.peerSum.inflightRequests;
+  }
+
+  /** Their estimated prompt tokens. */
+  get inflightPromptTokens(): number {
+    return this.ownInflightPromptTokens + this.peerSum.inflightPromptTokens;
+  }
+
+  /** Uncached prompt tokens sent here and not yet answered with a first token (own and peers'). */
+  get pendingPrefillTokens(): number {
+    return this.ownPendingPrefillTokens + this.peerSum.pendingPrefillTokens;
+  }
+
+  /** How many requests those are. */
+  get pendingPrefillRequests(): number {
+    return this.ownPendingPrefillRequests + this.peerSum.pendingPrefillRequests;
+  }
+
+  /** The peer gateways' requests in flight here. */
+  get peerInflightRequests(): number {
+    return this.peerSum.inflightRequests;
+  }
+
+  /** Replaces one peer's counts here; undefined forgets that peer. */
+  setPeerLoad(peer: string, load: PeerLoad | undefined): void {
+    if (load === undefined) {
+      if (!this.peerLoads.delete(peer)) return;
+    } else {
+      this.peerLoads.set(peer, load);
+    }
+    const sum = this.peerSum;
+    sum.inflightRequests = 0;
+    sum.inflightPromptTokens = 0;
+    sum.pendingPrefillTokens = 0;
+    sum.pendingPrefillRequests = 0;
+    for (const l of this.peerLoads.values()) {
+      sum.inflightRequests += l.inflightRequests;
+      sum.inflightPromptTokens += l.inflightPromptTokens;
+      sum.pendingPrefillTokens += l.pendingPrefillTokens;
+      sum.pendingPrefillRequests += l.pendingPrefillRequests;
+    }
+  }
+
+  /** This gateway's own counts, as its peers receive them. */
+  ownLoad(): PeerLoad {
+    return {
+      inflightRequests: this.ownInflightRequests,
+      inflightPromptTokens: this.ownInflightPromptTokens,
+      pendingPrefillTokens: this.ownPendingPrefillTokens,
+      pendingPrefillRequests: this.ownPendingPrefillRequests,
+    };
   }
 
   // ---- scraping ------------------------------------------------------------------------------
@@ -219,14 +299,16 @@ export class EndpointState {
 
   /** A request with `tokens` uncached prompt tokens was sent here; counted until `endPrefill`. */
   startPrefill(tokens: number): void {
-    this.pendingPrefillTokens += tokens;
-    this.pendingPrefillRequests++;
+    this.ownPendingPrefillTokens += tokens;
+    this.ownPendingPrefillRequests++;
+    this.onOwnLoad?.(this);
   }
 
   /** That request answered its first token, or ended without one. */
   endPrefill(tokens: number): void {
-    this.pendingPrefillTokens = Math.max(0, this.pendingPrefillTokens - tokens);
-    this.pendingPrefillRequests = Math.max(0, this.pendingPrefillRequests - 1);
+    this.ownPendingPrefillTokens = Math.max(0, this.ownPendingPrefillTokens - tokens);
+    this.ownPendingPrefillRequests = Math.max(0, this.ownPendingPrefillRequests - 1);
+    this.onOwnLoad?.(this);
   }
 
   /** The load the scheduler saw here, for the access log's reason: `waiting ~2, requests ~5, …`. */
@@ -234,8 +316,12 @@ export class EndpointState {
     const m = this.metrics;
     return (
       `waiting ~${this.estWaiting()}${m ? ` (scraped ${m.waiting})` : ''}, requests ~${this.estRequests()}, ` +
-      `in flight ${this.inflightRequests} (${this.inflightPromptTokens} prompt tok), ` +
-      `pending prefill ${Math.round(this.pendingPrefillTokens)} tok in ${this.pendingPrefillRequests} request(s)`
+      `in flight ${this.ownInflightRequests} (${this.ownInflightPromptTokens} prompt tok), ` +
+      `pending prefill ${Math.round(this.ownPendingPrefillTokens)} tok in ${this.ownPendingPrefillRequests} request(s)` +
+      (this.peerLoads.size > 0
+        ? `; peers: in flight ${this.peerSum.inflightRequests} (${this.peerSum.inflightPromptTokens} prompt tok), ` +
+          `pending prefill ${Math.round(this.peerSum.pendingPrefillTokens)} tok in ${this.peerSum.pendingPrefillRequests} request(s)`
+        : '')
     );
   }
 }

@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { EndpointAddress, PickerConfigPlan, Plan, PoolPlan } from '../config/plan.js';
 import { EndpointState } from '../datastore/endpoint-state.js';
 import type { UnknownModelPolicy } from '../datastore/objectives.js';
+import { type PeerLoadOptions, PeerLoadShare } from '../datastore/peer-load.js';
 import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
 import { DEFAULT_SATURATION, type SaturationConfig } from '../scheduling/saturation.js';
 import { metricsPortOf, resolveEngine } from '../scraping/engines.js';
@@ -65,6 +66,11 @@ export interface SchedulerRegistryOptions {
   reservationTtlMs?: number;
   /** Where sampled decisions are recorded ("why this endpoint"); none by default. */
   decisions?: DecisionRing;
+  /**
+   * Share per-endpoint load with peer gateways (src/datastore/peer-load.ts): this gateway publishes
+   * its own counts on `listen` and adds those of `peers`. Off by default.
+   */
+  peerLoad?: PeerLoadOptions;
 }
 
 export interface SchedulerRegistry extends PoolRouterRegistry {
@@ -97,6 +103,7 @@ class PoolRegistry implements SchedulerRegistry {
   private readonly routerOpts: ConstructorParameters<typeof InferencePoolRouter>[2];
   private readonly warnedEngines = new Set<string>();
   private readonly kvEvents: KvEventsService | undefined;
+  private readonly peerLoad: PeerLoadShare | undefined;
 
   constructor(opts: SchedulerRegistryOptions) {
     this.logger = opts.logger;
@@ -113,6 +120,15 @@ class PoolRegistry implements SchedulerRegistry {
           });
     // KV events are read from the same endpoints the scraper reads; no scraping, no connections
     this.kvEvents = opts.scrape === false ? undefined : new KvEventsService(this.logger, opts.metrics);
+    const states = this.states;
+    this.peerLoad = opts.peerLoad
+      ? new PeerLoadShare(
+          opts.peerLoad,
+          { get: (id) => states.get(id), all: () => states.values() },
+          this.logger,
+          opts.metrics,
+        )
+      : undefined;
     let forcedConfig: PickerConfigPlan | undefined;
     if (typeof opts.strategy === 'string') {
       forcedConfig = BUILT_IN_PICKER_CONFIGS.get(opts.strategy);
@@ -208,7 +224,8 @@ class PoolRegistry implements SchedulerRegistry {
         routable: e.routable,
         ready: e.ready,
         healthy: e.healthy,
-        inflight: e.inflightRequests,
+        inflight: e.ownInflightRequests,
+        peerInflight: e.peerInflightRequests,
         metrics: e.metrics,
         metricsAgeMs: e.metrics ? now - e.metricsAt : undefined,
         lastError: e.lastError,
@@ -225,10 +242,28 @@ class PoolRegistry implements SchedulerRegistry {
     await Promise.all([...this.states.keys()].map((id) => scraper.scrapeNow(id)));
   }
 
+  async start(): Promise<void> {
+    const share = this.peerLoad;
+    if (!share) return;
+    await share.start().catch((err: unknown) => {
+      throw new Error(`cannot open the peer load socket ${share.listen}: ${(err as Error).message}`);
+    });
+    this.logger.info(
+      { listen: share.boundEndpoint, peers: share.peerEndpoints },
+      'sharing load with peer gateways',
+    );
+  }
+
+  /** The endpoint peer load is published on, once started (undefined without sharing). */
+  get peerLoadEndpoint(): string | undefined {
+    return this.peerLoad?.boundEndpoint;
+  }
+
   async close(): Promise<void> {
     for (const r of this.routers.values()) r.close();
     this.routers.clear();
     this.kvEvents?.close();
+    await this.peerLoad?.close();
     await this.scraper?.close();
   }
 
@@ -264,6 +299,11 @@ class PoolRegistry implements SchedulerRegistry {
     }
     state = new EndpointState(endpoint, choice.mapping, addr.ready);
     this.states.set(id, state);
+    const share = this.peerLoad;
+    if (share) {
+      state.onOwnLoad = (s) => share.changed(s);
+      share.adopt(state);
+    }
     this.startScraping(state, origin);
     return state;
   }

@@ -65,6 +65,11 @@ export interface PoolRouterRegistry {
    */
   updateEndpoints?(plan: Plan): void;
   get(poolKey: string): PoolRouter | undefined;
+  /**
+   * Opens what the registry serves on the network (peer load sharing's socket), once, before the
+   * first request; a rejection stops startup with its message.
+   */
+  start?(): Promise<void>;
   /** Stops scrapers and timers. */
   close(): Promise<void>;
   /** Read-only state of every pool, for the live page (optional: routers without state omit it). */
@@ -88,6 +93,8 @@ export interface EndpointView {
   readonly healthy: boolean;
   /** This gateway's requests in flight there. */
   readonly inflight: number;
+  /** Its peer gateways' requests in flight there, as they share them (0 without sharing). */
+  readonly peerInflight: number;
   /** Latest scraped load; undefined before the first scrape or when the page has none. */
   readonly metrics: ModelServerMetrics | undefined;
   /** Age of that snapshot, ms (undefined when there is none). */

@@ -24,6 +24,7 @@ interface EppFlags {
   scrapeInterval: string;
   peerListen?: string;
   peer?: string[];
+  peerSelector?: string;
   seed?: string;
   flowControl?: boolean;
   queueTimeout: string;
@@ -92,6 +93,11 @@ export function registerEpp(program: Command): void {
       '--peer <endpoint>',
       'a peer replica’s --peer-listen endpoint (tcp://host:port); repeatable: their load is added to this one’s',
       collect,
+    )
+    .option(
+      '--peer-selector <selector>',
+      'with --kubernetes: the peers are the Pods of this namespace matching this label selector ' +
+        '(the gateway’s own Deployment), at their Pod IP and --peer-listen’s port',
     )
     .option('--seed <n>', 'seed for weighted draws and tie-breaks (repeatable runs)')
     .option(
@@ -169,9 +175,10 @@ async function epp(flags: EppFlags): Promise<number> {
     throw new FlagError(`--max-body-size must be a size such as 32MiB (got "${flags.maxBodySize}")`);
   }
   const seed = flags.seed !== undefined ? integer('--seed', flags.seed, 0) : undefined;
+  const peers = peerLoadFlags(flags);
   const tuning = {
     scrapeIntervalMs: positiveDuration('--scrape-interval', flags.scrapeInterval),
-    peerLoad: peerLoadFlags(flags.peerListen, flags.peer),
+    peerLoad: peers.peerLoad,
     flowControl: flags.flowControl === true,
     queueTimeoutMs: positiveDuration('--queue-timeout', flags.queueTimeout),
   };
@@ -209,6 +216,7 @@ async function epp(flags: EppFlags): Promise<number> {
         logger: opts.logger,
         pool: { namespace, name },
         writeStatus: false,
+        ...(peers.kubePeers ? { peers: peers.kubePeers } : {}),
         load: { strict: flags.strict === true, validatePickerConfig },
       });
     } catch (err) {

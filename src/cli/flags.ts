@@ -1,5 +1,5 @@
 /** Flag parsing helpers shared by the subcommands. */
-import { checkPeerEndpoint, type PeerLoadOptions } from '../datastore/peer-load.js';
+import { checkPeerEndpoint, PeerList, type PeerLoadOptions } from '../datastore/peer-load.js';
 import { parseDuration } from '../util/duration.js';
 
 /** Commander argParser for a repeatable flag: every occurrence appended, in order. */
@@ -35,20 +35,53 @@ export function positiveDuration(flag: string, text: string): number {
   return ms;
 }
 
-/** `--peer-listen` / `--peer` (serve and epp): peer load sharing, or undefined when not asked for. */
-export function peerLoadFlags(
-  listen: string | undefined,
-  peers: readonly string[] | undefined,
-): PeerLoadOptions | undefined {
-  if (listen === undefined && (peers === undefined || peers.length === 0)) return undefined;
-  if (listen === undefined)
-    throw new FlagError('--peer needs --peer-listen (the address this gateway publishes on)');
+export interface PeerFlags {
+  peerListen?: string;
+  peer?: string[];
+  peerSelector?: string;
+  kubernetes?: boolean;
+}
+
+/** Kubernetes peer discovery as KubernetesMode takes it (`--peer-selector`). */
+export interface KubePeers {
+  selector: string;
+  port: number;
+  onPeers: (endpoints: readonly string[]) => void;
+}
+
+/**
+ * `--peer-listen` / `--peer` / `--peer-selector` (serve and epp): peer load sharing (undefined when
+ * not asked for), and with `--peer-selector` the Kubernetes discovery that feeds its peer list.
+ */
+export function peerLoadFlags(f: PeerFlags): {
+  peerLoad: PeerLoadOptions | undefined;
+  kubePeers: KubePeers | undefined;
+} {
+  const peers = f.peer ?? [];
+  if (f.peerListen === undefined && peers.length === 0 && f.peerSelector === undefined) {
+    return { peerLoad: undefined, kubePeers: undefined };
+  }
+  if (f.peerListen === undefined) {
+    throw new FlagError(
+      '--peer and --peer-selector need --peer-listen (the address this gateway publishes on)',
+    );
+  }
+  let listen: string;
   try {
-    return {
-      listen: checkPeerEndpoint('--peer-listen', listen),
-      peers: (peers ?? []).map((p) => checkPeerEndpoint('--peer', p)),
-    };
+    listen = checkPeerEndpoint('--peer-listen', f.peerListen);
+    for (const p of peers) checkPeerEndpoint('--peer', p);
   } catch (err) {
     throw new FlagError((err as Error).message);
   }
+  if (f.peerSelector === undefined) return { peerLoad: { listen, peers }, kubePeers: undefined };
+  if (!f.kubernetes) throw new FlagError('--peer-selector needs --kubernetes (it lists the gateway’s Pods)');
+  const port = Number(/:(\d+)$/.exec(listen)?.[1] ?? 0);
+  if (port <= 0 || port > 65535) {
+    throw new FlagError('--peer-selector needs --peer-listen with a fixed port (the one every replica uses)');
+  }
+  const found = new PeerList();
+  return {
+    peerLoad: { listen, peers, discovered: found },
+    kubePeers: { selector: f.peerSelector, port, onPeers: (eps) => found.set(eps) },
+  };
 }

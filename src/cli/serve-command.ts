@@ -35,6 +35,7 @@ interface ServeFlags {
   scrapeInterval: string;
   peerListen?: string;
   peer?: string[];
+  peerSelector?: string;
   flowControl?: boolean;
   queueTimeout: string;
   maxBodySize: string;
@@ -152,6 +153,11 @@ export function registerServe(program: Command): void {
       'a peer replica’s --peer-listen endpoint (tcp://host:port); repeatable: their load is added to this one’s',
       collect,
     )
+    .option(
+      '--peer-selector <selector>',
+      'with --kubernetes: the peers are the Pods of this namespace matching this label selector ' +
+        '(the gateway’s own Deployment), at their Pod IP and --peer-listen’s port',
+    )
     .option('--seed <n>', 'seed for weighted draws and balancing (repeatable runs)')
     .option(
       '--flow-control',
@@ -252,9 +258,10 @@ async function serve(flags: ServeFlags): Promise<number> {
   const logger = createLogger('serve');
   const gateway = gatewayOptions(flags, logger);
   const seed = gateway.seed;
+  const peers = peerLoadFlags(flags);
   const poolRouters = poolRegistryFactory(flags.scheduler, seed, {
     scrapeIntervalMs: positiveDuration('--scrape-interval', flags.scrapeInterval),
-    peerLoad: peerLoadFlags(flags.peerListen, flags.peer),
+    peerLoad: peers.peerLoad,
     flowControl: flags.flowControl === true,
     queueTimeoutMs: positiveDuration('--queue-timeout', flags.queueTimeout),
   });
@@ -271,6 +278,7 @@ async function serve(flags: ServeFlags): Promise<number> {
         ...(flags.leaseNamespace !== undefined ? { leaseNamespace: flags.leaseNamespace } : {}),
         leaseName: flags.leaseName,
         ...(flags.gatewayAddress !== undefined ? { addresses: flags.gatewayAddress } : {}),
+        ...(peers.kubePeers ? { peers: peers.kubePeers } : {}),
         load: { strict: flags.strict === true, validatePickerConfig },
       });
     } catch (err) {

@@ -30,10 +30,34 @@ export interface PeerLoadOptions {
   readonly listen: string;
   /** The peers' publish endpoints (this replica's own may be listed: it ignores itself). */
   readonly peers: readonly string[];
+  /** Peers found at run time (e.g. the gateway's Pods in Kubernetes), in addition to `peers`. */
+  readonly discovered?: PeerSource;
   /** Full snapshot period, ms (default 1000). */
   readonly heartbeatMs?: number;
   /** A peer silent this long is forgotten, ms (default 3 × heartbeat + 500). */
   readonly expireMs?: number;
+}
+
+/** A changing list of peer endpoints. */
+export interface PeerSource {
+  /** Calls `onPeers` with the current list (if known) and again with the whole list on each change. */
+  watch(onPeers: (endpoints: readonly string[]) => void): void;
+}
+
+/** A PeerSource fed by whoever discovers peers (the CLI wires Kubernetes' Pod list into it). */
+export class PeerList implements PeerSource {
+  private current: readonly string[] | undefined;
+  private readonly watchers: ((endpoints: readonly string[]) => void)[] = [];
+
+  set(endpoints: readonly string[]): void {
+    this.current = endpoints;
+    for (const w of this.watchers) w(endpoints);
+  }
+
+  watch(onPeers: (endpoints: readonly string[]) => void): void {
+    this.watchers.push(onPeers);
+    if (this.current !== undefined) onPeers(this.current);
+  }
 }
 
 /** Where the share finds endpoint states: one by id, and all of them (for full snapshots). */
@@ -73,6 +97,8 @@ export class PeerLoadShare {
   private readonly sub = new Subscriber({ maxMessageSize: MAX_MESSAGE_BYTES, receiveHighWaterMark: 10_000 });
   private readonly peers = new Map<string, Peer>();
   private readonly dirty = new Set<EndpointState>();
+  /** Endpoints the subscriber is connected to. */
+  private readonly connected = new Set<string>();
   private flushScheduled = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
@@ -110,6 +136,15 @@ export class PeerLoadShare {
       registers,
     });
     const peers = this.peers;
+    const connected = this.connected;
+    new Gauge({
+      name: 'infergate_peer_connections',
+      help: 'Peer publish endpoints this gateway subscribes to (configured and discovered; its own when listed).',
+      registers,
+      collect() {
+        this.set(connected.size);
+      },
+    });
     new Gauge({
       name: 'infergate_peer_gateways',
       help: 'Peer gateways heard from within the expiry time (their load counts are added to this one’s).',
@@ -124,11 +159,40 @@ export class PeerLoadShare {
   async start(): Promise<void> {
     await this.pub.bind(this.opts.listen);
     this.boundEndpoint = this.pub.lastEndpoint ?? this.opts.listen;
-    for (const p of this.opts.peers) this.sub.connect(p);
+    this.connectTo([]);
+    this.opts.discovered?.watch((eps) => this.connectTo(eps));
     this.sub.subscribe(TOPIC.toString());
     void this.receive();
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.heartbeat.unref();
+  }
+
+  /**
+   * Connects to the configured peers and `found`, and disconnects from any other. A peer cut off
+   * this way stops being heard, and its counts go once it has been silent for the expiry time.
+   */
+  private connectTo(found: readonly string[]): void {
+    if (this.closed) return;
+    const want = new Set([...this.opts.peers, ...found]);
+    for (const e of this.connected) {
+      if (want.has(e)) continue;
+      this.sub.disconnect(e);
+      this.connected.delete(e);
+    }
+    for (const e of want) {
+      if (this.connected.has(e)) continue;
+      try {
+        this.sub.connect(e);
+        this.connected.add(e);
+      } catch (err) {
+        this.logger.warn({ peer: e, err: String(err) }, 'cannot connect to peer gateway');
+      }
+    }
+  }
+
+  /** Endpoints the subscriber is connected to now. */
+  get connectedPeers(): readonly string[] {
+    return [...this.connected].sort();
   }
 
   /** An endpoint's own counts changed: published on the next turn of the event loop. */

@@ -7,11 +7,13 @@ import { hostname } from 'node:os';
 import type { PlanSource, PlanUpdate } from '../config/plan-source.js';
 import { KubeApi } from './api.js';
 import { LeaseElector } from './leader.js';
+import { PeerPods } from './peers.js';
 import { DEFAULT_CONTROLLER_NAME, KubernetesPlanSource, type KubernetesSourceOptions } from './source.js';
 import { StatusWriter } from './status.js';
 
 export { KubeApi, KubeApiError, type KubeObject } from './api.js';
 export { LeaseElector } from './leader.js';
+export { PeerPods, peerEndpoints } from './peers.js';
 export { DEFAULT_CONTROLLER_NAME, KubernetesPlanSource, type KubernetesSourceOptions } from './source.js';
 export { computeStatusChanges, StatusWriter } from './status.js';
 
@@ -28,11 +30,23 @@ export interface KubernetesModeOptions extends Omit<KubernetesSourceOptions, 'ap
   addresses?: readonly string[];
   leaseDurationMs?: number;
   renewMs?: number;
+  /**
+   * Find peer gateway replicas for load sharing: the Pods matching `selector` in `namespace`
+   * (default: POD_NAMESPACE, else the kubeconfig's namespace, else `default`), each at
+   * `tcp://<podIP>:<port>`; `onPeers` gets the whole list on every change.
+   */
+  peers?: {
+    selector: string;
+    port: number;
+    namespace?: string;
+    onPeers: (endpoints: readonly string[]) => void;
+  };
 }
 
 /** The cluster source with the leader-only status writer attached. */
 export class KubernetesMode implements PlanSource {
   private elector: LeaseElector | undefined;
+  private peerPods: PeerPods | undefined;
   private writer: StatusWriter | undefined;
 
   private constructor(
@@ -76,6 +90,18 @@ export class KubernetesMode implements PlanSource {
         onChange: (leader) => writer.setEnabled(leader, this.source.snapshot),
       });
     }
+    if (o.peers) {
+      this.peerPods = new PeerPods({
+        api: this.api,
+        namespace: o.peers.namespace ?? process.env.POD_NAMESPACE ?? this.api.defaultNamespace() ?? 'default',
+        selector: o.peers.selector,
+        port: o.peers.port,
+        onPeers: o.peers.onPeers,
+        logger: o.logger,
+        ...(o.backoffMs ? { backoffMs: o.backoffMs } : {}),
+      });
+      this.peerPods.start();
+    }
     await this.source.start(onPlan);
     this.elector?.start();
   }
@@ -85,6 +111,7 @@ export class KubernetesMode implements PlanSource {
   }
 
   async close(): Promise<void> {
+    await this.peerPods?.stop();
     await this.elector?.stop();
     this.writer?.setEnabled(false);
     await this.writer?.idle();

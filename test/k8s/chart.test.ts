@@ -88,6 +88,45 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd') || !hasTool('helm
       expect(() => helmTemplate(['--set', 'mode=epp'])).toThrow(/epp\.pool/);
     });
 
+    it('peerLoad.enabled: the replicas may list their own Pods, which the rendered selector finds', async () => {
+      const objects = parseYaml(helmTemplate([...RENDERS[1]!.args, '--set', 'peerLoad.enabled=true']));
+      const dep = objects.find((o) => o.kind === 'Deployment')!;
+      const args = JSON.stringify(dep.spec);
+      expect(args).toContain('--peer-listen=tcp://0.0.0.0:9190');
+      const selector = /--peer-selector=([^"]+)/.exec(args)![1]!;
+      await env.apply(objects);
+      // One of the release's Pods, as the Deployment would run it, in the release namespace (the
+      // pool is in `default`: the epp Role does not cover it).
+      const labels = (dep.spec as { template: { metadata: { labels: Record<string, string> } } }).template
+        .metadata.labels;
+      await env.apply([
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'replica-0', namespace: NS, labels },
+          spec: { containers: [{ name: 'infergate', image: 'infergate' }] },
+        },
+      ]);
+      await env.setPodStatus(NS, 'replica-0', { podIP: '10.0.0.5', ready: true });
+      const sa = objects.find((o) => o.kind === 'ServiceAccount')!.metadata.name!;
+      let found: readonly string[] = [];
+      const mode = await KubernetesMode.create({
+        kubeconfig: await env.kubeconfigFor(NS, sa),
+        logger: silentLogger(),
+        pool: { namespace: 'default', name: 'my-pool' },
+        writeStatus: false,
+        coalesceMs: 50,
+        peers: { selector, port: 9190, namespace: NS, onPeers: (eps) => (found = eps) },
+      });
+      try {
+        await mode.start(() => undefined);
+        await eventually(() => found.length > 0, 20_000, 'the peer Pods listed with the chart RBAC');
+        expect(found).toEqual(['tcp://10.0.0.5:9190']);
+      } finally {
+        await mode.close();
+      }
+    });
+
     it('gateway mode applies, and its RBAC is enough for serve --kubernetes (and forbids Secrets)', async () => {
       const objects = parseYaml(helmTemplate([]));
       const kinds = objects.map((o) => o.kind).sort();

@@ -45,3 +45,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   verbs: ["update"]
 {{- end }}
 {{- end -}}
+
+{{/* Load sharing between the replicas: publish on the peer port, find the others as this release's Pods. */}}
+{{- define "infergate.peerLoadArgs" -}}
+{{- if .Values.peerLoad.enabled }}
+            - --peer-listen=tcp://0.0.0.0:{{ .Values.peerLoad.port }}
+            - --peer-selector=app.kubernetes.io/name={{ .Chart.Name }},app.kubernetes.io/instance={{ .Release.Name }}
+{{- end }}
+{{- end -}}

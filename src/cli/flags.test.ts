@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { FlagError, peerLoadFlags } from './flags.js';
+
+describe('peerLoadFlags', () => {
+  it('is off without any peer flag', () => {
+    expect(peerLoadFlags({})).toEqual({ peerLoad: undefined, kubePeers: undefined });
+  });
+
+  it('takes a listen endpoint and static peers', () => {
+    const { peerLoad, kubePeers } = peerLoadFlags({
+      peerListen: 'tcp://0.0.0.0:9190',
+      peer: ['tcp://10.0.0.2:9190', 'tcp://[fd00::2]:9190', 'tcp://gw-1.gw.ns.svc:9190'],
+    });
+    expect(peerLoad).toEqual({
+      listen: 'tcp://0.0.0.0:9190',
+      peers: ['tcp://10.0.0.2:9190', 'tcp://[fd00::2]:9190', 'tcp://gw-1.gw.ns.svc:9190'],
+    });
+    expect(kubePeers).toBeUndefined();
+  });
+
+  it.each([
+    [{ peer: ['tcp://10.0.0.2:9190'] }, /--peer and --peer-selector need --peer-listen/],
+    [{ peerListen: 'http://0.0.0.0:9190' }, /--peer-listen must look like tcp:\/\/host:port \(got "http:/],
+    [
+      { peerListen: 'tcp://0.0.0.0:9190', peer: ['10.0.0.2:9190'] },
+      /--peer must look like tcp:\/\/host:port/,
+    ],
+    [{ peerListen: 'tcp://0.0.0.0:9190', peerSelector: 'app=gw' }, /--peer-selector needs --kubernetes/],
+    [
+      { peerListen: 'tcp://0.0.0.0:*', peerSelector: 'app=gw', kubernetes: true },
+      /--peer-selector needs --peer-listen with a fixed port/,
+    ],
+  ])('refuses %j', (flags, message) => {
+    expect(() => peerLoadFlags(flags)).toThrow(FlagError);
+    expect(() => peerLoadFlags(flags)).toThrow(message);
+  });
+
+  it('with --peer-selector, feeds the Pods found into the share’s peer list', () => {
+    const { peerLoad, kubePeers } = peerLoadFlags({
+      peerListen: 'tcp://0.0.0.0:9190',
+      peerSelector: 'app=gw',
+      kubernetes: true,
+    });
+    expect(kubePeers).toMatchObject({ selector: 'app=gw', port: 9190 });
+    const seen: (readonly string[])[] = [];
+    peerLoad!.discovered!.watch((eps) => seen.push(eps));
+    kubePeers!.onPeers(['tcp://10.0.0.5:9190']);
+    expect(seen).toEqual([['tcp://10.0.0.5:9190']]);
+  });
+});

@@ -102,6 +102,7 @@ export class PeerLoadShare {
   private flushScheduled = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
+  private started = false;
   private sending: Promise<void> = Promise.resolve();
   private readonly heartbeatMs: number;
   private readonly expireMs: number;
@@ -157,6 +158,8 @@ export class PeerLoadShare {
 
   /** Binds the publisher, connects to the peers, starts receiving and the heartbeat. */
   async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     await this.pub.bind(this.opts.listen);
     this.boundEndpoint = this.pub.lastEndpoint ?? this.opts.listen;
     this.connectTo([]);

@@ -126,7 +126,11 @@
               <td class="num">${pct(e.prefixHitRate)}</td>
               <td>${loras}</td>
               <td class="num">${age}</td>
-              <td class="num" data-field="inflight">${e.inflight}</td>
+              <td class="num" data-field="inflight">${e.inflight}${
+                e.peerInflight
+                  ? ` <span class="hint" title="peer gateways' requests">+${e.peerInflight} peers</span>`
+                  : ''
+              }</td>
               <td>${bar(e.share)}${pct(e.share)} <span class="hint">(${e.picks})</span></td>
             </tr>`;
           })

@@ -62,15 +62,15 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))(
       await eventually(async () => (await peersOf(serves.a)) === 1, 30_000, 'a to hear b');
       await eventually(async () => (await peersOf(serves.b)) === 1, 30_000, 'b to hear a');
       expect(await serves.a!.metric('infergate_peer_load_messages_received_total')).toBeGreaterThan(0);
-    // Subscribed to both gateway Pods (its own included), not to the Pod the selector leaves out.
-    expect(await serves.a!.metric('infergate_peer_connections')).toBe(2);
+      // Subscribed to both gateway Pods (its own included), not to the Pod the selector leaves out.
+      expect(await serves.a!.metric('infergate_peer_connections')).toBe(2);
     });
 
     it("a deleted Pod's replica is no longer heard, though its process runs; back with its Pod", async () => {
       await env.remove('v1', 'Pod', 'default', 'gw-b');
       // a disconnects from b; b's counts go once b has been silent for the expiry (3.5 s).
       await eventually(async () => (await peersOf(serves.a)) === 0, 20_000, 'a to drop b');
-    expect(await serves.a!.metric('infergate_peer_connections')).toBe(1);
+      expect(await serves.a!.metric('infergate_peer_connections')).toBe(1);
       expect(serves.b!.proc.child.exitCode).toBeNull();
       await runGatewayPod('b');
       await eventually(async () => (await peersOf(serves.a)) === 1, 20_000, 'a to hear b again');

@@ -7,7 +7,15 @@ import { createSchedulerRegistry, type PoolRouterRegistryFactory } from '../requ
 import { validatePickerConfig } from '../scheduling/index.js';
 import { createLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
-import { collect, duration, FlagError, integer, peerLoadFlags, positiveDuration } from './flags.js';
+import {
+  collect,
+  duration,
+  FlagError,
+  integer,
+  peerLoadFlags,
+  positiveDuration,
+  registerPeerOptions,
+} from './flags.js';
 
 interface EppFlags {
   kubernetes?: boolean;
@@ -84,27 +92,14 @@ export function registerEpp(program: Command): void {
       'config',
     )
     .option('--scrape-interval <duration>', 'mean time between two /metrics scrapes of one endpoint', '50ms')
-    .option(
-      '--peer-listen <endpoint>',
-      'share this gateway’s per-endpoint load with its peer replicas: publish it on this ZMQ endpoint, ' +
-        'e.g. tcp://0.0.0.0:9190 (docs/scheduling.md, "Several gateway replicas")',
-    )
-    .option(
-      '--peer <endpoint>',
-      'a peer replica’s --peer-listen endpoint (tcp://host:port); repeatable: their load is added to this one’s',
-      collect,
-    )
-    .option(
-      '--peer-selector <selector>',
-      'with --kubernetes: the peers are the Pods of this namespace matching this label selector ' +
-        '(the gateway’s own Deployment), at their Pod IP and --peer-listen’s port',
-    )
     .option('--seed <n>', 'seed for weighted draws and tie-breaks (repeatable runs)')
     .option(
       '--flow-control',
       'while every endpoint is saturated, hold non-sheddable requests in the picker’s queue',
     )
     .option('--queue-timeout <duration>', 'with --flow-control, longest wait in the queue (then 429)', '30s');
+
+  registerPeerOptions(cmd);
 
   cmd.optionsGroup('Requests:');
   cmd

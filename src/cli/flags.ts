@@ -1,4 +1,5 @@
 /** Flag parsing helpers shared by the subcommands. */
+import type { Command } from 'commander';
 import { checkPeerEndpoint, PeerList, type PeerLoadOptions } from '../datastore/peer-load.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -84,4 +85,25 @@ export function peerLoadFlags(f: PeerFlags): {
     peerLoad: { listen, peers, discovered: found },
     kubePeers: { selector: f.peerSelector, port, onPeers: (eps) => found.set(eps) },
   };
+}
+
+/** The load-sharing options of `serve` and `epp`, in their own help group. */
+export function registerPeerOptions(cmd: Command): void {
+  cmd.optionsGroup('Load sharing between gateway replicas:');
+  cmd
+    .option(
+      '--peer-listen <endpoint>',
+      'share this gateway’s per-endpoint load with its peer replicas: publish it on this ZMQ endpoint, ' +
+        'e.g. tcp://0.0.0.0:9190 (docs/scheduling.md, "Several gateway replicas")',
+    )
+    .option(
+      '--peer <endpoint>',
+      'a peer replica’s --peer-listen endpoint (tcp://host:port); repeatable: their load is added to this one’s',
+      collect,
+    )
+    .option(
+      '--peer-selector <selector>',
+      'with --kubernetes: the peers are the Pods of this namespace matching this label selector ' +
+        '(the gateway’s own Deployment), at their Pod IP and --peer-listen’s port',
+    );
 }

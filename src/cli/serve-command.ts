@@ -14,7 +14,15 @@ import { validatePickerConfig } from '../scheduling/index.js';
 import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
 import { createLogger } from '../util/log.js';
 import { SeededRng } from '../util/rng.js';
-import { collect, duration, FlagError, integer, peerLoadFlags, positiveDuration } from './flags.js';
+import {
+  collect,
+  duration,
+  FlagError,
+  integer,
+  peerLoadFlags,
+  positiveDuration,
+  registerPeerOptions,
+} from './flags.js';
 
 interface ServeFlags {
   file?: string[];
@@ -143,21 +151,6 @@ export function registerServe(program: Command): void {
       'mean time between two /metrics scrapes of one pool endpoint (simulators at a time scale: scale it too)',
       '50ms',
     )
-    .option(
-      '--peer-listen <endpoint>',
-      'share this gateway’s per-endpoint load with its peer replicas: publish it on this ZMQ endpoint, ' +
-        'e.g. tcp://0.0.0.0:9190 (docs/scheduling.md, "Several gateway replicas")',
-    )
-    .option(
-      '--peer <endpoint>',
-      'a peer replica’s --peer-listen endpoint (tcp://host:port); repeatable: their load is added to this one’s',
-      collect,
-    )
-    .option(
-      '--peer-selector <selector>',
-      'with --kubernetes: the peers are the Pods of this namespace matching this label selector ' +
-        '(the gateway’s own Deployment), at their Pod IP and --peer-listen’s port',
-    )
     .option('--seed <n>', 'seed for weighted draws and balancing (repeatable runs)')
     .option(
       '--flow-control',
@@ -169,6 +162,8 @@ export function registerServe(program: Command): void {
       'with --flow-control, longest wait in the gateway queue (then 429)',
       '30s',
     );
+
+  registerPeerOptions(cmd);
 
   cmd.optionsGroup('Limits and timeouts:');
   cmd

@@ -234,6 +234,7 @@ describe('scrape loop', () => {
         ready: true,
         healthy: true,
         inflight: 0,
+        peerInflight: 0,
         metrics: sa.metrics,
         metricsAgeMs: expect.any(Number),
         lastError: undefined,

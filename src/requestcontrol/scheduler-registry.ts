@@ -254,11 +254,6 @@ class PoolRegistry implements SchedulerRegistry {
     );
   }
 
-  /** The endpoint peer load is published on, once started (undefined without sharing). */
-  get peerLoadEndpoint(): string | undefined {
-    return this.peerLoad?.boundEndpoint;
-  }
-
   async close(): Promise<void> {
     for (const r of this.routers.values()) r.close();
     this.routers.clear();

@@ -200,7 +200,19 @@ export class SchedulerMetrics {
       collect() {
         this.reset();
         for (const p of pools()) {
-          for (const ep of p.endpoints) this.set({ pool: p.key, endpoint: ep.id }, ep.inflightRequests);
+          for (const ep of p.endpoints) this.set({ pool: p.key, endpoint: ep.id }, ep.ownInflightRequests);
+        }
+      },
+    });
+    new Gauge({
+      name: 'infergate_pool_endpoint_peer_inflight_requests',
+      help: "Peer gateways' requests in flight to the endpoint, as they share them (load sharing; 0 without).",
+      labelNames: ['pool', 'endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of pools()) {
+          for (const ep of p.endpoints) this.set({ pool: p.key, endpoint: ep.id }, ep.peerInflightRequests);
         }
       },
     });

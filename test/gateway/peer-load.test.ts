@@ -1,13 +1,13 @@
 /**
  * Load shared between gateway replicas (--peer-listen / --peer), end to end: two `serve` processes
  * on one simulated fleet, each publishing its per-endpoint load to the other over ZMQ on loopback.
- * Asserts what the receiving gateway counts (its /admin/snapshot), that it routes by it (the
+ * An endpoint picker (`epp`) joins the same way. Asserts what the receiving gateway counts (its /admin/snapshot), that it routes by it (the
  * least-request picker avoids the replica the peer loaded, where without sharing it would tie), and
  * that a peer killed mid-request stops counting once it is silent for the expiry time.
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/cli.js';
+import { freePort, startCli } from '../helpers/cli.js';
 import { type Fleet, fleet, ONE_POOL_MANIFESTS, type Serve } from '../helpers/fleet.js';
 import { call } from './helpers/http.js';
 import { waitFor } from './helpers/upstream.js';
@@ -76,13 +76,16 @@ describe('load shared between gateway replicas', () => {
   let a: Serve;
   let b: Serve;
   let endpoints: string[];
+  let files: string[];
+  let ports: number[];
 
   beforeAll(async () => {
     rig = fleet('peers');
     const sims = await rig.startSims(['--replicas', '2', '--served-model-name', 'm'], { labels: 'app=sim' });
     endpoints = sims.urls.map((u) => new URL(u).host);
-    const files = [rig.file('manifests.yaml', ONE_POOL_MANIFESTS), sims.podsFile];
-    const [pa, pb] = [await freePort(), await freePort()];
+    files = [rig.file('manifests.yaml', ONE_POOL_MANIFESTS), sims.podsFile];
+    ports = [await freePort(), await freePort()];
+    const [pa, pb] = ports;
     const common = ['--no-watch', '--scheduler', 'least-request', '--debug-headers'];
     a = await rig.startServe(files, [
       ...common,
@@ -139,6 +142,64 @@ describe('load shared between gateway replicas', () => {
     await long.done;
     await peerInflightBecomes(b.admin, long.endpoint, 0);
     expect(await metric(b.admin, 'infergate_peer_load_messages_received_total')).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('an endpoint picker (`epp`) shares the same way: it hears both gateways and counts their requests', async () => {
+    const pe = await freePort();
+    const epp = rig.track(
+      startCli([
+        'epp',
+        ...files.flatMap((f) => ['-f', f]),
+        '--pool',
+        'default/pool',
+        '--host',
+        '127.0.0.1',
+        '--grpc-port',
+        '0',
+        '--health-port',
+        '-1',
+        '--metrics-port',
+        '0',
+        '--no-watch',
+        '--peer-listen',
+        `tcp://127.0.0.1:${pe}`,
+        '--peer',
+        `tcp://127.0.0.1:${ports[0]}`,
+        '--peer',
+        `tcp://127.0.0.1:${ports[1]}`,
+      ]),
+    );
+    const metrics = (await epp.waitForLine(/^metrics ready (\S+)/, 30_000))[1]!;
+    const eppMetric = async (name: string) => {
+      const page = await (await fetch(metrics)).text();
+      const m = page.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+      return m ? Number(m[1]) : undefined;
+    };
+    let peers: number | undefined;
+    await waitFor(
+      () => peers === 2,
+      'the picker to hear both gateways',
+      15_000,
+      async () => {
+        peers = await eppMetric('infergate_peer_gateways');
+      },
+    );
+    const long = await startLong(a.url);
+    const series = `infergate_pool_endpoint_peer_inflight_requests{pool="default/pool",endpoint="${long.endpoint}"}`;
+    let counted: number | undefined;
+    await waitFor(
+      () => counted === 1,
+      "the gateway's request counted at the picker",
+      10_000,
+      async () => {
+        const page = await (await fetch(metrics)).text();
+        const line = page.split('\n').find((l) => l.startsWith(`${series} `));
+        counted = line === undefined ? undefined : Number(line.slice(series.length + 1));
+      },
+    );
+    expect(await eppMetric('infergate_peer_connections')).toBe(2);
+    await long.done;
+    await epp.stop();
   }, 60_000);
 
   it('drops a peer that dies mid-request once it is silent for the expiry time', async () => {

@@ -18,7 +18,7 @@ export interface SchedulingEndpoint {
   readonly metrics: ModelServerMetrics | undefined;
   /** `performance.now()` when the scrape behind `metrics` was sent; −∞ when never. */
   readonly metricsAt: number;
-  /** This gateway's requests dispatched here and not completed. */
+  /** Requests dispatched here and not completed: this gateway's, plus its peers' with load sharing. */
   readonly inflightRequests: number;
   /** Their estimated prompt tokens. */
   readonly inflightPromptTokens: number;
@@ -34,13 +34,14 @@ export interface SchedulingEndpoint {
   /** KV utilisation now in [0, 1]; undefined without a reading. */
   estKvUsage(): number | undefined;
   /**
-   * Uncached prompt tokens of this gateway's requests sent here that have not answered their first
-   * token yet (nor ended): the prefill work queued or running ahead of a new request.
+   * Uncached prompt tokens of the requests sent here that have not answered their first token yet
+   * (nor ended): the prefill work queued or running ahead of a new request. This gateway's, plus its
+   * peers' with load sharing.
    */
   readonly pendingPrefillTokens: number;
   /** How many requests those tokens belong to. */
   readonly pendingPrefillRequests: number;
-  /** A dispatched request's uncached prompt tokens start counting as pending prefill. */
+  /** A request this gateway dispatched: its uncached prompt tokens start counting as pending prefill. */
   startPrefill(tokens: number): void;
   /** …and stop at its first token (or its end without one). */
   endPrefill(tokens: number): void;

@@ -169,7 +169,7 @@ describe('load shared between gateway replicas', () => {
         `tcp://127.0.0.1:${ports[1]}`,
       ]),
     );
-    const metrics = (await epp.waitForLine(/^metrics ready (\S+)/, 30_000))[1]!;
+    const metrics = `${(await epp.waitForLine(/^metrics ready (\S+)/, 30_000))[1]!}/metrics`;
     const eppMetric = async (name: string) => {
       const page = await (await fetch(metrics)).text();
       const m = page.match(new RegExp(`^${name} (\\S+)$`, 'm'));

@@ -193,11 +193,6 @@ export class PeerLoadShare {
     }
   }
 
-  /** Endpoints the subscriber is connected to now. */
-  get connectedPeers(): readonly string[] {
-    return [...this.connected].sort();
-  }
-
   /** An endpoint's own counts changed: published on the next turn of the event loop. */
   changed(state: EndpointState): void {
     if (this.closed) return;

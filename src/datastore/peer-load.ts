@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Publisher, Subscriber } from 'zeromq';
+import { closeBound } from '../util/zmq.js';
 import type { EndpointState, PeerLoad } from './endpoint-state.js';
 
 export interface PeerLoadOptions {
@@ -232,7 +233,7 @@ export class PeerLoadShare {
     for (const id of [...this.peers.keys()]) this.forget(id);
     await this.sending.catch(() => undefined);
     this.sub.close();
-    this.pub.close();
+    await closeBound(this.pub, this.boundEndpoint ?? null);
   }
 
   // ---- publishing ----------------------------------------------------------------------------

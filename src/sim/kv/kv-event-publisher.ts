@@ -12,6 +12,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import { Publisher, Router } from 'zeromq';
 import type { Logger } from '../../util/log.js';
+import { closeBound } from '../../util/zmq.js';
 import type { BlockStoredEvent, KvEventSink } from './kv-event-sink.js';
 import { bindAddress, type KvEventsConfig, type KvEventsLayout, offsetEndpoint } from './kv-events-config.js';
 
@@ -139,8 +140,11 @@ export class KvEventPublisher implements KvEventSink {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    this.pub.close();
-    this.replay?.close();
+    // the addresses are free when this resolves: a restarted replica binds them again at once
+    await Promise.all([
+      closeBound(this.pub, this.address?.endpoint ?? null),
+      this.replay ? closeBound(this.replay, this.address?.replayEndpoint ?? null) : undefined,
+    ]);
   }
 
   private add(e: WireEvent): void {

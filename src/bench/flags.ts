@@ -77,6 +77,8 @@ export interface BenchFlags {
   scenario?: string;
   /** Scenario targets to run, each NAME or NAME=POLICY (serve --scheduler / --service-lb). */
   strategy?: string;
+  /** With --scenario: extra `infergate sim` arguments (repeatable). */
+  simArg?: string[];
   quick?: boolean;
   /** With --scenario: the document's own size (e.g. seed 002's 3000 prompts). */
   full?: boolean;

@@ -131,11 +131,16 @@ export function registerBench(program: Command): void {
       '--strategy <targets>',
       'run only these targets, e.g. standard,inference; NAME=PROFILE sets a pool target’s scheduler (default, prefix-cache …) or a Service target’s balancing',
     )
+    .option(
+      '--sim-arg <arg>',
+      'an extra `infergate sim` argument for the scenario’s fleet, e.g. --sim-arg=--metrics-refresh=live (repeatable)',
+      collect,
+    )
     .option('--dry-run', 'print what the scenario would start and send, start nothing')
     .option('--list-scenarios', 'list the scenarios');
   cmd.addHelpText(
     'after',
-    '\nWith --scenario, only --quick, --full, --strategy, --time-scale, --seed, --num-prompts, --duration/--time,\n' +
+    '\nWith --scenario, only --quick, --full, --strategy, --sim-arg, --time-scale, --seed, --num-prompts, --duration/--time,\n' +
       '--json, --html, --progress and --save-detailed apply: the scenario defines the rest.',
   );
 

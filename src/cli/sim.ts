@@ -79,6 +79,7 @@ interface SimFlags {
   seed: number;
   timeScale: number;
   metricsVersion?: 'v0' | 'v1';
+  metricsRefresh?: 'step' | 'live';
   naturalOutputLen?: number;
   naturalOutputRange?: number;
   failureRate: number;
@@ -134,6 +135,7 @@ export function simOptionsFromFlags(f: SimFlags): SimClusterOptions {
     seed: f.seed,
     timeScale: f.timeScale,
     metricsVersion: f.metricsVersion,
+    metricsRefresh: f.metricsRefresh,
     naturalOutputLen: f.naturalOutputLen,
     naturalOutputRange: f.naturalOutputRange,
     failureRate: f.failureRate,
@@ -218,6 +220,14 @@ export function registerSim(program: Command): void {
     .option('--max-model-len <n>', 'context length (default: the profile’s)', intArg(2))
     .addOption(
       new Option('--metrics-version <v>', 'vLLM metric names (default: the engine’s)').choices(['v0', 'v1']),
+    )
+    .addOption(
+      new Option(
+        '--metrics-refresh <when>',
+        '/metrics engine values: as of the last completed step, as vLLM reports them, or live at each scrape',
+      )
+        .choices(['step', 'live'])
+        .default('step'),
     )
     .option('--enable-prompt-tokens-details', 'report usage.prompt_tokens_details.cached_tokens')
     .option(

@@ -56,6 +56,12 @@ export interface SimReplicaOptions {
   /** Wall seconds per engine second: 0.01 runs 100× faster. */
   timeScale: number;
   metricsVersion: MetricsVersion;
+  /**
+   * When /metrics' engine values change: `step` (vLLM's way: the gauges, counters and histograms
+   * of the last completed step; a request arriving mid-step shows after the next step ends) or
+   * `live` (the engine's state at the scrape, as the simulator did before; for reproducing older runs).
+   */
+  metricsRefresh: 'step' | 'live';
   /** Mean generated tokens before the simulated EOS (0: never stops early); off with ignore_eos. */
   naturalOutputLen: number;
   /** The EOS point is uniform in naturalOutputLen × [1 − r, 1 + r]. */
@@ -172,6 +178,7 @@ export function resolveReplicaOptions(o: Partial<SimReplicaOptions>): ResolvedRe
     seed: o.seed ?? 0,
     timeScale: o.timeScale ?? 1,
     metricsVersion: o.metricsVersion ?? (v0 ? 'v0' : 'v1'),
+    metricsRefresh: o.metricsRefresh ?? 'step',
     naturalOutputLen: o.naturalOutputLen ?? 256,
     naturalOutputRange: o.naturalOutputRange ?? 0.5,
     failureRate: o.failureRate ?? 0,
@@ -246,6 +253,7 @@ export function resolveReplicaOptions(o: Partial<SimReplicaOptions>): ResolvedRe
     );
   }
   check(r.metricsVersion === 'v0' || r.metricsVersion === 'v1', 'metrics-version must be v0 or v1');
+  check(r.metricsRefresh === 'step' || r.metricsRefresh === 'live', 'metrics-refresh must be step or live');
   check(r.naturalOutputLen >= 0 && Number.isFinite(r.naturalOutputLen), 'natural-output-len must be ≥ 0');
   check(r.naturalOutputRange >= 0 && r.naturalOutputRange < 1, 'natural-output-range must be in [0, 1)');
   check(

@@ -91,7 +91,11 @@ describe('continuous batching and queueing', () => {
     const running = await Promise.race(responses.map((r) => readSseEvents(r, 2).then(() => r)));
     expect(running.status).toBe(200);
     for (const c of controllers) c.abort();
-    const idle = await waitForMetrics(url, (s) => s.value('sim_requests_aborted_total') === 6);
+    // the vllm: gauges are the last step's, so they show the aborts once a step has ended after them
+    const idle = await waitForMetrics(
+      url,
+      (s) => s.value('sim_requests_aborted_total') === 6 && s.value('vllm:num_requests_running') === 0,
+    );
     expect(idle.value('vllm:num_requests_running')).toBe(0);
     expect(idle.value('vllm:num_requests_waiting')).toBe(0);
     expect(idle.value('vllm:kv_cache_usage_perc')).toBe(0);

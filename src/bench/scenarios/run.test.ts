@@ -40,6 +40,13 @@ describe('planScenario', () => {
     expect(seed002.quick.sim.timeScale).not.toBe(0.2);
   });
 
+  it('--sim-arg appends to the fleet’s sim arguments, after the scenario’s own', () => {
+    const plan = planScenario(seed002, true, { simArg: ['--metrics-refresh=live'] });
+    const args = simArgs(plan.run, 'pods.yaml');
+    expect(args.at(-1)).toBe('--metrics-refresh=live');
+    expect(simArgs(planScenario(seed002, true, {}).run, 'pods.yaml')).not.toContain('--metrics-refresh=live');
+  });
+
   it('notes name the time scale that ran, not the preset’s, under --time-scale', () => {
     const preset = seed002.quick.sim.timeScale;
     const plan = planScenario(seed002, true, { timeScale: '0.2' });

@@ -100,6 +100,7 @@ const SCENARIO_FLAGS: ReadonlySet<string> = new Set([
   'progress',
   'saveDetailed',
   'initialTest',
+  'simArg',
 ]);
 
 const SERVICE_LB: readonly ServiceLbPolicy[] = ['least-request', 'round-robin', 'random'];
@@ -221,7 +222,11 @@ export function planScenario(
   const run: ScenarioRun = {
     ...base,
     bench,
-    sim: { ...base.sim, timeScale: options.timeScale },
+    sim: {
+      ...base.sim,
+      timeScale: options.timeScale,
+      extraArgs: [...base.sim.extraArgs, ...(flags.simArg ?? [])],
+    },
     deviations: restateTimeScale(base.deviations, base.sim.timeScale, options.timeScale),
   };
   return {

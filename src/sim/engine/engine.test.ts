@@ -208,6 +208,50 @@ describe('Engine (discrete-event, engine time)', () => {
   });
 });
 
+describe('Engine stats (the gauges /metrics reports, as vLLM takes them)', () => {
+  it('are taken when a step ends: a request arriving mid-step shows only after the next step', () => {
+    const { engine } = makeEngine({ maxNumSeqs: 1 });
+    const a = makeReq(prompt(400, 1), 3, 0);
+    engine.submit(a.r);
+    const queued = NO_JITTER.frontendMs;
+    const firstEnd = engine.advance(queued); // A's prefill step is in flight
+    expect(engine.numRunning).toBe(1);
+    expect(engine.stats).toMatchObject({ running: 0, waiting: 0 });
+    // B arrives while A's prefill runs; with one sequence slot it will wait
+    const b = makeReq(prompt(40, 2), 3, queued + 1);
+    engine.submit(b.r);
+    const before = engine.statsVersion;
+    engine.advance(firstEnd);
+    expect(engine.statsVersion).toBeGreaterThan(before);
+    expect(engine.stats.running).toBe(1);
+    expect(engine.stats.waiting).toBe(0); // B was still in the input queue when that step was scheduled
+    expect(engine.stats.kvUsage).toBeGreaterThan(0);
+    expect(engine.numWaiting).toBe(1); // the live queue has it
+    const secondEnd = engine.advance(firstEnd);
+    engine.advance(secondEnd);
+    expect(engine.stats).toMatchObject({ running: 1, waiting: 1 });
+    engine.advance(1e9);
+    expect(engine.stats).toMatchObject({ running: 0, waiting: 0, kvUsage: 0 });
+  });
+
+  it('an abort between steps refreshes them, so an idle replica shows no request that is gone', () => {
+    const { engine } = makeEngine();
+    const a = makeReq(prompt(40), 100, 0);
+    engine.submit(a.r);
+    const end = engine.advance(NO_JITTER.frontendMs);
+    engine.advance(end); // first token out; the next decode step is in flight
+    expect(engine.stats.running).toBe(1);
+    engine.abort(a.r);
+    expect(engine.stats.running).toBe(1); // mid-step: the next step's stats say it
+    engine.advance(1e9);
+    expect(engine.stats.running).toBe(0);
+    const b = makeReq(prompt(40, 5), 100, 2e9);
+    engine.submit(b.r);
+    engine.abort(b.r); // still queued, engine idle
+    expect(engine.stats).toMatchObject({ running: 0, waiting: 0 });
+  });
+});
+
 describe('Engine stretch (the process woke later than the driver’s lag bound)', () => {
   // A 40-token prompt: prefill step = overhead 2 + weights 10 + 40 × 0.25 = 22 ms, after 18 ms of frontend.
   const queued = NO_JITTER.frontendMs;

@@ -19,7 +19,7 @@ import { KvCacheManager } from '../kv/kv-cache-manager.js';
 import type { TimingProfile } from '../profiles.js';
 import { stepMs } from '../timing.js';
 import type { FidelityStats } from '../vllm-page/fidelity.js';
-import type { VllmMetrics } from '../vllm-page/vllm-metrics.js';
+import type { EngineGauges, VllmMetrics } from '../vllm-page/vllm-metrics.js';
 import type { LoraManager } from './lora.js';
 import type { EngineRequest, FinishReason } from './request.js';
 import { Batch, Scheduler, type StepScheduler } from './scheduler.js';
@@ -82,6 +82,14 @@ export class Engine {
   stepStartMs = 0;
   /** Set by the simulator's --trace. */
   observer: EngineObserver | null = null;
+  /**
+   * The gauges as vLLM reports them: taken when a step completes (vLLM's scheduler stats travel
+   * with each step's outputs), so a request that arrived during the step is not in them until the
+   * next step ends. An abort between steps also refreshes them, so an idle replica never shows a
+   * request that is gone. `statsVersion` changes whenever they (or the step's counters) do.
+   */
+  readonly stats: Required<EngineGauges> = { running: 0, waiting: 0, kvUsage: 0, swapped: 0, cpuUsage: 0 };
+  statsVersion = 0;
 
   private readonly profile: TimingProfile;
   private readonly rng: SeededRng;
@@ -165,7 +173,22 @@ export class Engine {
     this.scheduler.remove(req);
     req.status = 'aborted';
     this.fidelity.aborted++;
+    if (!this.inFlight) this.takeStats(this.lastEndMs);
     return true;
+  }
+
+  /** Snapshot of the gauges; waiting counts the requests the scheduler could see at `visibleAt`. */
+  private takeStats(visibleAt: number): void {
+    const st = this.stats;
+    st.running = this.scheduler.running.length;
+    let waiting = 0;
+    const w = this.scheduler.waiting;
+    for (let i = 0; i < w.length; i++) if (w.at(i)!.queuedMs <= visibleAt) waiting++;
+    st.waiting = waiting;
+    st.kvUsage = this.kv.pool.usage();
+    st.swapped = this.scheduler.numSwapped;
+    st.cpuUsage = this.scheduler.cpuUsage();
+    this.statsVersion++;
   }
 
   /**
@@ -270,6 +293,7 @@ export class Engine {
     this.inFlight = false;
     this.lastEndMs = end;
     this.recordLoraInfo(end);
+    this.takeStats(this.stepStartMs);
     this.observer?.onStep(this, end, b);
   }
 
@@ -299,18 +323,27 @@ export class Engine {
     let waiting = '';
     if (this.lora) {
       running = adapterList(this.scheduler.running.length, this.runningAt);
-      waiting = adapterList(this.scheduler.waiting.length, this.waitingAt);
+      waiting = adapterList(this.scheduler.waiting.length, this.waitingAt, this.stepStartMs);
     }
     this.metrics.setLoraInfo(running, waiting, this.unixSecondsAt(end));
   }
 }
 
-/** Distinct adapter names in request order, comma-joined (vLLM's label value). */
-function adapterList(n: number, at: (i: number) => EngineRequest | undefined): string {
+/**
+ * Distinct adapter names in request order, comma-joined (vLLM's label value); with `visibleAt`,
+ * only requests the scheduler could see then (as the step's stats count waiting requests).
+ */
+function adapterList(
+  n: number,
+  at: (i: number) => EngineRequest | undefined,
+  visibleAt = Number.POSITIVE_INFINITY,
+): string {
   let out = '';
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
-    const l = at(i)?.lora;
+    const req = at(i);
+    if (!req || req.queuedMs > visibleAt) continue;
+    const l = req.lora;
     if (!l || seen.has(l.name)) continue;
     seen.add(l.name);
     out = out.length === 0 ? l.name : `${out},${l.name}`;

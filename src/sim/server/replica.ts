@@ -123,6 +123,8 @@ export class SimReplica {
   private closed = false;
   private slowStartTimer: NodeJS.Timeout | null = null;
   private address: ReplicaAddress | null = null;
+  private page = '';
+  private pageVersion = -1;
 
   /** `pacer`: the process's write interval, shared by its replicas (default: 0, write every wake-up). */
   constructor(index: number, opts: ResolvedReplicaOptions, log: Logger, pacer = new WritePacer(0)) {
@@ -223,18 +225,28 @@ export class SimReplica {
     });
   }
 
-  /** The replica's /metrics text. */
+  /** The replica's /metrics text: vLLM's part as of the last step (or live), the sim_ part live. */
   renderMetrics(): string {
+    return this.vllmPage() + this.fidelity.render(this.metrics.labelPairs, this.opts.timeScale, this.pacer);
+  }
+
+  private vllmPage(): string {
     const e = this.engine;
-    return (
-      this.metrics.render({
+    if (this.opts.metricsRefresh === 'live') {
+      return this.metrics.render({
         running: e.numRunning,
         waiting: e.numWaiting,
         kvUsage: e.kvUsage(),
         swapped: e.numSwapped,
         cpuUsage: e.cpuUsage(),
-      }) + this.fidelity.render(this.metrics.labelPairs, this.opts.timeScale, this.pacer)
-    );
+      });
+    }
+    // rendered once per step however many gateways scrape it
+    if (this.pageVersion !== e.statsVersion) {
+      this.page = this.metrics.render(e.stats);
+      this.pageVersion = e.statsVersion;
+    }
+    return this.page;
   }
 
   private sleep(ms: number): Promise<void> {

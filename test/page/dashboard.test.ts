@@ -7,7 +7,15 @@
  * with data.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -41,6 +49,35 @@ interface QueryAnswer {
   error?: string;
   data?: { resultType: string; result: unknown[] };
 }
+
+/** Every 'infergate_…' string literal of the gateway's source: the names it can register. */
+function registeredGatewayMetrics(): Set<string> {
+  const names = new Set<string>();
+  const files = readdirSync(join(REPO_ROOT, 'src'), { recursive: true, encoding: 'utf8' });
+  for (const f of files) {
+    if (!f.endsWith('.ts') || f.endsWith('.test.ts')) continue;
+    const text = readFileSync(join(REPO_ROOT, 'src', f), 'utf8');
+    for (const m of text.matchAll(/'(infergate_[a-z_]+)'/g)) names.add(m[1]!);
+  }
+  return names;
+}
+
+describe('Grafana dashboard, statically', () => {
+  // Panels for features that can be off (load sharing) fall back to `or vector(0)`, so Prometheus
+  // answers them with data even for a misspelt name: check every gateway name against the source.
+  it('names only gateway metrics the gateway registers (or the recording rules define)', () => {
+    const registered = registeredGatewayMetrics();
+    expect(registered.size).toBeGreaterThan(20);
+    const rules = readFileSync(join(PROM_DIR, 'infergate-rules.yml'), 'utf8');
+    const dash = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
+    const text = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
+    const unknown = new Set<string>();
+    for (const m of text.matchAll(/\b(infergate_[a-z_]+?)(?:_bucket|_sum|_count)?\b/g)) {
+      if (!registered.has(m[1]!) && !rules.includes(`record: ${m[1]}`)) unknown.add(m[1]!);
+    }
+    expect([...unknown]).toEqual([]);
+  });
+});
 
 describe.skipIf(!hasTool('prometheus'))('Grafana dashboard on Prometheus', () => {
   let demo: RunningDemo;

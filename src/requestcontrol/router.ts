@@ -179,7 +179,19 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
       candidates = inSubset(this.routable(), req.endpointSubset);
       if (candidates.length === 0) throw noEndpoint(this.key);
     }
-    return this.decide(req, choice, candidates);
+    const t0 = performance.now();
+    const scheduler = this.scheduler;
+    const ctx = new SchedulingContext(req, choice.targetModel, choice.priority, scheduler.promptChars, t0);
+    if (scheduler.prepare(ctx)) {
+      // the request's own work (tokenizing) is done: let load updates that arrived meanwhile in
+      const prepared = performance.now() - t0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.closed) throw noEndpoint(this.key);
+      candidates = inSubset(this.routable(), req.endpointSubset);
+      if (candidates.length === 0) throw noEndpoint(this.key);
+      return this.decide(req, choice, candidates, ctx, scheduler, prepared);
+    }
+    return this.decide(req, choice, candidates, ctx, scheduler, 0);
   }
 
   /** Stops admitting; waiters fail with NO_READY_ENDPOINT. */
@@ -188,15 +200,18 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     this.queue.rejectAll(noEndpoint(this.key));
   }
 
+  /** `preparedMs`: time the plugins' prepare took before a yield; counted in the decision's duration. */
   private decide(
     req: InferenceRequest,
     choice: ObjectiveChoice,
     candidates: readonly EndpointState[],
+    ctx: SchedulingContext,
+    scheduler: Scheduler,
+    preparedMs: number,
   ): RoutingDecision {
-    const t0 = performance.now();
-    this.sweepReservations(t0);
-    const scheduler = this.scheduler;
-    const ctx = new SchedulingContext(req, choice.targetModel, choice.priority, scheduler.promptChars, t0);
+    const t0 = performance.now() - preparedMs;
+    ctx.now = t0 + preparedMs;
+    this.sweepReservations(ctx.now);
     const ring = this.opts.decisions;
     const trace = ring?.wanted() ? new ScheduleTrace() : undefined;
     const result = scheduler.schedule(ctx, candidates, trace);
@@ -222,7 +237,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
       choice,
       rewritten,
       reason,
-      t0,
+      ctx.now,
       record,
     );
     this.pending.push(decision);

@@ -156,6 +156,24 @@ describe('routing', () => {
     }
   });
 
+  it('after a plugin prepares the request (tokenizing), load that arrived meanwhile counts in the decision', async () => {
+    const { router, scrape } = setup({ endpoints: [address(1), address(2)] });
+    scrape(1, { waiting: 0 });
+    scrape(2, { waiting: 1 });
+    // without preparation, endpoint 1 (the shorter queue) wins
+    expect((await router.route(request({ model: 'm' }), signal())).endpoints[0]!.id).toBe('10.0.0.1:8000');
+    const fresh = setup({ endpoints: [address(1), address(2)] });
+    fresh.scrape(1, { waiting: 0 });
+    fresh.scrape(2, { waiting: 1 });
+    // an update that arrives while the request is prepared (an I/O callback in a real gateway)
+    vi.spyOn(fresh.router.scheduler, 'prepare').mockImplementation(() => {
+      setImmediate(() => fresh.scrape(1, { waiting: 6 }));
+      return true;
+    });
+    const d = await fresh.router.route(request({ model: 'm' }), signal());
+    expect(d.endpoints[0]!.id).toBe('10.0.0.2:8000');
+  });
+
   it('NO_READY_ENDPOINT when no endpoint is ready', async () => {
     const { router } = setup({ endpoints: [{ ...address(1), ready: false }] });
     expect(await router.route(request(), signal()).catch(code)).toBe('NO_READY_ENDPOINT');

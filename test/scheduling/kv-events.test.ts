@@ -10,7 +10,7 @@
 import { encode } from '@msgpack/msgpack';
 import { Registry } from 'prom-client';
 import { request as httpRequest } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Publisher, Router } from 'zeromq';
 import { EndpointState } from '../../src/datastore/endpoint-state.js';
 import { SchedulingContext } from '../../src/scheduling/framework/context.js';
@@ -178,6 +178,24 @@ describe('precise prefix-cache scorer on simulator KV events', () => {
     // nothing pending anywhere: replica 0 is the cheapest by the tokens it holds
     expect(costs[0]).toBe(1);
     expect(costs[1]).toBeLessThan(1);
+  });
+
+  it('prepares the prompt before the decision; scoring then uses those hashes, with the same result', async () => {
+    const p = words(260);
+    await complete(sim.replicas[1]!.url, p);
+    await waitFor(() => scores(scorer, p, eps)[1]! > 0.9, 10_000, 'stored on replica 1');
+    const prompt = `${p}${words(100)}`;
+    const ctx = new SchedulingContext(request({ model: MODEL, prompt }), MODEL, 0, 1 << 20);
+    expect(scorer.prepare(ctx)).toBe(true); // events are live: worth a turn before the decision
+    const hashing = vi.spyOn(scorer as unknown as { blockHashes: () => unknown }, 'blockHashes');
+    const prepared = new Float64Array(3);
+    scorer.score(ctx, eps, prepared);
+    expect(hashing).not.toHaveBeenCalled();
+    hashing.mockRestore();
+    expect([...prepared]).toEqual(scores(scorer, prompt, eps));
+    expect(prepared[1]).toBeGreaterThan(0.5);
+    // without events (no hub) there is nothing to prepare, and no turn to yield
+    expect(createPrecisePrefixCacheScorer('unattached', { blockSize: BLOCK }).prepare(ctx)).toBe(false);
   });
 
   it('forgets a replica whose prefix cache was reset (AllBlocksCleared)', async () => {

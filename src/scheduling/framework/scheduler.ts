@@ -54,6 +54,7 @@ export class Scheduler {
   timer: PluginTimer | undefined;
 
   private readonly rng: Rng;
+  private readonly preparers: readonly Plugin[];
   private totals = new Float64Array(64);
   private raw = new Float64Array(64);
   private contrib = new Float64Array(64 * 8);
@@ -74,6 +75,22 @@ export class Scheduler {
     let chars = 0;
     for (const p of this.plugins) chars = Math.max(chars, p.promptChars ?? 0);
     this.promptChars = chars;
+    this.preparers = this.plugins.filter((p) => p.prepare !== undefined);
+  }
+
+  /**
+   * Runs every plugin's `prepare` (request-only work such as tokenizing). True when one did work
+   * worth yielding for before `schedule` (see PluginBase.prepare).
+   */
+  prepare(ctx: SchedulingContext): boolean {
+    const timer = this.timer;
+    let worked = false;
+    for (const p of this.preparers) {
+      const t0 = timer ? performance.now() : 0;
+      if (p.prepare!(ctx)) worked = true;
+      if (timer) timer(p, (performance.now() - t0) / 1000);
+    }
+    return worked;
   }
 
   /**

@@ -21,6 +21,13 @@ export interface PluginBase {
   readonly promptChars?: number;
   /** Called once when the plugin is bound to the pool it serves (before the first request). */
   attach?(host: PluginHost): void;
+  /**
+   * Work on the request alone, done before the decision (e.g. tokenizing its prompt); it must not
+   * read endpoint state. Keep the result in `ctx` for the scoring call. Returns true when it did
+   * work that took time: the router then yields one event-loop turn before scheduling, so load
+   * updates that arrived meanwhile (scrapes, peer gateways' counts) are seen by the decision.
+   */
+  prepare?(ctx: SchedulingContext): boolean;
   /** The request is being sent to `endpoint` (once per attempt). */
   onDispatch?(ctx: SchedulingContext, endpoint: SchedulingEndpoint): void;
   /**

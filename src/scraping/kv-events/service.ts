@@ -133,6 +133,12 @@ export class KvEventHub {
     return st === 'closed' ? 'unknown' : st;
   }
 
+  /** True when at least one subscribed endpoint's events are live (its blocks are indexed). */
+  anyLive(): boolean {
+    for (const f of this.feeds.values()) if (!f.incompatible && f.sub.status === 'live') return true;
+    return false;
+  }
+
   /** The scorer used the approximate fallback for this endpoint once. */
   countFallback(id: string): void {
     this.feeds.get(id)?.fallbackChild?.inc();

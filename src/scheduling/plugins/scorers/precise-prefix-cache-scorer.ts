@@ -60,6 +60,14 @@ interface RequestTokens {
   counted: boolean;
 }
 
+/** The prompt's block hashes computed by `prepare`, before the decision. */
+interface PreparedHashes {
+  /** undefined: the request has no prompt (or could not be tokenized). */
+  hashes: Float64Array | undefined;
+  blockSize: number;
+  root: number;
+}
+
 type Json = Record<string, unknown>;
 
 /**
@@ -156,6 +164,8 @@ export class PrecisePrefixCacheScorer implements Scorer {
   private warnedTokenize = false;
   /** Block hashes per prompt piece, so earlier turns of a conversation are not encoded or hashed again. */
   private blockCache: PromptBlockCache | undefined;
+  /** ctx key of this scorer's PreparedHashes (ctx.get(this) holds the scoring's RequestTokens). */
+  private readonly preparedKey = {};
 
   constructor(
     readonly name: string,
@@ -203,6 +213,29 @@ export class PrecisePrefixCacheScorer implements Scorer {
     return this.tokenizerRef;
   }
 
+  /**
+   * Tokenizes and hashes the prompt before the decision, so the router can let load updates in
+   * between (tokenizing a long new conversation takes milliseconds). Only when events are in use.
+   */
+  prepare(ctx: SchedulingContext): boolean {
+    const hub = this.hubRef;
+    if (!hub?.anyLive()) return false;
+    const index = hub.index;
+    const root = index.rootFor(ctx.targetModel);
+    const n = this.blockHashes(ctx, index.blockSize, root);
+    const hashes = n === undefined ? undefined : this.scratch.slice(0, n);
+    ctx.set(this.preparedKey, { hashes, blockSize: index.blockSize, root } satisfies PreparedHashes);
+    return true;
+  }
+
+  /** The prompt's hashes: prepare's when they fit this index, else computed now (into scratch). */
+  private hashesFor(ctx: SchedulingContext, blockSize: number, root: number): Float64Array | undefined {
+    const p = ctx.get<PreparedHashes>(this.preparedKey);
+    if (p && p.blockSize === blockSize && p.root === root) return p.hashes;
+    const n = this.blockHashes(ctx, blockSize, root);
+    return n === undefined ? undefined : this.scratch.slice(0, n);
+  }
+
   score(ctx: SchedulingContext, candidates: readonly SchedulingEndpoint[], out: Float64Array): void {
     const nc = candidates.length;
     const hub = this.hubRef;
@@ -224,9 +257,10 @@ export class PrecisePrefixCacheScorer implements Scorer {
     ctx.set(this, data);
     if (live > 0 && hub) {
       const index = hub.index;
-      const n = this.blockHashes(ctx, index.blockSize, index.rootFor(ctx.targetModel));
-      if (n !== undefined) {
-        data.hashes = this.scratch.slice(0, n);
+      const hashes = this.hashesFor(ctx, index.blockSize, index.rootFor(ctx.targetModel));
+      if (hashes !== undefined) {
+        const n = hashes.length;
+        data.hashes = hashes;
         data.n = n;
         if (n > 0) {
           if (this.matched.length < index.slots) this.matched = new Int32Array(index.slots * 2);

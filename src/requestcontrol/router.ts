@@ -143,8 +143,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
   async route(req: InferenceRequest, signal: AbortSignal): Promise<RoutingDecision> {
     if (this.closed) throw new GatewayError('NO_READY_ENDPOINT', `InferencePool ${this.key} is gone.`);
     const choice = this.objectives.resolve(req, this.opts.rng);
-    let candidates = inSubset(this.routable(), req.endpointSubset);
-    if (candidates.length === 0) throw noEndpoint(this.key);
+    let candidates = this.candidatesFor(req);
 
     // Saturation matters only to a sheddable request or to flow control: skip the scan otherwise.
     const saturated =
@@ -176,22 +175,27 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
         throw err;
       }
       this.opts.metrics.queueWait.observe({ pool: this.key }, (performance.now() - queuedAt) / 1000);
-      candidates = inSubset(this.routable(), req.endpointSubset);
-      if (candidates.length === 0) throw noEndpoint(this.key);
+      candidates = this.candidatesFor(req);
     }
     const t0 = performance.now();
     const scheduler = this.scheduler;
     const ctx = new SchedulingContext(req, choice.targetModel, choice.priority, scheduler.promptChars, t0);
+    let preparedMs = 0;
     if (scheduler.prepare(ctx)) {
       // the request's own work (tokenizing) is done: let load updates that arrived meanwhile in
-      const prepared = performance.now() - t0;
+      preparedMs = performance.now() - t0;
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.closed) throw noEndpoint(this.key);
-      candidates = inSubset(this.routable(), req.endpointSubset);
-      if (candidates.length === 0) throw noEndpoint(this.key);
-      return this.decide(req, choice, candidates, ctx, scheduler, prepared);
+      candidates = this.candidatesFor(req);
     }
-    return this.decide(req, choice, candidates, ctx, scheduler, 0);
+    return this.decide(req, choice, candidates, ctx, scheduler, preparedMs);
+  }
+
+  /** The routable endpoints the request may go to; NO_READY_ENDPOINT when there are none. */
+  private candidatesFor(req: InferenceRequest): readonly EndpointState[] {
+    const candidates = inSubset(this.routable(), req.endpointSubset);
+    if (candidates.length === 0) throw noEndpoint(this.key);
+    return candidates;
   }
 
   /** Stops admitting; waiters fail with NO_READY_ENDPOINT. */
@@ -209,8 +213,8 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     scheduler: Scheduler,
     preparedMs: number,
   ): RoutingDecision {
-    const t0 = performance.now() - preparedMs;
-    ctx.now = t0 + preparedMs;
+    ctx.now = performance.now();
+    const t0 = ctx.now - preparedMs;
     this.sweepReservations(ctx.now);
     const ring = this.opts.decisions;
     const trace = ring?.wanted() ? new ScheduleTrace() : undefined;

@@ -220,11 +220,10 @@ export class PrecisePrefixCacheScorer implements Scorer {
   prepare(ctx: SchedulingContext): boolean {
     const hub = this.hubRef;
     if (!hub?.anyLive()) return false;
-    const index = hub.index;
-    const root = index.rootFor(ctx.targetModel);
-    const n = this.blockHashes(ctx, index.blockSize, root);
-    const hashes = n === undefined ? undefined : this.scratch.slice(0, n);
-    ctx.set(this.preparedKey, { hashes, blockSize: index.blockSize, root } satisfies PreparedHashes);
+    const { blockSize } = hub.index;
+    const root = hub.index.rootFor(ctx.targetModel);
+    const hashes = this.hashesFor(ctx, blockSize, root);
+    ctx.set(this.preparedKey, { hashes, blockSize, root } satisfies PreparedHashes);
     return true;
   }
 

@@ -93,6 +93,27 @@ describe('EndpointState estimates', () => {
     expect(s.dispatchedSinceScrape).toBe(64);
   });
 
+  it('requests: never fewer than the gateways have in flight, when the page lags its dispatches', () => {
+    const s = state(1, { m: { running: 0, waiting: 0 } });
+    const t = 10_000;
+    s.acquire(10, t - 400); // sent during an engine step that had not ended when the scrape was taken
+    s.acquire(10, t - 300);
+    s.beginScrape(t);
+    s.applyScrape(metrics({ running: 0, waiting: 0 }), t); // the gauges of the step before
+    expect(s.dispatchedSinceScrape).toBe(0);
+    expect(s.estRequests()).toBe(2);
+    s.setPeerLoad('peer-a', {
+      inflightRequests: 3,
+      inflightPromptTokens: 30,
+      pendingPrefillTokens: 0,
+      pendingPrefillRequests: 0,
+    });
+    expect(s.estRequests()).toBe(5);
+    s.beginScrape(t + 50);
+    s.applyScrape(metrics({ running: 7, waiting: 1 }), t + 50); // other clients' requests too
+    expect(s.estRequests()).toBe(8);
+  });
+
   it('a server not queueing runs what was sent since at once: waiting stays 0', () => {
     const s = state(1, { m: { running: 3, waiting: 0 } });
     s.acquire(10);

@@ -267,11 +267,16 @@ export class EndpointState {
     return Math.max(0, m.waiting + this.dispatchedSinceScrape);
   }
 
-  /** Requests on the server (running + waiting) now; this gateway's in-flight when never scraped. */
+  /**
+   * Requests on the server (running + waiting) now: the scrape plus what this gateway sent since,
+   * and never fewer than the requests the gateways have in flight there (own and peers'). The
+   * floor covers a page that lags its dispatches — vLLM's gauges change only when an engine step
+   * ends, so a request sent during a long prefill step is in neither the scrape nor "since".
+   */
   estRequests(): number {
     const m = this.metrics;
     if (!m) return this.inflightRequests;
-    return Math.max(0, m.running + m.waiting + this.dispatchedSinceScrape);
+    return Math.max(this.inflightRequests, m.running + m.waiting + this.dispatchedSinceScrape);
   }
 
   /** KV capacity in tokens when the engine exports its cache config. */

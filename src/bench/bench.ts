@@ -31,7 +31,7 @@ import {
 } from './replica-metrics.js';
 import { type LoadPlan, type RunTiming, runIndexed, runSessions } from './runner.js';
 import { breakdown, calculateMetrics, type GroupStats, percentile, type ServingMetrics } from './stats.js';
-import type { TailEvidence } from './tail.js';
+import type { RequestEvidence, TailEvidence } from './tail.js';
 import type { TtftFloorEvidence } from './ttft-floor.js';
 import { RequestFactory } from './workload/encode.js';
 import { SplitPicker } from './workload/mix.js';
@@ -81,6 +81,11 @@ export interface TargetResult {
   processCpuS?: Record<string, number> | undefined;
   /** The P99 TTFT requests with what is known of them (scenarios; see tail.ts). */
   tail?: TailEvidence | undefined;
+  /**
+   * The same evidence for every request (scenarios with saveDetailed): the JSON report adds it to
+   * the per-request records.
+   */
+  requestEvidence?: ((r: RequestRecord) => RequestEvidence) | undefined;
   /** TTFT against the stream's floor on an idle replica (scenarios on the simulator; ttft-floor.ts). */
   floor?: TtftFloorEvidence | undefined;
   /** Conditions that may have distorted the figures (generator lag, simulators falling behind …). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestRecord } from './client.js';
-import { parseAccessLog, tailEvidence } from './tail.js';
+import { parseAccessLog, requestEvidence, tailEvidence } from './tail.js';
 
 function rec(index: number, ttftMs: number, over: Partial<RequestRecord> = {}): RequestRecord {
   return {
@@ -111,5 +111,28 @@ describe('tailEvidence with a floor', () => {
         1,
       )!.requests[0]!.floor_ms,
     ).toBeUndefined();
+  });
+});
+
+describe('requestEvidence', () => {
+  it('joins each request with its access-log line and floor; cached tokens as in the tail', () => {
+    const recs = [rec(0, 10, { cachedTokens: 512 }), rec(1, 20), rec(2, 30, { success: false })];
+    const log = JSON.stringify({
+      id: 'x-1',
+      endpoint: '10.0.0.2:8000',
+      reason: 'prefill-cost → 10.0.0.2:8000',
+    });
+    const of = requestEvidence(recs, parseAccessLog(log), 'x-', (r) =>
+      r.index === 1 ? { reusableTokens: 900, floorMs: 123.45 } : undefined,
+    );
+    expect(of(recs[0]!)).toEqual({ cached_tokens: 512 });
+    expect(of(recs[1]!)).toEqual({
+      cached_tokens: 0,
+      endpoint: '10.0.0.2:8000',
+      reason: 'prefill-cost → 10.0.0.2:8000',
+      reusable_tokens: 900,
+      floor_ms: 123.5,
+    });
+    expect(requestEvidence([rec(0, 10)])(rec(0, 10))).toEqual({ cached_tokens: null });
   });
 });

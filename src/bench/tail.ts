@@ -14,12 +14,8 @@ export interface GatewayLine {
   reason?: string | undefined;
 }
 
-export interface TailRequest {
-  index: number;
-  /** Sent at, seconds since the run started (simulated time). */
-  sent_s: number;
-  ttft_ms: number;
-  prompt_tokens: number;
+/** What is known of one request beyond its client record (every field optional but the first). */
+export interface RequestEvidence {
   /** Prompt tokens found in the replica's prefix cache (null when no request of the run says). */
   cached_tokens: number | null;
   endpoint?: string | undefined;
@@ -28,6 +24,14 @@ export interface TailRequest {
   /** Prompt tokens the workload let it reuse (its ideal hit) and its TTFT floor (ttft-floor.ts). */
   reusable_tokens?: number | undefined;
   floor_ms?: number | undefined;
+}
+
+export interface TailRequest extends RequestEvidence {
+  index: number;
+  /** Sent at, seconds since the run started (simulated time). */
+  sent_s: number;
+  ttft_ms: number;
+  prompt_tokens: number;
 }
 
 /** A request's floor, when known: its reusable tokens and its TTFT (simulated ms) on an idle replica. */
@@ -64,29 +68,18 @@ export function tailEvidence(
   const ttfts = ok.map((r) => r.ttftMs).sort((a, b) => a - b);
   const p99 = percentile(ttfts, 99);
   const tail = ok.filter((r) => r.ttftMs >= p99).sort((a, b) => b.ttftMs - a.ttftMs);
-  const round = (v: number): number => Math.round(v * 10) / 10;
-  // As in requestCacheOf: vLLM omits prompt_tokens_details when nothing was cached, so once any
-  // request of the run reports it, a request without it had 0 cached tokens.
-  const reported = ok.some((r) => r.cachedTokens !== undefined);
-  const cachedOf = (r: RequestRecord): number | undefined => r.cachedTokens ?? (reported ? 0 : undefined);
-  const requests: TailRequest[] = tail.slice(0, MAX_TAIL_REQUESTS).map((r) => {
-    const line = gateway?.get(`${idPrefix}${r.index}`);
-    const floor = floorOf?.(r);
-    return {
-      index: r.index,
-      sent_s: round(r.startMs / timeScale / 1000),
-      ttft_ms: round(r.ttftMs / timeScale),
-      prompt_tokens: r.promptTokens,
-      cached_tokens: cachedOf(r) ?? null,
-      ...(line?.endpoint !== undefined ? { endpoint: line.endpoint } : {}),
-      ...(line?.reason !== undefined ? { reason: line.reason } : {}),
-      ...(floor ? { reusable_tokens: floor.reusableTokens, floor_ms: round(floor.floorMs) } : {}),
-    };
-  });
-  const known = tail.filter((r) => cachedOf(r) !== undefined);
-  const uncached = known.filter((r) => (cachedOf(r) ?? 0) < r.promptTokens / 2).length;
+  const evidence = requestEvidence(records, gateway, idPrefix, floorOf);
+  const requests: TailRequest[] = tail.slice(0, MAX_TAIL_REQUESTS).map((r) => ({
+    index: r.index,
+    sent_s: round1(r.startMs / timeScale / 1000),
+    ttft_ms: round1(r.ttftMs / timeScale),
+    prompt_tokens: r.promptTokens,
+    ...evidence(r),
+  }));
+  const known = tail.filter((r) => evidence(r).cached_tokens !== null);
+  const uncached = known.filter((r) => (evidence(r).cached_tokens ?? 0) < r.promptTokens / 2).length;
   const out: TailEvidence = {
-    p99_ttft_ms: round(p99 / timeScale),
+    p99_ttft_ms: round1(p99 / timeScale),
     requests,
     mostly_uncached_share: known.length > 0 ? Math.round((uncached / known.length) * 100) / 100 : null,
   };
@@ -105,6 +98,33 @@ export function tailEvidence(
   }
   return out;
 }
+
+/**
+ * Each request's evidence: its cached tokens (as in requestCacheOf: vLLM omits
+ * prompt_tokens_details when nothing was cached, so once any request of the run reports it, a
+ * request without it had 0), the gateway's access-log line (`gateway` maps `<idPrefix><index>` to
+ * it) and its floor. The returned function is cheap per call.
+ */
+export function requestEvidence(
+  records: readonly RequestRecord[],
+  gateway?: ReadonlyMap<string, GatewayLine>,
+  idPrefix = '',
+  floorOf?: FloorOf,
+): (r: RequestRecord) => RequestEvidence {
+  const reported = records.some((r) => r.success && r.cachedTokens !== undefined);
+  return (r) => {
+    const line = gateway?.get(`${idPrefix}${r.index}`);
+    const floor = floorOf?.(r);
+    return {
+      cached_tokens: r.cachedTokens ?? (reported ? 0 : null),
+      ...(line?.endpoint !== undefined ? { endpoint: line.endpoint } : {}),
+      ...(line?.reason !== undefined ? { reason: line.reason } : {}),
+      ...(floor ? { reusable_tokens: floor.reusableTokens, floor_ms: round1(floor.floorMs) } : {}),
+    };
+  };
+}
+
+const round1 = (v: number): number => Math.round(v * 10) / 10;
 
 /** Parses access-log lines (JSON, one per request) into id → endpoint and reason. */
 export function parseAccessLog(text: string): Map<string, GatewayLine> {

@@ -53,6 +53,7 @@ interface ReportJson {
     failed: number;
     prefix_cache: { replicas: { requests: number | null }[] } | null;
     tail?: TailJson;
+    requests?: { index: number; endpoint?: string; reason?: string; floor_ms?: number }[];
     ttft_floor?: { requests: number; ttft_mean_ms: number; floor_mean_ms: number; floor_p99_ms: number };
   }[];
 }
@@ -74,6 +75,7 @@ describe.skipIf(!hasTool('sglang-router'))('sglang-router as a scenario target',
         'none',
         '--json',
         json,
+        '--save-detailed',
       ],
       { env: { INFERGATE_SGLANG_ROUTER: toolPath('sglang-router') } },
     );
@@ -105,6 +107,15 @@ describe.skipIf(!hasTool('sglang-router'))('sglang-router as a scenario target',
     // infergate's tail requests carry the gateway's reason with the load seen at the pick.
     expect(infergate!.tail!.requests[0]!.reason).toMatch(/seen there: waiting ~\d+/);
     expect(peer!.tail!.requests[0]!.reason).toBeUndefined();
+    // --save-detailed: every request's record carries the same evidence (the gateway's line for
+    // infergate's, the floor for both).
+    expect(infergate!.requests).toHaveLength(30);
+    for (const r of infergate!.requests!) {
+      expect(r.endpoint, `request ${r.index}`).toMatch(/^127\.0\.0\.\d+:\d+$/);
+      expect(r.reason, `request ${r.index}`).toMatch(/→ .*seen there: waiting ~\d+/);
+      expect(r.floor_ms, `request ${r.index}`).toBeGreaterThan(0);
+    }
+    expect(peer!.requests!.every((r) => r.endpoint === undefined && r.floor_ms! > 0)).toBe(true);
     // The router was stopped with its fleet.
     expect(peer!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
     expect(await closed(peer!.url)).toBe(true);

@@ -165,6 +165,7 @@ function targetJson(r: TargetResult, timeScale: number, detailed: boolean): Reco
       model: x.model,
       ...(x.objective !== undefined ? { objective: x.objective } : {}),
       ...(x.group !== undefined ? { group: x.group } : {}),
+      ...r.requestEvidence?.(x),
     }));
   }
   return out;

@@ -34,7 +34,7 @@ import {
 } from '../peers/index.js';
 import { type FigureValues, figureValues, ratio } from '../report/figures.js';
 import { comparisonTable, extrasTable, servingTable } from '../report/table.js';
-import { type FloorOf, parseAccessLog, tailEvidence } from '../tail.js';
+import { type FloorOf, parseAccessLog, requestEvidence, tailEvidence } from '../tail.js';
 import { floorEvidence, floorOptionsForSim, IdleReplicaTtft } from '../ttft-floor.js';
 import { envoyAvailability, type RunningEnvoyFront, startEnvoyFront } from './envoy-front.js';
 import { ChildCli } from './processes.js';
@@ -527,13 +527,16 @@ async function runOneTarget(
             : { reusableTokens: reusable, floorMs: idle.ttftMs(r.promptTokens, reusable) };
         }
       : undefined;
+  const gatewayLines = accessLog === undefined ? undefined : parseAccessLog(accessLog);
   result.tail = tailEvidence(
     result.records,
     plan.options.timeScale,
-    accessLog === undefined ? undefined : parseAccessLog(accessLog),
+    gatewayLines,
     REQUEST_ID_PREFIX,
     floorOf,
   );
+  if (plan.options.saveDetailed)
+    result.requestEvidence = requestEvidence(result.records, gatewayLines, REQUEST_ID_PREFIX, floorOf);
   // Read once the simulator has stopped: its log is complete.
   const behind = fallingBehindLines(simLog);
   if (behind.length > 0) {

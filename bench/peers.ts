@@ -4,7 +4,7 @@
  * several workload seeds:
  *
  *   npx tsx bench/peers.ts [--only chat-heavy,zipf,003] [--seeds 0,1,2] [--quick]
- *                          [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--out DIR]
+ *                          [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--save-detailed] [--out DIR]
  *
  * Workloads: quality-chat-heavy and quality-zipf (src/bench/scenarios/peer-quality.ts) and
  * quality-003-peers (seed 003's chat with ten times the users at the document's per-user pace, so
@@ -73,11 +73,13 @@ interface Args {
   quick: boolean;
   strategy: string | undefined;
   manifests: string[];
+  /** Keep per-request records with their evidence (bench/excess-by-queue.ts reads them). */
+  saveDetailed: boolean;
   out: string | undefined;
 }
 
 const USAGE =
-  'usage: npx tsx bench/peers.ts [--only chat-heavy,zipf,003] [--seeds 0,1] [--quick] [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--out DIR]';
+  'usage: npx tsx bench/peers.ts [--only chat-heavy,zipf,003] [--seeds 0,1] [--quick] [--strategy NAME[=PROFILE],…] [--manifest FILE …] [--save-detailed] [--out DIR]';
 
 function parseArgs(argv: readonly string[]): Args {
   const a: Args = {
@@ -86,6 +88,7 @@ function parseArgs(argv: readonly string[]): Args {
     quick: false,
     strategy: undefined,
     manifests: [],
+    saveDetailed: false,
     out: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -101,6 +104,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--strategy') a.strategy = value();
     else if (flag === '--manifest') a.manifests.push(value());
     else if (flag === '--out') a.out = value();
+    else if (flag === '--save-detailed') a.saveDetailed = true;
     else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -195,6 +199,7 @@ async function main(): Promise<number> {
         json: join(outDir, `${prefix}-${w.key}-s${seed}.json`),
         seed,
         strategy: args.strategy ?? w.strategy,
+        saveDetailed: args.saveDetailed,
         ...(args.quick ? (w.quickFlags ?? w.flags) : w.flags),
       } satisfies BenchFlags,
     }));

@@ -75,7 +75,11 @@ for (const file of files) {
     );
     if (!rs.every((r) => r.endpoint !== undefined)) continue;
     const byEp = new Map<string, Timed[]>();
-    for (const r of rs) byEp.set(r.endpoint!, [...(byEp.get(r.endpoint!) ?? []), r]);
+    for (const r of rs) {
+      const list = byEp.get(r.endpoint!);
+      if (list) list.push(r);
+      else byEp.set(r.endpoint!, [r]);
+    }
     const missed = new Set(miss);
     const buckets = new Map<string, Timed[]>();
     for (const r of warm) {
@@ -97,7 +101,9 @@ for (const file of files) {
             ? 'a later arrival joined'
             : 'alone';
       if (ahead.length > 0) key += pending > 0 ? ' (seen at the pick)' : ' (not seen)';
-      buckets.set(key, [...(buckets.get(key) ?? []), r]);
+      const bucket = buckets.get(key);
+      if (bucket) bucket.push(r);
+      else buckets.set(key, [r]);
     }
     for (const [key, xs] of [...buckets].sort((a, b) => share(b[1]) - share(a[1]))) {
       console.log(

@@ -68,20 +68,26 @@ export function tailEvidence(
   const ttfts = ok.map((r) => r.ttftMs).sort((a, b) => a - b);
   const p99 = percentile(ttfts, 99);
   const tail = ok.filter((r) => r.ttftMs >= p99).sort((a, b) => b.ttftMs - a.ttftMs);
-  const evidence = requestEvidence(records, gateway, idPrefix, floorOf);
-  const requests: TailRequest[] = tail.slice(0, MAX_TAIL_REQUESTS).map((r) => ({
+  const evidence = tail.map(requestEvidence(records, gateway, idPrefix, floorOf));
+  const requests: TailRequest[] = tail.slice(0, MAX_TAIL_REQUESTS).map((r, i) => ({
     index: r.index,
     sent_s: round1(r.startMs / timeScale / 1000),
     ttft_ms: round1(r.ttftMs / timeScale),
     prompt_tokens: r.promptTokens,
-    ...evidence(r),
+    ...evidence[i]!,
   }));
-  const known = tail.filter((r) => evidence(r).cached_tokens !== null);
-  const uncached = known.filter((r) => (evidence(r).cached_tokens ?? 0) < r.promptTokens / 2).length;
+  let known = 0;
+  let uncached = 0;
+  for (const [i, r] of tail.entries()) {
+    const cached = evidence[i]!.cached_tokens;
+    if (cached === null) continue;
+    known++;
+    if (cached < r.promptTokens / 2) uncached++;
+  }
   const out: TailEvidence = {
     p99_ttft_ms: round1(p99 / timeScale),
     requests,
-    mostly_uncached_share: known.length > 0 ? Math.round((uncached / known.length) * 100) / 100 : null,
+    mostly_uncached_share: known > 0 ? Math.round((uncached / known) * 100) / 100 : null,
   };
   if (gateway) {
     const byEp: Record<string, number> = {};

@@ -1,5 +1,6 @@
 /**
- * Pending prefill end to end (issue 16): the real `infergate serve` (default profile, debug headers)
+ * Pending prefill end to end (issue 16): the real `infergate serve` (the default profile's plugins and
+ * weights, debug headers)
  * in front of two simulated replicas. A long streamed prompt counts as pending prefill on its replica
  * from dispatch until its first token — a second long prompt sent meanwhile is steered to the other
  * replica by prefill-cost-scorer — and stops counting at that first token although the stream goes on
@@ -20,6 +21,39 @@ interface DecisionHeader {
   pick: string;
   top: Record<string, Record<string, number>>;
 }
+
+/**
+ * The default profile's plugins and weights (src/scheduling/profiles.ts), with the saturation
+ * filter's staleness threshold raised: on a loaded CI machine a scrape can be late by more than
+ * the reference's 200 ms, and the filter would then drop the replica this test reads scores of.
+ */
+const DEFAULT_PROFILE_PATIENT = `
+---
+apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: EndpointPickerConfig
+metadata: { name: default-patient, namespace: default }
+plugins:
+- type: saturation-filter
+  parameters: { metricsStalenessThreshold: 30s }
+- type: prefix-cache-scorer
+- type: prefill-cost-scorer
+- type: queue-scorer
+- type: kv-cache-utilization-scorer
+- type: inflight-load-scorer
+- type: lora-affinity-scorer
+- type: max-score-picker
+schedulingProfiles:
+- name: default
+  plugins:
+  - pluginRef: saturation-filter
+  - { pluginRef: prefix-cache-scorer, weight: 1 }
+  - { pluginRef: prefill-cost-scorer, weight: 8 }
+  - { pluginRef: queue-scorer, weight: 1 }
+  - { pluginRef: kv-cache-utilization-scorer, weight: 1 }
+  - { pluginRef: inflight-load-scorer, weight: 1 }
+  - { pluginRef: lora-affinity-scorer, weight: 1 }
+  - pluginRef: max-score-picker
+`;
 
 /** ≈ 3,000–4,000 prompt tokens: about a second of prefill on the sim-default profile. */
 const LONG_PROMPT_CHARS = 16_000;
@@ -42,7 +76,7 @@ describe('pending prefill (prefill-cost-scorer, default profile)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'infergate-pending-prefill-'));
-    writeFileSync(join(dir, 'manifests.yaml'), ONE_POOL_MANIFESTS);
+    writeFileSync(join(dir, 'manifests.yaml'), ONE_POOL_MANIFESTS + DEFAULT_PROFILE_PATIENT);
     // Time scale 2: engine time runs at half speed, so a long prefill lasts seconds of wall time.
     const sim = startCli([
       'sim',

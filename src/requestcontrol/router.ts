@@ -358,7 +358,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     };
     for (const p of scheduler.plugins) p.attach?.(host);
     const filter = scheduler.plugins.find((p): p is SaturationFilter => p instanceof SaturationFilter);
-    this.saturation = filter ? filter.config : this.opts.saturation;
+    this.saturation = filter ? filter.config : { ...this.opts.saturation, ...config.saturationDetector };
     if (this.opts.pluginTimings) {
       const h = this.opts.metrics;
       scheduler.timer = (plugin, seconds) => h.pluginDuration(plugin.type, seconds);

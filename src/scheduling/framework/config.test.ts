@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PickerConfigPlan } from '../../config/plan.js';
 import { SeededRng } from '../../util/rng.js';
 import { PLUGIN_FACTORIES } from '../plugin-catalog.js';
+import type { SaturationFilter } from '../plugins/filters/saturation-filter.js';
 import { BUILT_IN_PICKER_CONFIGS, DEFAULT_PICKER_CONFIG } from '../profiles.js';
 import { buildScheduler, instantiatePickerConfig, validatePickerConfig } from './config.js';
 import type { PluginFactory } from './types.js';
@@ -162,6 +163,31 @@ describe('validatePickerConfig', () => {
     expect(config!.profiles[0]!.scorers.map((s) => [s.scorer.name, s.weight])).toEqual([
       ['prefix-cache-scorer', 50],
     ]);
+  });
+
+  it("the config's saturationDetector sets the saturation filter's thresholds; the filter's own win", () => {
+    const detector = {
+      queueDepthThreshold: 2,
+      kvCacheUtilThreshold: 0.5,
+      metricsStalenessThresholdMs: 30_000,
+    };
+    const thresholds = (parameters: Record<string, unknown>) => {
+      const { config, issues } = instantiatePickerConfig({
+        ...cfg({
+          plugins: [plugin('saturation-filter', parameters), plugin('queue-scorer')],
+          schedulingProfiles: [],
+        }),
+        saturationDetector: detector,
+      });
+      expect(issues).toEqual([]);
+      return (config!.profiles[0]!.filters[0] as SaturationFilter).config;
+    };
+    expect(thresholds({})).toEqual(detector);
+    expect(thresholds({ queueDepthThreshold: 7, metricsStalenessThreshold: '1s' })).toEqual({
+      queueDepthThreshold: 7,
+      kvCacheUtilThreshold: 0.5,
+      metricsStalenessThresholdMs: 1000,
+    });
   });
 
   it('accepts the older reference name kv-cache-scorer', () => {

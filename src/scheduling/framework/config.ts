@@ -11,6 +11,7 @@ import { closest } from '../../config/diagnostics.js';
 import type { PickerConfigPlan } from '../../config/plan.js';
 import type { Rng } from '../../util/rng.js';
 import { PLUGIN_ALIASES, PLUGIN_FACTORIES } from '../plugin-catalog.js';
+import { SATURATION_FILTER } from '../plugins/filters/saturation-filter.js';
 import { MaxScorePicker } from '../plugins/pickers/max-score-picker.js';
 import {
   SINGLE_PROFILE_HANDLER,
@@ -65,7 +66,7 @@ export function instantiatePickerConfig(
       return;
     }
     try {
-      plugins.set(name, factory(name, spec.parameters ?? {}));
+      plugins.set(name, factory(name, withDetectorDefaults(cfg, spec)));
     } catch (err) {
       if (err instanceof PluginParamsError) {
         for (const issue of err.issues) {
@@ -184,6 +185,28 @@ export function validatePickerConfig(cfg: PickerConfigPlan): ConfigIssue[] {
 }
 
 /** Builds a scheduler; throws when the config has issues (validate first). */
+/**
+ * A plugin's parameters; the saturation filter's unset thresholds come from the config's
+ * `saturationDetector` (upstream configures the detector there), its own parameters win.
+ */
+function withDetectorDefaults(
+  cfg: PickerConfigPlan,
+  spec: PickerConfigPlan['plugins'][number],
+): Readonly<Record<string, unknown>> {
+  const params = spec.parameters ?? {};
+  const sd = cfg.saturationDetector;
+  const type = PLUGIN_ALIASES.get(spec.type) ?? spec.type;
+  if (!sd || type !== SATURATION_FILTER) return params;
+  return {
+    ...(sd.queueDepthThreshold !== undefined ? { queueDepthThreshold: sd.queueDepthThreshold } : {}),
+    ...(sd.kvCacheUtilThreshold !== undefined ? { kvCacheUtilThreshold: sd.kvCacheUtilThreshold } : {}),
+    ...(sd.metricsStalenessThresholdMs !== undefined
+      ? { metricsStalenessThreshold: sd.metricsStalenessThresholdMs }
+      : {}),
+    ...params,
+  };
+}
+
 export function buildScheduler(cfg: PickerConfigPlan, rng: Rng, fallbacks?: number): Scheduler {
   const { config, issues } = instantiatePickerConfig(cfg);
   if (!config) {

@@ -806,6 +806,22 @@ schedulingProfiles:
     },
   },
   {
+    name: 'EndpointPickerConfig with a queue-depth threshold of 0',
+    yaml: `apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: queue-scorer
+saturationDetector:
+  queueDepthThreshold: 0
+`,
+    expect: {
+      severity: 'error',
+      code: 'OUT_OF_RANGE',
+      path: 'saturationDetector.queueDepthThreshold',
+      message: 'must be at least 1 (got 0; 0 would count every endpoint as saturated)',
+    },
+  },
+  {
     name: 'EndpointPickerConfig with a KV threshold above 1',
     yaml: `apiVersion: inference.networking.x-k8s.io/v1alpha1
 kind: EndpointPickerConfig
@@ -818,7 +834,7 @@ saturationDetector:
       severity: 'error',
       code: 'OUT_OF_RANGE',
       path: 'saturationDetector.kvCacheUtilThreshold',
-      message: 'must be between 0 and 1 (got 1.5)',
+      message: 'must be above 0 and at most 1 (got 1.5)',
     },
   },
   {

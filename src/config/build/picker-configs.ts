@@ -93,26 +93,26 @@ export function buildPickerConfigs(ctx: BuildContext, validate?: PickerConfigVal
     if (sd) {
       const detector: NonNullable<PickerConfigPlan['saturationDetector']> = {};
       if (sd.queueDepthThreshold !== undefined) {
-        if (sd.queueDepthThreshold < 0) {
+        if (sd.queueDepthThreshold < 1) {
           ok = false;
           sink.error(
             where,
             Codes.OUT_OF_RANGE,
             'saturationDetector.queueDepthThreshold',
-            `must not be negative (got ${sd.queueDepthThreshold})`,
+            `must be at least 1 (got ${sd.queueDepthThreshold}; 0 would count every endpoint as saturated)`,
             'use a queue length, e.g. 5',
           );
         }
         detector.queueDepthThreshold = sd.queueDepthThreshold;
       }
       if (sd.kvCacheUtilThreshold !== undefined) {
-        if (sd.kvCacheUtilThreshold < 0 || sd.kvCacheUtilThreshold > 1) {
+        if (sd.kvCacheUtilThreshold <= 0 || sd.kvCacheUtilThreshold > 1) {
           ok = false;
           sink.error(
             where,
             Codes.OUT_OF_RANGE,
             'saturationDetector.kvCacheUtilThreshold',
-            `must be between 0 and 1 (got ${sd.kvCacheUtilThreshold})`,
+            `must be above 0 and at most 1 (got ${sd.kvCacheUtilThreshold})`,
             'use a fraction of the KV cache, e.g. 0.8',
           );
         }

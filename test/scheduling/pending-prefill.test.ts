@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { SATURATION_FILTER } from '../../src/scheduling/plugins/filters/saturation-filter.js';
+import { DEFAULT_PICKER_CONFIG } from '../../src/scheduling/profiles.js';
 import type { DecisionRecord } from '../../src/telemetry/decision-ring.js';
 import { type CliProcess, startCli } from '../helpers/cli.js';
 import { ONE_POOL_MANIFESTS } from '../helpers/fleet.js';
@@ -23,37 +26,22 @@ interface DecisionHeader {
 }
 
 /**
- * The default profile's plugins and weights (src/scheduling/profiles.ts), with the saturation
- * filter's staleness threshold raised: on a loaded CI machine a scrape can be late by more than
- * the reference's 200 ms, and the filter would then drop the replica this test reads scores of.
+ * The default profile (DEFAULT_PICKER_CONFIG: its plugins and weights) as the pool's own
+ * EndpointPickerConfig, with the saturation filter's staleness threshold raised: on a loaded CI
+ * machine a scrape can be late by more than the reference's 200 ms, and the filter would then drop
+ * the replica this test reads scores of.
  */
-const DEFAULT_PROFILE_PATIENT = `
----
-apiVersion: inference.networking.x-k8s.io/v1alpha1
-kind: EndpointPickerConfig
-metadata: { name: default-patient, namespace: default }
-plugins:
-- type: saturation-filter
-  parameters: { metricsStalenessThreshold: 30s }
-- type: prefix-cache-scorer
-- type: prefill-cost-scorer
-- type: queue-scorer
-- type: kv-cache-utilization-scorer
-- type: inflight-load-scorer
-- type: lora-affinity-scorer
-- type: max-score-picker
-schedulingProfiles:
-- name: default
-  plugins:
-  - pluginRef: saturation-filter
-  - { pluginRef: prefix-cache-scorer, weight: 1 }
-  - { pluginRef: prefill-cost-scorer, weight: 8 }
-  - { pluginRef: queue-scorer, weight: 1 }
-  - { pluginRef: kv-cache-utilization-scorer, weight: 1 }
-  - { pluginRef: inflight-load-scorer, weight: 1 }
-  - { pluginRef: lora-affinity-scorer, weight: 1 }
-  - pluginRef: max-score-picker
-`;
+const DEFAULT_PROFILE_PATIENT = `---\n${stringify({
+  apiVersion: 'inference.networking.x-k8s.io/v1alpha1',
+  kind: 'EndpointPickerConfig',
+  metadata: { name: 'default-patient', namespace: 'default' },
+  plugins: DEFAULT_PICKER_CONFIG.plugins.map((p) =>
+    p.type === SATURATION_FILTER
+      ? { ...p, parameters: { ...p.parameters, metricsStalenessThreshold: '30s' } }
+      : p,
+  ),
+  schedulingProfiles: DEFAULT_PICKER_CONFIG.schedulingProfiles,
+})}`;
 
 /** ≈ 3,000–4,000 prompt tokens: about a second of prefill on the sim-default profile. */
 const LONG_PROMPT_CHARS = 16_000;

@@ -184,7 +184,6 @@ export function validatePickerConfig(cfg: PickerConfigPlan): ConfigIssue[] {
   return instantiatePickerConfig(cfg).issues;
 }
 
-/** Builds a scheduler; throws when the config has issues (validate first). */
 /**
  * A plugin's parameters; the saturation filter's unset thresholds come from the config's
  * `saturationDetector` (upstream configures the detector there), its own parameters win.
@@ -207,6 +206,7 @@ function withDetectorDefaults(
   };
 }
 
+/** Builds a scheduler; throws when the config has issues (validate first). */
 export function buildScheduler(cfg: PickerConfigPlan, rng: Rng, fallbacks?: number): Scheduler {
   const { config, issues } = instantiatePickerConfig(cfg);
   if (!config) {

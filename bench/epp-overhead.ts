@@ -32,11 +32,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
+import { reservePort } from '../src/util/ports.js';
 import type { LoadResult } from './gateway-overhead.load.js';
 import { children, cpuSeconds, LoadGenerator, ROOT, start, upstreamPod } from './overhead-processes.js';
 
@@ -74,18 +74,6 @@ const concurrency = Number(values.concurrency);
 
 const ARMS = ['direct', 'serve', 'envoy', 'envoy+epp'] as const;
 type Arm = (typeof ARMS)[number];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Listener 80: InferencePool (serve, envoy+epp); listener 81: the same upstream as a Service (envoy). */
 function manifests(upstreamPort: number): string {
@@ -217,7 +205,7 @@ async function main(): Promise<void> {
       /listener default\/bench\/pool ready (http:\S+)[\s\S]*admin ready (http:\S+)/,
     );
     const serveUrl = serve.match[1]!;
-    const eppPort = await freePort();
+    const eppPort = await reservePort();
     const epp = await start(
       [
         MAIN,
@@ -242,7 +230,7 @@ async function main(): Promise<void> {
       process.env.EPP_NODE_ARGS ? process.env.EPP_NODE_ARGS.split(' ') : [],
     );
     const eppMetrics = epp.match[1]!;
-    const [poolPort, svcPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const [poolPort, svcPort, adminPort] = [await reservePort(), await reservePort(), await reservePort()];
     const config = join(dir, 'envoy.yaml');
     execFileSync(
       process.execPath,

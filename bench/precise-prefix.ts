@@ -32,11 +32,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ChildCli, infergateEntry } from '../src/bench/scenarios/processes.js';
 import { type MetricFamily, parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
+import { reservePort } from '../src/util/ports.js';
 import { onePoolManifests } from '../test/helpers/fleet.js';
 import { QWEN3_TOKENIZER_DIR } from '../test/helpers/tokenizers.js';
 
@@ -90,17 +90,6 @@ function parseArgs(argv: readonly string[]): Args {
 
 const MODEL = 'qwen3';
 
-/** A TCP port free on loopback now (for the gateways' peer sockets, which must know each other's). */
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createTcpServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
-    });
-  });
-}
 /** The four targets, in the order they run per seed (`--targets` selects some; `x` stands for ×). */
 const TARGET_NAMES: readonly string[] = [
   'approximate×1',
@@ -428,7 +417,7 @@ async function runTarget(
     writeFileSync(m, manifests(precise));
     const urls: { host: string; port: number }[] = [];
     // With peers: every gateway publishes its load on its own port and listens to the others'.
-    const peerPorts = peers ? await Promise.all(Array.from({ length: gateways }, () => freePort())) : [];
+    const peerPorts = peers ? await Promise.all(Array.from({ length: gateways }, () => reservePort())) : [];
     const peerFlags = (g: number) =>
       peers
         ? [

@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
+import { reservePort } from '../util/ports.js';
 import { EndpointState } from './endpoint-state.js';
 import { PeerLoadShare, parseMessage } from './peer-load.js';
 
@@ -13,14 +13,6 @@ const state = (port: number) =>
     MAPPING,
     true,
   );
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
@@ -79,7 +71,7 @@ describe('parseMessage', () => {
 
 describe('PeerLoadShare over ZMQ on loopback', () => {
   it("adds a peer's counts as they change, and only the peer's", async () => {
-    const [pa, pb] = [await freePort(), await freePort()];
+    const [pa, pb] = [await reservePort(), await reservePort()];
     const ea = state(1);
     const eb = state(1);
     const a = new Map([[ea.id, ea]]);
@@ -104,7 +96,7 @@ describe('PeerLoadShare over ZMQ on loopback', () => {
   });
 
   it('a full message clears what it omits; a silent peer is forgotten; unknown endpoints wait', async () => {
-    const [pb, pf] = [await freePort(), await freePort()];
+    const [pb, pf] = [await reservePort(), await reservePort()];
     const eb = state(1);
     const b = new Map([[eb.id, eb]]);
     const sb = await share(b, [`tcp://127.0.0.1:${pf}`], `tcp://127.0.0.1:${pb}`);

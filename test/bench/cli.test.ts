@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, runCli } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
+import { runCli } from '../helpers/cli.js';
 import { type FakeOpenAi, startFakeOpenAi } from './fake-openai.js';
 
 let a: FakeOpenAi;
@@ -95,7 +96,7 @@ describe('infergate bench', () => {
   });
 
   it('exits 1 with a warning when nothing could be measured', async () => {
-    const port = await freePort();
+    const port = await reservePort();
     const r = await runCli([
       'bench',
       '--url',

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ClientOptions, type RequestRecord, TargetClient } from '../../src/bench/client.js';
 import type { BenchRequest, Endpoint } from '../../src/bench/workload/types.js';
-import { freePort } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
 
 type Answer = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -168,7 +168,7 @@ describe('how a request fails', () => {
   });
 
   it('nobody listening: network with the error code', async () => {
-    const { rec } = await send(`http://127.0.0.1:${await freePort()}`);
+    const { rec } = await send(`http://127.0.0.1:${await reservePort()}`);
     expect(rec).toMatchObject({ success: false, error: 'network:ECONNREFUSED', status: 0 });
   });
 

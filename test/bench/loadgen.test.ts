@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runBench } from '../../src/bench/bench.js';
-import { freePort } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
 import { type Behaviour, type FakeOpenAi, startFakeOpenAi } from './fake-openai.js';
 import { benchOptions } from './helpers.js';
 
@@ -176,7 +176,7 @@ describe('errors', () => {
   });
 
   it('counts connection failures as network errors', async () => {
-    const port = await freePort();
+    const port = await reservePort();
     const r = await runBench(
       benchOptions(`http://127.0.0.1:${port}`, {
         load: { requestRate: Infinity, numPrompts: 3, requestTimeoutS: 60 },
@@ -337,7 +337,7 @@ describe('replica metrics', () => {
 
   it('notes an unreachable /metrics without failing the run', async () => {
     const f = await fake();
-    const port = await freePort();
+    const port = await reservePort();
     const r = await runBench(benchOptions(f.url, { scrapeUrls: [`http://127.0.0.1:${port}`] }));
     const t = r.targets[0]!;
     expect(t.metrics.completed).toBe(10);

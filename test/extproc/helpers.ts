@@ -9,7 +9,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parsePrometheusText, sumSamples } from '../../src/scraping/promtext.js';
-import { type CliProcess, freePort, runCli, startCli } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
+import { type CliProcess, runCli, startCli } from '../helpers/cli.js';
 import { toolPath } from '../helpers/deps.js';
 import { type Fleet, fleet, type Sims } from '../helpers/fleet.js';
 
@@ -54,7 +55,7 @@ export function harness(prefix: string): Harness {
     file: rig.file,
     startSims: rig.startSims,
     async startEpp(files, pool, extra = [], grpcPort) {
-      const port = grpcPort ?? (await freePort());
+      const port = grpcPort ?? (await reservePort());
       const proc = rig.track(
         startCli([
           'epp',
@@ -89,9 +90,9 @@ export function harness(prefix: string): Harness {
       if (!envoy) throw new Error('envoy is not installed: run `npm run test:deps`');
       const declared = opts.ports ?? [80];
       const urls = new Map<number, string>();
-      for (const p of declared) urls.set(p, `http://127.0.0.1:${await freePort()}`);
+      for (const p of declared) urls.set(p, `http://127.0.0.1:${await reservePort()}`);
       const portMap = [...urls].map(([d, u]) => `${d}=${u.slice(u.lastIndexOf(':') + 1)}`).join(',');
-      const adminPort = await freePort();
+      const adminPort = await reservePort();
       const config = join(dir, `envoy-${envoys.length}.yaml`);
       const gen = await runCli([
         'envoy-config',

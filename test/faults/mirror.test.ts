@@ -8,9 +8,9 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { reservePort } from '../../src/util/ports.js';
 import { call } from '../gateway/helpers/http.js';
 import { waitFor } from '../gateway/helpers/upstream.js';
-import { freePort } from '../helpers/cli.js';
 import { chat, type FaultRig, startRig } from './harness.js';
 
 const REQUESTS = 24;
@@ -59,7 +59,7 @@ async function primaryLoad(rig: FaultRig): Promise<void> {
 
 describe('a failing mirror target', () => {
   it('mirror target down: every primary answer is a complete 200; the copies are counted as failed', async () => {
-    const rig = await startRig({ sim: ['--replicas', '2'], mirrorPort: await freePort() });
+    const rig = await startRig({ sim: ['--replicas', '2'], mirrorPort: await reservePort() });
     rigs.push(rig);
     await primaryLoad(rig);
     let failed = 0;

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultGatewayOptions } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/util/log.js';
-import { freePort } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { call, chatBody, errorOf } from './helpers/http.js';
 import { PlanBuilder } from './helpers/plan.js';
@@ -127,7 +127,7 @@ describe('(4) no internal addresses leak', () => {
   });
 
   it('answers a Service 502 without the upstream address or errno; the access log keeps them', async () => {
-    const dead = await freePort();
+    const dead = await reservePort();
     const g = await serve((b) => serviceRoute(b, dead));
     const r = await call(g.url(80), '/v1/chat/completions', { json: chatBody() });
     expect(r.status).toBe(502);

@@ -7,7 +7,8 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCli } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
+import { startCli } from '../helpers/cli.js';
 import { type Fleet, fleet, ONE_POOL_MANIFESTS, type Serve } from '../helpers/fleet.js';
 import { call } from './helpers/http.js';
 import { waitFor } from './helpers/upstream.js';
@@ -84,7 +85,7 @@ describe('load shared between gateway replicas', () => {
     const sims = await rig.startSims(['--replicas', '2', '--served-model-name', 'm'], { labels: 'app=sim' });
     endpoints = sims.urls.map((u) => new URL(u).host);
     files = [rig.file('manifests.yaml', ONE_POOL_MANIFESTS), sims.podsFile];
-    ports = [await freePort(), await freePort()];
+    ports = [await reservePort(), await reservePort()];
     const [pa, pb] = ports;
     const common = ['--no-watch', '--scheduler', 'least-request', '--debug-headers'];
     a = await rig.startServe(files, [
@@ -145,7 +146,7 @@ describe('load shared between gateway replicas', () => {
   }, 60_000);
 
   it('an endpoint picker (`epp`) shares the same way: it hears both gateways and counts their requests', async () => {
-    const pe = await freePort();
+    const pe = await reservePort();
     const epp = rig.track(
       startCli([
         'epp',

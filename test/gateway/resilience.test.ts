@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { call, chatBody, errorOf } from './helpers/http.js';
 import { PlanBuilder } from './helpers/plan.js';
@@ -35,7 +35,7 @@ describe('resilience', () => {
       json(res, 500, { error: { message: 'boom', code: 500 } }),
     );
     slow = await startUpstream('slow', fakeOpenAi({ tokens: 40, chunkDelayMs: 50 }));
-    deadPort = await freePort(); // nothing listens there: connection refused
+    deadPort = await reservePort(); // nothing listens there: connection refused
   });
 
   afterEach(async () => {

@@ -4,7 +4,6 @@
  * not depend on a prior build.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -113,19 +112,6 @@ export async function runCli(
   clearTimeout(timer);
   running.delete(p);
   return { code, stdout: p.stdout(), stderr: p.stderr() };
-}
-
-/** A free TCP port on 127.0.0.1 (for configs that must name a port before the server starts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 process.on('exit', () => {

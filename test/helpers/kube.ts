@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { KubeApi, KubeApiError, type KubeObject } from '../../src/k8s/api.js';
-import { freePort } from './cli.js';
+import { reservePort } from '../../src/util/ports.js';
 import { depsCache, toolPath } from './deps.js';
 
 /** CRD files installed, relative to `<cache>/crds/` (see scripts/deps/30-kube.sh). */
@@ -110,7 +110,11 @@ export async function startKubeEnv(): Promise<KubeEnv> {
     );
     writeFileSync(join(dir, 'tokens.csv'), `${ADMIN_TOKEN},admin,admin-uid,"system:masters"\n`);
 
-    const [etcdClient, etcdPeer, securePort] = [await freePort(), await freePort(), await freePort()];
+    const [etcdClient, etcdPeer, securePort] = [
+      await reservePort(),
+      await reservePort(),
+      await reservePort(),
+    ];
     const etcd = spawn(
       etcdBin,
       [

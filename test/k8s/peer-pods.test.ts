@@ -5,7 +5,7 @@
  * again when the Pod comes back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
 import { hasTool } from '../helpers/deps.js';
 import { type KubeEnv, startKubeEnv } from '../helpers/kube.js';
 import { eventually, type Serve, startServe } from './helpers.js';
@@ -39,7 +39,7 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))(
       await env.setPodStatus('default', 'other', { podIP: '127.0.0.23', ready: true });
       await runGatewayPod('a');
       await runGatewayPod('b');
-      const port = await freePort();
+      const port = await reservePort();
       for (const name of ['a', 'b'] as const) {
         serves[name] = startServe(
           env,

@@ -22,7 +22,8 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { PageSnapshot } from '../../src/admin/snapshot.js';
-import { freePort, REPO_ROOT } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
+import { REPO_ROOT } from '../helpers/cli.js';
 import { hasTool, toolPath } from '../helpers/deps.js';
 import { getJson, type RunningDemo, sendTraffic, startDemo } from './demo.js';
 
@@ -119,7 +120,7 @@ describe.skipIf(!hasTool('prometheus'))('Grafana dashboard on Prometheus', () =>
     );
     writeFileSync(join(dir, 'targets/vllm.json'), JSON.stringify([{ targets: [...replicas] }]));
 
-    const port = await freePort();
+    const port = await reservePort();
     promUrl = `http://127.0.0.1:${port}`;
     prom = spawn(
       toolPath('prometheus')!,

@@ -27,8 +27,8 @@ import { parseKvEventsConfig } from '../../src/sim/kv/kv-events-config.js';
 import { buildPodManifests } from '../../src/sim/pods.js';
 import { synthText } from '../../src/sim/tokenizer.js';
 import { silentLogger } from '../../src/util/log.js';
+import { reservePort } from '../../src/util/ports.js';
 import { SeededRng } from '../../src/util/rng.js';
-import { freePort } from '../helpers/cli.js';
 import { host, request, waitFor } from './helpers.js';
 
 /** Polls an async check every 50 ms until it holds, failing after `timeoutMs`. */
@@ -226,7 +226,7 @@ describe('precise prefix-cache scorer on simulator KV events', () => {
 
 describe('precise prefix-cache scorer across a replica restart', () => {
   it('clears the replica when it restarts (dropped connection or sequence starting over)', async () => {
-    const [http, pub, replay] = [await freePort(), await freePort(), await freePort()];
+    const [http, pub, replay] = [await reservePort(), await reservePort(), await reservePort()];
     const opts = {
       replicas: 1,
       port: http,
@@ -300,8 +300,8 @@ describe('dropped events', () => {
   };
 
   async function run(withReplay: boolean): Promise<{ score: number; kind: string }> {
-    const pubPort = await freePort();
-    const replayPort = await freePort();
+    const pubPort = await reservePort();
+    const replayPort = await reservePort();
     const pub = new Publisher();
     await pub.bind(`tcp://127.0.0.1:${pubPort}`);
     const router = new Router();

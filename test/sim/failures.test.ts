@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SimCluster, type SimClusterOptions, startSimCluster } from '../../src/sim/index.js';
-import { freePort } from '../helpers/cli.js';
+import { reservePort } from '../../src/util/ports.js';
 import { postJson, readSseEvents, waitForMetrics } from './helpers.js';
 
 const opened: SimCluster[] = [];
@@ -100,7 +100,7 @@ describe('failure injection', () => {
 
 describe('slow start', () => {
   it('unavailable mode: listens at once, answers 503 until ready, then 200', async () => {
-    const port = await freePort();
+    const port = await reservePort();
     const starting = startSimCluster({ port, slowStartSeconds: 1.5, slowStartMode: 'unavailable' });
     let first: number | undefined;
     while (first === undefined) {
@@ -119,7 +119,7 @@ describe('slow start', () => {
   });
 
   it('refuse mode: connections are refused until the replica is ready', async () => {
-    const port = await freePort();
+    const port = await reservePort();
     const starting = startSimCluster({ port, slowStartSeconds: 1, slowStartMode: 'refuse' });
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
     const sim = await starting;

@@ -9,10 +9,10 @@
  * --worker-urls URL… --policy cache_aware|power_of_two|round_robin|random`.
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { request } from 'undici';
+import { reservePort } from '../../util/ports.js';
 import { BenchError } from '../errors.js';
 import { ChildCli, fileTail } from '../scenarios/processes.js';
 
@@ -76,19 +76,6 @@ export function peerAvailability(spec: PeerSpec, env: NodeJS.ProcessEnv = proces
   };
 }
 
-/** A port the OS had free a moment ago (the router cannot bind port 0 itself). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** A running peer router: where to send the workload, and how to stop it. */
 export interface RunningPeer {
   /** Base URL of its OpenAI API. */
@@ -142,8 +129,8 @@ export async function startPeer(spec: PeerSpec, opts: StartPeerOptions): Promise
   const deadline = performance.now() + (opts.readyTimeoutMs ?? 30_000);
   let lastWhy = '';
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const metricsPort = await freePort();
+    const port = await reservePort();
+    const metricsPort = await reservePort();
     const child = new ChildCli(
       `${spec.kind} (${spec.policy})`,
       sglangRouterArgs(spec, port, metricsPort, opts.workerUrls),

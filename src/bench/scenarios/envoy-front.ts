@@ -9,8 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { reservePort } from '../../util/ports.js';
 import { BenchError } from '../errors.js';
-import { freePort, type PeerAvailability, toolsBin } from '../peers/index.js';
+import { type PeerAvailability, toolsBin } from '../peers/index.js';
 import { ChildCli, fileTail, infergateEntry } from './processes.js';
 
 /** Where Envoy is: `$INFERGATE_ENVOY`, else `<cache>/bin/envoy` (scripts/deps/20-envoy.sh). */
@@ -51,7 +52,7 @@ export interface RunningEnvoyFront {
 
 /** Starts the picker, writes the bootstrap, starts Envoy and waits until its admin says ready. */
 export async function startEnvoyFront(o: EnvoyFrontOptions): Promise<RunningEnvoyFront> {
-  const grpcPort = await freePort();
+  const grpcPort = await reservePort();
   const fileArgs = o.files.flatMap((f) => ['-f', f]);
   const epp = new ChildCli(
     'infergate epp',
@@ -79,8 +80,8 @@ export async function startEnvoyFront(o: EnvoyFrontOptions): Promise<RunningEnvo
   try {
     await epp.waitForLine(/^epp ready /, o.readyTimeoutMs, o.signal);
     const ports = new Map<number, number>();
-    for (const p of o.declaredPorts) ports.set(p, await freePort());
-    const adminPort = await freePort();
+    for (const p of o.declaredPorts) ports.set(p, await reservePort());
+    const adminPort = await reservePort();
     const config = `${o.logPrefix}.envoy.yaml`;
     execFileSync(
       process.execPath,

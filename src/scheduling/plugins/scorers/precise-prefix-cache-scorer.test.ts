@@ -10,7 +10,6 @@ import { encode } from '@msgpack/msgpack';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
-import { freePort } from '../../../../test/helpers/cli.js';
 import { captureLogger, host, metrics, request, text } from '../../../../test/scheduling/helpers.js';
 import { EndpointState } from '../../../datastore/endpoint-state.js';
 import type { KvEvent } from '../../../scraping/kv-events/decode.js';
@@ -20,6 +19,7 @@ import type { ModelServerMetrics } from '../../../scraping/model-server-metrics.
 import { vllmMapping } from '../../../scraping/vllm.js';
 import type { PromptTokenizer } from '../../../tokenizer/index.js';
 import { loadTokenizer } from '../../../tokenizer/index.js';
+import { reservePort } from '../../../util/ports.js';
 import { SchedulingContext } from '../../framework/context.js';
 import { PluginParamsError } from '../../framework/params.js';
 import { PromptBlockCache } from '../../prefix/prompt-blocks.js';
@@ -119,7 +119,7 @@ describe('precise-prefix-cache-scorer with live KV events', () => {
     a = kvEndpoint(1, port);
     b = kvEndpoint(2, port);
     d = kvEndpoint(4, port);
-    silent = kvEndpoint(3, await freePort());
+    silent = kvEndpoint(3, await reservePort());
     scorer = createPrecisePrefixCacheScorer('precise', { blockSize: BS, maxPrefixBlocksToMatch: 64 });
     scorer.attach(pluginHost);
     for (const ep of [a, b, d, silent]) scorer.hub!.ensure(ep.id, ep.endpoint);

@@ -359,6 +359,30 @@ describe('reloads', () => {
     });
   });
 
+  it("a profile without a saturation filter takes the picker config's saturationDetector for admission", async () => {
+    const { reg, router, pool: p } = setup(undefined, {
+      saturation: { queueDepthThreshold: 2, metricsStalenessThresholdMs: 1000 },
+    });
+    reg.sync(
+      plan({
+        ...p,
+        pickerConfig: {
+          name: 'detector-only',
+          plugins: [{ type: 'queue-scorer', name: 'q', parameters: {} }],
+          schedulingProfiles: [],
+          saturationDetector: { queueDepthThreshold: 7, kvCacheUtilThreshold: 0.95 },
+          source: source('EndpointPickerConfig', 'detector-only'),
+        },
+      }),
+    );
+    expect(router.scheduler.plugins.some((x) => x.type === 'saturation-filter')).toBe(false);
+    expect(router.saturation).toEqual({
+      queueDepthThreshold: 7,
+      kvCacheUtilThreshold: 0.95,
+      metricsStalenessThresholdMs: 1000,
+    });
+  });
+
   it('a changed picker config takes effect on reload', async () => {
     const { reg, router, pool: p } = setup();
     reg.sync(

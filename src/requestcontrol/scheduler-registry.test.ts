@@ -360,7 +360,11 @@ describe('reloads', () => {
   });
 
   it("a profile without a saturation filter takes the picker config's saturationDetector for admission", async () => {
-    const { reg, router, pool: p } = setup(undefined, {
+    const {
+      reg,
+      router,
+      pool: p,
+    } = setup(undefined, {
       saturation: { queueDepthThreshold: 2, metricsStalenessThresholdMs: 1000 },
     });
     reg.sync(

@@ -5,7 +5,10 @@
 #   $INFERGATE_CACHE/bin/helm            helm.sh/helm/v3 v3.21.4 (renders deploy/helm in a test)
 #   $INFERGATE_CACHE/crds/…              Gateway API v1.7.0 standard CRDs; Inference Extension CRDs
 #                                        (v1.6.2: InferencePool v1; v1.4.0: v1alpha2 InferencePool,
-#                                        InferenceObjective, InferenceModelRewrite; v0.5.1: InferenceModel)
+#                                        InferenceObjective, InferenceModelRewrite; v0.5.1: InferenceModel;
+#                                        v0.1.0: v1alpha1 InferencePool and InferenceModel), Istio's CRDs
+#                                        (istio.io/api v1.32.0), Envoy Gateway's BackendTrafficPolicy
+#                                        (github.com/envoyproxy/gateway v1.9.1)
 # Idempotent: each piece is skipped when its cached copy has the right version. Only the binaries and
 # the CRD files are kept; the Go module and build caches live in a temp dir removed on exit.
 # Cold: ≈ 10 min on 2 cores (kube-apiserver is most of it); warm: < 1 s.
@@ -17,7 +20,10 @@ ETCD_VERSION=v3.7.4
 HELM_MODULE=helm.sh/helm/v3
 HELM_VERSION=v3.21.4
 GATEWAY_API_VERSION=v1.7.0
-INFERENCE_EXT_VERSIONS=(v1.6.2 v1.4.0 v0.5.1)
+INFERENCE_EXT_VERSIONS=(v1.6.2 v1.4.0 v0.5.1 v0.1.0)
+ISTIO_API_VERSION=v1.32.0
+ENVOY_GATEWAY_VERSION=v1.9.1
+CRD_SET="$GATEWAY_API_VERSION ${INFERENCE_EXT_VERSIONS[*]} istio-$ISTIO_API_VERSION eg-$ENVOY_GATEWAY_VERSION"
 
 cache="${INFERGATE_CACHE:-$HOME/.cache/infergate}"
 bin="$cache/bin"
@@ -34,7 +40,7 @@ need_any=0
 have kube-apiserver "$KUBE_VERSION" && [ -x "$bin/kube-apiserver" ] || need_any=1
 have etcd "$ETCD_VERSION" && [ -x "$bin/etcd" ] || need_any=1
 have helm "$HELM_VERSION" && [ -x "$bin/helm" ] || need_any=1
-have crds "$GATEWAY_API_VERSION ${INFERENCE_EXT_VERSIONS[*]}" || need_any=1
+have crds "$CRD_SET" || need_any=1
 if [ "$need_any" = 0 ]; then
   echo "30-kube: kube-apiserver $KUBE_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION and CRDs are cached"
   exit 0
@@ -55,7 +61,7 @@ export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0 GOTOOLCHAIN="${GOTOOLCHA
 module_dir() { (cd "$work" && go mod download -json "$1@$2") | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p'; }
 
 # --- CRDs --------------------------------------------------------------------------------------
-if ! have crds "$GATEWAY_API_VERSION ${INFERENCE_EXT_VERSIONS[*]}"; then
+if ! have crds "$CRD_SET"; then
   rm -rf "$crds.new" && mkdir -p "$crds.new"
   dir=$(module_dir sigs.k8s.io/gateway-api "$GATEWAY_API_VERSION")
   mkdir -p "$crds.new/gateway-api-$GATEWAY_API_VERSION"
@@ -65,9 +71,16 @@ if ! have crds "$GATEWAY_API_VERSION ${INFERENCE_EXT_VERSIONS[*]}"; then
     mkdir -p "$crds.new/inference-extension-$v"
     cp "$dir"/config/crd/bases/*.yaml "$crds.new/inference-extension-$v/"
   done
+  dir=$(module_dir istio.io/api "$ISTIO_API_VERSION")
+  mkdir -p "$crds.new/istio-api-$ISTIO_API_VERSION"
+  cp "$dir"/kubernetes/customresourcedefinitions.gen.yaml "$crds.new/istio-api-$ISTIO_API_VERSION/"
+  dir=$(module_dir github.com/envoyproxy/gateway "$ENVOY_GATEWAY_VERSION")
+  mkdir -p "$crds.new/envoy-gateway-$ENVOY_GATEWAY_VERSION"
+  cp "$dir"/charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_backendtrafficpolicies.yaml \
+    "$crds.new/envoy-gateway-$ENVOY_GATEWAY_VERSION/"
   chmod -R u+w "$crds.new"
   rm -rf "$crds" && mv "$crds.new" "$crds"
-  mark crds "$GATEWAY_API_VERSION ${INFERENCE_EXT_VERSIONS[*]}"
+  mark crds "$CRD_SET"
   echo "30-kube: CRDs in $crds"
 fi
 

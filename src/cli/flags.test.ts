@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlagError, peerLoadFlags } from './flags.js';
+import { FlagError, labelSet, peerLoadFlags } from './flags.js';
 
 describe('peerLoadFlags', () => {
   it('is off without any peer flag', () => {
@@ -47,4 +47,25 @@ describe('peerLoadFlags', () => {
     kubePeers!.onPeers(['tcp://10.0.0.5:9190']);
     expect(seen).toEqual([['tcp://10.0.0.5:9190']]);
   });
+});
+
+describe('labelSet', () => {
+  it('reads key=value pairs, prefixed keys included', () => {
+    expect(labelSet('--x', 'istio=ingressgateway,app.kubernetes.io/name=gw, tier = edge')).toEqual({
+      istio: 'ingressgateway',
+      'app.kubernetes.io/name': 'gw',
+      tier: 'edge',
+    });
+  });
+
+  it.each(['istio', 'istio=', '=x', 'a=b,', 'a b=c', 'a=b c', '-a=b'])(
+    'refuses "%s", naming the flag',
+    (text) => {
+      if (text === 'istio=') {
+        expect(labelSet('--x', text)).toEqual({ istio: '' }); // an empty value is a valid label value
+        return;
+      }
+      expect(() => labelSet('--istio-gateway-labels', text)).toThrow(/--istio-gateway-labels takes labels/);
+    },
+  );
 });

@@ -36,6 +36,24 @@ export function positiveDuration(flag: string, text: string): number {
   return ms;
 }
 
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+
+/** A `k=v,k2=v2` flag as a label set, or a FlagError naming the flag and the bad pair. */
+export function labelSet(flag: string, text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? '' : pair.slice(0, eq).trim();
+    const value = eq < 0 ? '' : pair.slice(eq + 1).trim();
+    if (eq < 0 || !LABEL_KEY.test(key) || key.length > 316 || !LABEL_VALUE.test(value) || value.length > 63)
+      throw new FlagError(`${flag} takes labels as key=value[,key=value] (got "${pair}" in "${text}")`);
+    out[key] = value;
+  }
+  return out;
+}
+
 export interface PeerFlags {
   peerListen?: string;
   peer?: string[];

@@ -19,6 +19,7 @@ import {
   duration,
   FlagError,
   integer,
+  labelSet,
   peerLoadFlags,
   positiveDuration,
   registerPeerOptions,
@@ -30,6 +31,7 @@ interface ServeFlags {
   kubeconfig?: string;
   namespace?: string[];
   controllerName: string;
+  istioGatewayLabels?: string;
   status: boolean;
   leaseNamespace?: string;
   leaseName: string;
@@ -102,6 +104,11 @@ export function registerServe(program: Command): void {
       '--controller-name <name>',
       'serve Gateways whose GatewayClass has this spec.controllerName',
       DEFAULT_CONTROLLER_NAME,
+    )
+    .option(
+      '--istio-gateway-labels <k=v,...>',
+      'also serve Istio Gateways whose spec.selector matches these labels (e.g. istio=ingressgateway), ' +
+        'with the VirtualServices and LLMRoutes bound to them (default: Istio kinds are not watched)',
     )
     .option('--no-status', 'do not write status to the API server')
     .option('--lease-namespace <ns>', 'namespace of the leader-election Lease (default: own namespace)')
@@ -248,6 +255,14 @@ async function serve(flags: ServeFlags): Promise<number> {
     throw new FlagError('give either -f FILE|DIR or --kubernetes, not both');
   if (!flags.kubernetes && (flags.kubeconfig !== undefined || flags.namespace !== undefined))
     throw new FlagError('--kubeconfig and --namespace need --kubernetes');
+  if (flags.istioGatewayLabels !== undefined && !flags.kubernetes)
+    throw new FlagError(
+      '--istio-gateway-labels needs --kubernetes (with -f, every Istio Gateway in the files is served)',
+    );
+  const istioGatewayLabels =
+    flags.istioGatewayLabels !== undefined
+      ? labelSet('--istio-gateway-labels', flags.istioGatewayLabels)
+      : undefined;
   if (sources.length === 0 && !flags.kubernetes)
     throw new FlagError('give the manifests with -f FILE|DIR (repeatable; - reads stdin), or --kubernetes');
   const logger = createLogger('serve');
@@ -269,6 +284,7 @@ async function serve(flags: ServeFlags): Promise<number> {
         logger,
         ...(flags.namespace !== undefined ? { namespaces: flags.namespace } : {}),
         controllerName: flags.controllerName,
+        ...(istioGatewayLabels !== undefined ? { istioGatewayLabels } : {}),
         writeStatus: flags.status,
         ...(flags.leaseNamespace !== undefined ? { leaseNamespace: flags.leaseNamespace } : {}),
         leaseName: flags.leaseName,

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../util/log.js';
 import { KubeApi } from './api.js';
 import { Reflector } from './reflector.js';
-import { NAMESPACES, SERVICES } from './resources.js';
+import { BACKEND_TRAFFIC_POLICIES, GATEWAYS, NAMESPACES, SERVICES } from './resources.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -132,5 +132,30 @@ describe('Reflector recovery', () => {
     refuse = false;
     await until(() => waiting.state === 'synced', 'the waiting reflector to list once the other recovered');
     expect([quick.state, waiting.lists, waiting.lastError]).toEqual(['synced', 1, undefined]);
+  });
+
+  it('an optional kind the gateway may not list (403) is ready as missing; a required one keeps failing', async () => {
+    const api = await standIn((_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', reason: 'Forbidden', message: 'not granted' }));
+    });
+    const common = {
+      api,
+      onChange: () => undefined,
+      logger: silentLogger(),
+      backoffMs: { initial: 50, max: 50 },
+    };
+    const optional = new Reflector({ ...common, resource: BACKEND_TRAFFIC_POLICIES, missingRetryMs: 60_000 });
+    const required = new Reflector({ ...common, resource: GATEWAYS, missingRetryMs: 60_000 });
+    cleanups.push(
+      () => optional.stop(),
+      () => required.stop(),
+    );
+    optional.start();
+    required.start();
+    await optional.ready;
+    expect([optional.state, optional.lastError]).toEqual(['missing', '403 Forbidden']);
+    await until(() => required.lastError === '403 Forbidden', 'the required kind to fail');
+    expect(required.state).toBe('starting');
   });
 });

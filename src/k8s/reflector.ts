@@ -4,7 +4,7 @@
  * when the watch ends it resumes from the last resourceVersion seen; a 410 Gone (the version is too
  * old) relists; any other failure backs off (exponential, jittered) and retries. A kind the server
  * does not serve (404: its CRD is not installed) is reported once and retried slowly, so installing
- * the CRD later is noticed.
+ * the CRD later is noticed; so is an optional kind the gateway may not list (403).
  *
  * The store holds trimmed objects (resources.ts); `onChange` is called after every change that
  * altered the store, and once after each (re)list.
@@ -99,13 +99,19 @@ export class Reflector {
           this.resourceVersion = '';
           continue;
         }
-        if (err instanceof KubeApiError && err.status === 404 && this.o.resource.crd) {
+        const notServed = err instanceof KubeApiError && err.status === 404 && this.o.resource.crd;
+        const notAllowed = err instanceof KubeApiError && err.status === 403 && this.o.resource.optional;
+        if (notServed || notAllowed) {
           if (this.stateValue !== 'missing') {
+            const every = `checking again every ${Math.round((this.o.missingRetryMs ?? 30_000) / 1000)} s`;
             log.warn(
               { kind: this.label },
-              `the API server does not serve ${this.label}: is its CRD installed? Continuing without it and checking again every ${Math.round((this.o.missingRetryMs ?? 30_000) / 1000)} s`,
+              notServed
+                ? `the API server does not serve ${this.label}: is its CRD installed? Continuing without it and ${every}`
+                : `not allowed to list ${this.label} (403: RBAC does not grant it); continuing without it and ${every}`,
             );
           }
+          if (notAllowed) this.lastError = shortError(err);
           this.stateValue = 'missing';
           this.resourceVersion = '';
           if (this.store.size > 0) {

@@ -14,6 +14,11 @@ export interface WatchedResource {
   namespaced: boolean;
   /** Served only when a CRD is installed: a 404 is a warning and the kind is retried later. */
   crd: boolean;
+  /**
+   * An extension kind the gateway can do without: a 403 (RBAC does not grant it) is a warning too,
+   * retried later, and never holds readiness back.
+   */
+  optional?: boolean;
   /** Reduces an object to what the plan builder and status writer read. */
   trim: (o: KubeObject) => KubeObject;
 }
@@ -21,6 +26,9 @@ export interface WatchedResource {
 const GATEWAY = 'gateway.networking.k8s.io';
 const INFERENCE = 'inference.networking.k8s.io';
 const INFERENCE_X = 'inference.networking.x-k8s.io';
+const ENVOY_GATEWAY = 'gateway.envoyproxy.io';
+const ISTIO = 'networking.istio.io';
+const ASM = 'istio.alibabacloud.com';
 
 /** Metadata the builder reads (managedFields, ownerReferences and the like are dropped). */
 function trimMeta(m: KubeObject['metadata']): KubeObject['metadata'] {
@@ -121,8 +129,11 @@ function res(
   namespaced: boolean,
   crd: boolean,
   trim = specOnly,
+  optional = false,
 ): WatchedResource {
-  return { apiVersion, kind, plural, namespaced, crd, trim };
+  return optional
+    ? { apiVersion, kind, plural, namespaced, crd, trim, optional }
+    : { apiVersion, kind, plural, namespaced, crd, trim };
 }
 
 export const GATEWAY_CLASS = res(`${GATEWAY}/v1`, 'GatewayClass', 'gatewayclasses', false, true);
@@ -132,6 +143,25 @@ export const REFERENCE_GRANTS = res(`${GATEWAY}/v1beta1`, 'ReferenceGrant', 'ref
 export const POOLS_V1 = res(`${INFERENCE}/v1`, 'InferencePool', 'inferencepools', true, true);
 export const POOLS_V1ALPHA2 = res(`${INFERENCE_X}/v1alpha2`, 'InferencePool', 'inferencepools', true, true);
 export const MODELS = res(`${INFERENCE_X}/v1alpha2`, 'InferenceModel', 'inferencemodels', true, true);
+/** The first release's versions (seed 004 writes them); a CRD serves one or the other. */
+export const POOLS_V1ALPHA1 = res(
+  `${INFERENCE_X}/v1alpha1`,
+  'InferencePool',
+  'inferencepools',
+  true,
+  true,
+  specOnly,
+  true,
+);
+export const MODELS_V1ALPHA1 = res(
+  `${INFERENCE_X}/v1alpha1`,
+  'InferenceModel',
+  'inferencemodels',
+  true,
+  true,
+  specOnly,
+  true,
+);
 export const OBJECTIVES = res(
   `${INFERENCE_X}/v1alpha2`,
   'InferenceObjective',
@@ -146,6 +176,19 @@ export const REWRITES = res(
   true,
   true,
 );
+export const BACKEND_TRAFFIC_POLICIES = res(
+  `${ENVOY_GATEWAY}/v1alpha1`,
+  'BackendTrafficPolicy',
+  'backendtrafficpolicies',
+  true,
+  true,
+  specOnly,
+  true,
+);
+/** Istio's routing kinds: watched only when the gateway is told which Istio Gateways are its own. */
+export const ISTIO_GATEWAYS = res(`${ISTIO}/v1`, 'Gateway', 'gateways', true, true);
+export const VIRTUAL_SERVICES = res(`${ISTIO}/v1`, 'VirtualService', 'virtualservices', true, true);
+export const LLM_ROUTES = res(`${ASM}/v1`, 'LLMRoute', 'llmroutes', true, true);
 export const SERVICES = res('v1', 'Service', 'services', true, false, trimService);
 export const ENDPOINT_SLICES = res(
   'discovery.k8s.io/v1',
@@ -158,28 +201,41 @@ export const ENDPOINT_SLICES = res(
 export const PODS = res('v1', 'Pod', 'pods', true, false, trimPod);
 export const NAMESPACES = res('v1', 'Namespace', 'namespaces', false, false, trimNamespace);
 
-/** Everything the gateway (`serve --kubernetes`) watches. */
-export const GATEWAY_RESOURCES: readonly WatchedResource[] = [
-  GATEWAY_CLASS,
-  GATEWAYS,
-  HTTP_ROUTES,
-  REFERENCE_GRANTS,
-  POOLS_V1,
-  POOLS_V1ALPHA2,
-  MODELS,
-  OBJECTIVES,
-  REWRITES,
-  SERVICES,
-  ENDPOINT_SLICES,
-  PODS,
-  NAMESPACES,
-];
+/**
+ * Everything the gateway (`serve --kubernetes`) watches; with `istio`, Istio's Gateway,
+ * VirtualService and LLMRoute too. Where one CRD may serve a kind in two versions, the newer comes
+ * first: the source keeps the first copy of an object (by uid).
+ */
+export function gatewayResources(o: { istio?: boolean } = {}): readonly WatchedResource[] {
+  return [
+    GATEWAY_CLASS,
+    GATEWAYS,
+    HTTP_ROUTES,
+    REFERENCE_GRANTS,
+    POOLS_V1,
+    POOLS_V1ALPHA2,
+    POOLS_V1ALPHA1,
+    MODELS,
+    MODELS_V1ALPHA1,
+    OBJECTIVES,
+    REWRITES,
+    BACKEND_TRAFFIC_POLICIES,
+    ...(o.istio ? [ISTIO_GATEWAYS, VIRTUAL_SERVICES, LLM_ROUTES] : []),
+    SERVICES,
+    ENDPOINT_SLICES,
+    PODS,
+    NAMESPACES,
+  ];
+}
+
+/** The InferencePool kinds, newest first. */
+export const POOL_KINDS: readonly WatchedResource[] = [POOLS_V1, POOLS_V1ALPHA2, POOLS_V1ALPHA1];
 
 /** The kinds one pool needs (the endpoint picker's narrowed watch); Pods are added with its selector. */
 export const POOL_RESOURCES: readonly WatchedResource[] = [
-  POOLS_V1,
-  POOLS_V1ALPHA2,
+  ...POOL_KINDS,
   MODELS,
+  MODELS_V1ALPHA1,
   OBJECTIVES,
   REWRITES,
 ];

@@ -1,9 +1,11 @@
 /**
  * The Kubernetes plan source: the second implementation of the PlanSource contract
  * (src/config/plan-source.ts). It watches the API server (one reflector per kind and namespace),
- * keeps only the Gateways of GatewayClasses whose controllerName is infergate's, and rebuilds the
+ * keeps only the Gateways of GatewayClasses whose controllerName is infergate's (and, when asked,
+ * the Istio Gateways whose selector matches the workload labels it is given), and rebuilds the
  * plan from the objects in memory with the config room's own builder (loadPlanFromObjects): the
- * same checks and defaults as files, diagnostics naming `cluster ns/Kind/name`. Changes are
+ * same checks and defaults as files, diagnostics naming `cluster ns/Kind/name`. An object served
+ * under two versions of one CRD (same uid) is built once, from the newer version. Changes are
  * coalesced (`coalesceMs`, default 100 ms) and a plan is delivered only when the objects it is built
  * from changed. An object with errors is left out (a warning), never the whole cluster.
  *
@@ -13,17 +15,18 @@
  */
 import { type LoadResult, loadPlanFromObjects, type ObjectLoadOptions } from '../config/index.js';
 import type { PlanSource, PlanUpdate } from '../config/plan-source.js';
+import { type Labels, selectorMatches } from '../util/labels.js';
 import type { Logger } from '../util/log.js';
 import type { KubeApi, KubeObject } from './api.js';
 import { Reflector, type ReflectorState } from './reflector.js';
 import {
   GATEWAY_CLASS,
-  GATEWAY_RESOURCES,
   GATEWAYS,
+  gatewayResources,
+  ISTIO_GATEWAYS,
   PODS,
+  POOL_KINDS,
   POOL_RESOURCES,
-  POOLS_V1,
-  POOLS_V1ALPHA2,
   type WatchedResource,
 } from './resources.js';
 
@@ -40,6 +43,12 @@ export interface KubernetesSourceOptions {
   namespaces?: readonly string[];
   /** GatewayClasses with this spec.controllerName are ours (default DEFAULT_CONTROLLER_NAME). */
   controllerName?: string;
+  /**
+   * Serve Istio Gateways (networking.istio.io) whose `spec.selector` matches these labels, as if
+   * infergate's own Pods carried them (e.g. `istio: ingressgateway`), with the VirtualServices and
+   * LLMRoutes bound to them. Istio's kinds are not watched without it.
+   */
+  istioGatewayLabels?: Labels;
   /** Narrowed mode: only what this pool needs. */
   pool?: { namespace: string; name: string };
   /** Quiet time gathering a burst of changes into one rebuild (ms, default 100). */
@@ -123,7 +132,9 @@ export class KubernetesPlanSource implements PlanSource {
 
   /** A listener returning a promise (the composition root applying the plan) is awaited before the next update. */
   async start(onPlan: PlanListener): Promise<void> {
-    const resources = this.o.pool ? POOL_RESOURCES : GATEWAY_RESOURCES;
+    const resources = this.o.pool
+      ? POOL_RESOURCES
+      : gatewayResources({ istio: this.o.istioGatewayLabels !== undefined });
     for (const r of resources) this.watches.push(this.openWatch(r));
     await Promise.all(this.allReflectors().map((r) => r.ready));
     if (this.o.pool) {
@@ -152,10 +163,7 @@ export class KubernetesPlanSource implements PlanSource {
     let namespaces: (string | undefined)[] = [undefined];
     if (pool) namespaces = [pool.namespace];
     else if (resource.namespaced && this.o.namespaces?.length) namespaces = [...this.o.namespaces];
-    const fieldSelector =
-      pool && (resource === POOLS_V1 || resource === POOLS_V1ALPHA2)
-        ? `metadata.name=${pool.name}`
-        : undefined;
+    const fieldSelector = pool && POOL_KINDS.includes(resource) ? `metadata.name=${pool.name}` : undefined;
     const reflectors = namespaces.map(
       (namespace) =>
         new Reflector({
@@ -216,7 +224,7 @@ export class KubernetesPlanSource implements PlanSource {
 
   private poolObject(): KubeObject | undefined {
     for (const w of this.watches) {
-      if (w.resource !== POOLS_V1 && w.resource !== POOLS_V1ALPHA2) continue;
+      if (!POOL_KINDS.includes(w.resource)) continue;
       for (const r of w.reflectors) for (const o of r.store.values()) return o;
     }
     return undefined;
@@ -239,15 +247,26 @@ export class KubernetesPlanSource implements PlanSource {
         classes.add(gc.metadata.name ?? '');
     }
     const input: object[] = [];
+    const seen = new Set<string>();
+    const istioLabels = this.o.istioGatewayLabels ?? {};
     for (const [id, m] of objects) {
       const isGatewayKind = id === `${GATEWAYS.kind} ${GATEWAYS.apiVersion}`;
       const isClassKind = id === `${GATEWAY_CLASS.kind} ${GATEWAY_CLASS.apiVersion}`;
+      const isIstioGateway = id === `${ISTIO_GATEWAYS.kind} ${ISTIO_GATEWAYS.apiVersion}`;
       const keys = [...m.keys()].sort();
       for (const k of keys) {
         const o = m.get(k)!;
+        if (o.metadata.uid !== undefined) {
+          if (seen.has(o.metadata.uid)) continue;
+          seen.add(o.metadata.uid);
+        }
         if (isClassKind && !classes.has(o.metadata.name ?? '')) continue;
         if (isGatewayKind && !classes.has((o.spec as { gatewayClassName?: string }).gatewayClassName ?? ''))
           continue;
+        if (isIstioGateway) {
+          const selector = (o.spec as { selector?: Labels } | undefined)?.selector ?? {};
+          if (!selectorMatches({ matchLabels: selector }, istioLabels)) continue;
+        }
         if (this.o.pool && !this.belongsToPool(o)) continue;
         input.push(builderInput(o));
       }

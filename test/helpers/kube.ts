@@ -1,8 +1,8 @@
 /**
  * A real Kubernetes API server for tests: etcd + kube-apiserver (built by scripts/deps/30-kube.sh)
- * on 127.0.0.1 with OS-free ports, a self-signed serving certificate (openssl), token
+ * on 127.0.0.1 with free ports, a self-signed serving certificate (openssl), token
  * authentication (user `admin` in system:masters) and RBAC, with the Gateway API and Inference
- * Extension CRDs installed and their watches answering. No controllers run: tests create Pods,
+ * Extension CRDs (or another set, CrdFile) installed and their watches answering. No controllers run: tests create Pods,
  * set their status as a kubelet would, and write EndpointSlices themselves.
  *
  * One environment per test file (start in beforeAll, stop in afterAll): it takes ≈ 5–10 s to start.
@@ -10,23 +10,71 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { KubeApi, KubeApiError, type KubeObject } from '../../src/k8s/api.js';
 import { reservePort } from '../../src/util/ports.js';
 import { depsCache, toolPath } from './deps.js';
 
-/** CRD files installed, relative to `<cache>/crds/` (see scripts/deps/30-kube.sh). */
-export const CRD_FILES: readonly string[] = [
+/** A CRD file relative to `<cache>/crds/` (see scripts/deps/30-kube.sh) or absolute; `only` keeps
+ *  the CRDs of those names (`plural.group`) from a file that holds many; `patch` edits each. */
+export type CrdFile = string | { file: string; only?: readonly string[]; patch?: (crd: KubeObject) => void };
+
+/** Drops one field from the `required` list of every served version's `spec` schema. */
+function notRequired(field: string): (crd: KubeObject) => void {
+  return (crd) => {
+    const versions = (crd.spec as { versions: { schema: { openAPIV3Schema: Schema } }[] }).versions;
+    for (const v of versions) {
+      const spec = v.schema.openAPIV3Schema.properties?.spec;
+      if (spec?.required) spec.required = spec.required.filter((r) => r !== field);
+    }
+  };
+}
+interface Schema {
+  properties?: Record<string, Schema>;
+  required?: string[];
+}
+
+const GATEWAY_API_CRDS: readonly CrdFile[] = [
   'gateway-api-v1.7.0/gateway.networking.k8s.io_gatewayclasses.yaml',
   'gateway-api-v1.7.0/gateway.networking.k8s.io_gateways.yaml',
   'gateway-api-v1.7.0/gateway.networking.k8s.io_httproutes.yaml',
   'gateway-api-v1.7.0/gateway.networking.k8s.io_referencegrants.yaml',
+];
+
+/** The CRDs installed by default: Gateway API, the Inference Extension's current versions, and
+ *  Envoy Gateway's BackendTrafficPolicy (seed 003 writes one). */
+export const CRD_FILES: readonly CrdFile[] = [
+  ...GATEWAY_API_CRDS,
   'inference-extension-v1.6.2/inference.networking.k8s.io_inferencepools.yaml',
   'inference-extension-v1.4.0/inference.networking.x-k8s.io_inferencepools.yaml',
   'inference-extension-v1.4.0/inference.networking.x-k8s.io_inferenceobjectives.yaml',
   'inference-extension-v1.4.0/inference.networking.x-k8s.io_inferencemodelrewrites.yaml',
   'inference-extension-v0.5.1/inference.networking.x-k8s.io_inferencemodels.yaml',
+  'envoy-gateway-v1.9.1/gateway.envoyproxy.io_backendtrafficpolicies.yaml',
+];
+
+/**
+ * An ASM-on-Istio cluster as seed 004 has it: the Inference Extension's first release (v1alpha1
+ * InferencePool and InferenceModel, one CRD name each, so not beside the default set), Istio's
+ * Gateway and VirtualService, and LLMRoute. ASM installs its own copies of the inference CRDs, and
+ * its v1alpha1 InferencePool takes a pool without `spec.extensionRef` (seed 004 writes none; the
+ * upstream v0.1.0 CRD requires it), so that one requirement is dropped. Alibaba Cloud does not
+ * publish LLMRoute's CRD; the stand-in in test/k8s/fixtures names the kind and leaves its schema open.
+ */
+export const ISTIO_CRD_FILES: readonly CrdFile[] = [
+  ...GATEWAY_API_CRDS,
+  {
+    file: 'inference-extension-v0.1.0/inference.networking.x-k8s.io_inferencepools.yaml',
+    patch: notRequired('extensionRef'),
+  },
+  'inference-extension-v0.1.0/inference.networking.x-k8s.io_inferencemodels.yaml',
+  {
+    file: 'istio-api-v1.32.0/customresourcedefinitions.gen.yaml',
+    only: ['gateways.networking.istio.io', 'virtualservices.networking.istio.io'],
+  },
+  join(dirname(fileURLToPath(import.meta.url)), '..', 'k8s', 'fixtures', 'llmroute-crd.yaml'),
 ];
 
 const ADMIN_TOKEN = 'infergate-test-admin-token';
@@ -76,8 +124,8 @@ export function hasKubeTools(): boolean {
   return toolPath('kube-apiserver') !== undefined && toolPath('etcd') !== undefined;
 }
 
-/** Starts etcd + kube-apiserver and installs the CRDs. */
-export async function startKubeEnv(): Promise<KubeEnv> {
+/** Starts etcd + kube-apiserver and installs the CRDs (CRD_FILES unless `crds` says otherwise). */
+export async function startKubeEnv(o: { crds?: readonly CrdFile[] } = {}): Promise<KubeEnv> {
   const etcdBin = toolPath('etcd');
   const apiserverBin = toolPath('kube-apiserver');
   if (!etcdBin || !apiserverBin)
@@ -286,7 +334,7 @@ export async function startKubeEnv(): Promise<KubeEnv> {
         rmSync(dir, { recursive: true, force: true });
       },
     };
-    await installCrds(env);
+    await installCrds(env, o.crds ?? CRD_FILES);
     return env;
   } catch (err) {
     await stopAll(children);
@@ -295,11 +343,18 @@ export async function startKubeEnv(): Promise<KubeEnv> {
   }
 }
 
-async function installCrds(env: KubeEnv): Promise<void> {
+async function installCrds(env: KubeEnv, files: readonly CrdFile[]): Promise<void> {
   const crds: KubeObject[] = [];
-  for (const f of CRD_FILES) {
-    for (const o of parseYaml(readFileSync(join(depsCache, 'crds', f), 'utf8'))) {
-      if (o.kind === 'CustomResourceDefinition') crds.push(o);
+  for (const entry of files) {
+    const file = typeof entry === 'string' ? entry : entry.file;
+    const only = typeof entry === 'string' ? undefined : entry.only;
+    const patch = typeof entry === 'string' ? undefined : entry.patch;
+    const path = isAbsolute(file) ? file : join(depsCache, 'crds', file);
+    for (const o of parseYaml(readFileSync(path, 'utf8'))) {
+      if (o.kind !== 'CustomResourceDefinition') continue;
+      if (only && !only.includes(o.metadata.name ?? '')) continue;
+      patch?.(o);
+      crds.push(o);
     }
   }
   await env.apply(crds);

@@ -43,10 +43,11 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))(
 
     beforeAll(async () => {
       [env, sims] = await Promise.all([startKubeEnv(), startSims(4, ['/model/qwen', 'qwen-a', 'qwen-b'])]);
-      const seed = ['003-inference-gateway.yaml', '003-inference-pool.yaml', '003-vllm-service.yaml']
-        .flatMap((f) => parseYaml(readFileSync(`${REPO_ROOT}/examples/seeds/${f}`, 'utf8')))
-        // Envoy Gateway's policy CRD is not installed here; the Deployment is there, its Pods are ours.
-        .filter((o) => o.kind !== 'BackendTrafficPolicy');
+      // Everything the seed applies, Envoy Gateway's BackendTrafficPolicy included; the Deployment is
+      // there, its Pods are ours.
+      const seed = ['003-inference-gateway.yaml', '003-inference-pool.yaml', '003-vllm-service.yaml'].flatMap(
+        (f) => parseYaml(readFileSync(`${REPO_ROOT}/examples/seeds/${f}`, 'utf8')),
+      );
       await env.apply(seed);
       for (let i = 0; i < 3; i++) await runPod(env, pod(i), i + 1);
       serve = startServe(env, [8080, 8081], ['--controller-name', CONTROLLER, '--seed', '7'], 'a', {

@@ -36,6 +36,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
   verbs: ["get", "list", "watch"]
+- apiGroups: ["gateway.envoyproxy.io"]
+  resources: ["backendtrafficpolicies"]
+  verbs: ["get", "list", "watch"]
+{{- if .Values.gateway.istioGatewayLabels }}
+- apiGroups: ["networking.istio.io"]
+  resources: ["gateways", "virtualservices"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["istio.alibabacloud.com"]
+  resources: ["llmroutes"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
 {{- if .Values.gateway.writeStatus }}
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["gateways/status", "httproutes/status"]

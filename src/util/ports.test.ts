@@ -28,4 +28,9 @@ describe('reservePort', () => {
     });
     await new Promise((ok) => srv.close(ok));
   });
+
+  it('never hands out one port twice to concurrent callers', async () => {
+    const ports = await Promise.all(Array.from({ length: 200 }, () => reservePort()));
+    expect(new Set(ports).size).toBe(200);
+  });
 });

@@ -52,10 +52,9 @@ export async function reservePort(host = '127.0.0.1'): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const port = base + Math.floor(Math.random() * width);
     if (handedOut.has(port)) continue;
-    if (await bindable(port, host)) {
-      handedOut.add(port);
-      return port;
-    }
+    handedOut.add(port); // before the check, so concurrent calls never draw the same port
+    if (await bindable(port, host)) return port;
+    handedOut.delete(port);
   }
   throw new Error(`no free port found in ${base}-${base + width - 1} on ${host}`);
 }

@@ -8,6 +8,9 @@
  *   epp ready <host:port> pool=<ns/name>
  *   health ready <host:port>
  *   metrics ready http://<host:port>
+ * From files they come together once the plan is served. From the cluster the ports are bound
+ * first (health and metrics lines; /readyz 503 with the reason) and `epp ready` follows once a plan
+ * with the pool is served.
  */
 import { FilePlanSource } from '../config/file-plan-source.js';
 import type { Diagnostic, Plan } from '../config/plan.js';
@@ -43,11 +46,39 @@ export async function runEpp(o: EppRunOptions): Promise<number> {
   // --debug-headers: every decision recorded, so that each response can carry it (as `serve`).
   const decisions = o.epp.debugHeaders ? new DecisionRing({ always: true }) : undefined;
   const pools = o.poolRouters({ metrics: registry, logger: log, ...(decisions ? { decisions } : {}) });
-  const source =
+  const source: PlanSource =
     o.source ?? new FilePlanSource({ load: o.load, watchPaths: o.watchPaths, watch: o.watch, logger: log });
   let server: EppServer | undefined;
   let served: Plan | undefined;
   let exitCode = 1;
+  const printReady = (s: EppServer, which: 'ports' | 'epp' | 'all'): void => {
+    const a = s.addresses;
+    if (which !== 'ports') o.out(`epp ready ${a.grpc} pool=${o.epp.poolKey}`);
+    if (which === 'epp') return;
+    if (a.health !== undefined) o.out(`health ready ${a.health}`);
+    if (a.metrics !== undefined) o.out(`metrics ready ${a.metrics}`);
+  };
+
+  // A source that can say why it is not ready (an API server being listed) gets the ports bound
+  // before the first plan, so probes see a live picker that is not ready, and why; and a pool that
+  // is not in the cluster yet is waited for instead of ending the process.
+  let poolMissing: string | undefined;
+  if (source.notReadyReason !== undefined) {
+    try {
+      await pools.start?.();
+      server = await EppServer.open(
+        o.epp,
+        { pools, registry },
+        () => source.notReadyReason?.() ?? poolMissing ?? 'no plan yet',
+      );
+    } catch (err) {
+      o.err(`infergate epp: ${(err as Error).message}`);
+      await source.close();
+      await pools.close().catch(() => undefined);
+      return 1;
+    }
+    printReady(server, 'ports');
+  }
 
   const first = async (u: PlanUpdate): Promise<boolean> => {
     for (const d of u.diagnostics) o.err(o.formatDiagnostic(d));
@@ -64,10 +95,30 @@ export async function runEpp(o: EppRunOptions): Promise<number> {
       o.err(`infergate epp: ${(err as Error).message}`);
       return false;
     }
-    const a = server.addresses;
-    o.out(`epp ready ${a.grpc} pool=${o.epp.poolKey}`);
-    if (a.health !== undefined) o.out(`health ready ${a.health}`);
-    if (a.metrics !== undefined) o.out(`metrics ready ${a.metrics}`);
+    printReady(server, 'all');
+    return true;
+  };
+
+  /** Bound early, no plan served yet: serves the first plan that has the pool. */
+  const adopt = (u: PlanUpdate): boolean => {
+    if (u.plan === undefined) {
+      log.error(
+        { errors: u.diagnostics.filter((d) => d.severity === 'error').map(o.formatDiagnostic) },
+        'the configuration has errors; waiting for a valid one',
+      );
+      return false;
+    }
+    if (!u.plan.pools.has(o.epp.poolKey)) {
+      const reason = `InferencePool ${o.epp.poolKey} is not in the cluster (yet)`;
+      if (poolMissing !== reason) log.warn({ pool: o.epp.poolKey }, `${reason}; waiting for it`);
+      poolMissing = reason;
+      return false;
+    }
+    pools.sync(u.plan);
+    server!.apply(u.plan);
+    served = u.plan;
+    poolMissing = undefined;
+    printReady(server!, 'epp');
     return true;
   };
 
@@ -102,7 +153,7 @@ export async function runEpp(o: EppRunOptions): Promise<number> {
     return true;
   };
 
-  await source.start((u) => (server === undefined ? first(u) : next(u)));
+  await source.start((u) => (server === undefined ? first(u) : served === undefined ? adopt(u) : next(u)));
   if (server === undefined) {
     await source.close();
     await pools.close().catch(() => undefined);

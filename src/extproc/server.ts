@@ -73,6 +73,8 @@ export class EppServer {
   private router: PoolRouter | undefined;
   private ready = false;
   private addrs: EppAddresses | undefined;
+  /** Why /readyz says 503 before the first plan (set by `open`). */
+  private notReadyReason: (() => string) | undefined;
 
   private constructor(
     private readonly opts: EppOptions,
@@ -127,24 +129,46 @@ export class EppServer {
     const server = new EppServer(opts, deps);
     try {
       server.apply(plan);
-      const grpcPort = await bindGrpc(server.grpc, opts.host, opts.grpcPort);
-      const healthPort =
-        server.healthServer !== undefined
-          ? await bindGrpc(server.healthServer, opts.host, opts.healthPort)
-          : undefined;
-      const metricsPort =
-        server.http !== undefined ? await listen(server.http, opts.host, opts.metricsPort) : undefined;
-      const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-      server.addrs = {
-        grpc: `${host}:${grpcPort}`,
-        health: healthPort !== undefined ? `${host}:${healthPort}` : undefined,
-        metrics: metricsPort !== undefined ? `http://${host}:${metricsPort}` : undefined,
-      };
+      await server.bind();
     } catch (err) {
       await server.close(0);
       throw err;
     }
     return server;
+  }
+
+  /**
+   * Binds every port before there is a plan (a cluster still being listed, a pool not created yet):
+   * /healthz answers, /readyz answers 503 with `notReadyReason()`, gRPC health says NOT_SERVING and
+   * ext_proc streams get 503 until `apply` serves a plan with the pool. Throws when a port is taken.
+   */
+  static async open(opts: EppOptions, deps: EppDeps, notReadyReason: () => string): Promise<EppServer> {
+    const server = new EppServer(opts, deps);
+    server.notReadyReason = notReadyReason;
+    try {
+      await server.bind();
+    } catch (err) {
+      await server.close(0);
+      throw err;
+    }
+    return server;
+  }
+
+  private async bind(): Promise<void> {
+    const opts = this.opts;
+    const grpcPort = await bindGrpc(this.grpc, opts.host, opts.grpcPort);
+    const healthPort =
+      this.healthServer !== undefined
+        ? await bindGrpc(this.healthServer, opts.host, opts.healthPort)
+        : undefined;
+    const metricsPort =
+      this.http !== undefined ? await listen(this.http, opts.host, opts.metricsPort) : undefined;
+    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+    this.addrs = {
+      grpc: `${host}:${grpcPort}`,
+      health: healthPort !== undefined ? `${host}:${healthPort}` : undefined,
+      metrics: metricsPort !== undefined ? `http://${host}:${metricsPort}` : undefined,
+    };
   }
 
   get addresses(): EppAddresses {
@@ -213,7 +237,8 @@ export class EppServer {
     }
     if (path === '/readyz') {
       res.writeHead(this.ready ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(this.ready ? 'ready\n' : 'not ready\n');
+      const why = this.router === undefined ? this.notReadyReason?.() : undefined;
+      res.end(this.ready ? 'ready\n' : `not ready${why ? `: ${why}` : ''}\n`);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });

@@ -380,12 +380,56 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))('on a real API s
       ]);
       try {
         const m = await epp.waitForLine(/metrics ready (http:\S+)/, 120_000);
-        expect(epp.stdout()).toMatch(/epp ready \S+ pool=default\/secondary-pool/);
+        await epp.waitForLine(/epp ready \S+ pool=default\/secondary-pool/, 60_000);
         const ready = await request(`${m[1]}/readyz`);
         await ready.body.dump();
         expect(ready.statusCode).toBe(200);
       } finally {
         await epp.stop();
+      }
+    });
+
+    it('`epp --kubernetes` for a pool not created yet: live and not ready (naming the pool), then serves it', async () => {
+      const epp = startCli([
+        'epp',
+        '--kubernetes',
+        '--kubeconfig',
+        env.kubeconfig,
+        '--pool',
+        'default/later-pool',
+        '--host',
+        '127.0.0.1',
+        '--grpc-port',
+        '0',
+        '--health-port',
+        '-1',
+        '--metrics-port',
+        '0',
+      ]);
+      try {
+        const admin = (await epp.waitForLine(/metrics ready (http:\S+)/, 120_000))[1]!;
+        const get = async (path: string) => {
+          const res = await request(`${admin}${path}`);
+          return { status: res.statusCode, body: await res.body.text() };
+        };
+        expect((await get('/healthz')).status).toBe(200);
+        await eventually(
+          async () =>
+            (await get('/readyz')).body.includes('InferencePool default/later-pool is not in the cluster'),
+          15_000,
+          '/readyz to name the missing pool',
+        );
+        expect((await get('/readyz')).status).toBe(503);
+        expect(epp.stdout()).not.toMatch(/epp ready/);
+        await env.apply([pool('later-pool', 'secondary')]);
+        await epp.waitForLine(/epp ready \S+ pool=default\/later-pool/, 30_000);
+        expect((await get('/readyz')).status).toBe(200);
+      } finally {
+        await epp.stop();
+        await env.api.json(
+          'DELETE',
+          '/apis/inference.networking.k8s.io/v1/namespaces/default/inferencepools/later-pool',
+        );
       }
     });
 

@@ -33,6 +33,8 @@ interface EppFlags {
   peerListen?: string;
   peer?: string[];
   peerSelector?: string;
+  peerSettle?: string;
+  peerSettleTokens?: string;
   seed?: string;
   flowControl?: boolean;
   queueTimeout: string;

@@ -58,6 +58,8 @@ export interface PeerFlags {
   peerListen?: string;
   peer?: string[];
   peerSelector?: string;
+  peerSettle?: string;
+  peerSettleTokens?: string;
   kubernetes?: boolean;
 }
 
@@ -78,6 +80,8 @@ export function peerLoadFlags(f: PeerFlags): {
 } {
   const peers = f.peer ?? [];
   if (f.peerListen === undefined && peers.length === 0 && f.peerSelector === undefined) {
+    if (f.peerSettle !== undefined || f.peerSettleTokens !== undefined)
+      throw new FlagError('--peer-settle and --peer-settle-tokens need --peer-listen');
     return { peerLoad: undefined, kubePeers: undefined };
   }
   if (f.peerListen === undefined) {
@@ -92,7 +96,13 @@ export function peerLoadFlags(f: PeerFlags): {
   } catch (err) {
     throw new FlagError((err as Error).message);
   }
-  if (f.peerSelector === undefined) return { peerLoad: { listen, peers }, kubePeers: undefined };
+  const settle = {
+    ...(f.peerSettle !== undefined ? { settleWindowMs: duration('--peer-settle', f.peerSettle) } : {}),
+    ...(f.peerSettleTokens !== undefined
+      ? { settleMinTokens: integer('--peer-settle-tokens', f.peerSettleTokens, 1) }
+      : {}),
+  };
+  if (f.peerSelector === undefined) return { peerLoad: { listen, peers, ...settle }, kubePeers: undefined };
   if (!f.kubernetes) throw new FlagError('--peer-selector needs --kubernetes (it lists the gateway’s Pods)');
   const port = Number(/:(\d+)$/.exec(listen)?.[1] ?? 0);
   if (port <= 0 || port > 65535) {
@@ -100,7 +110,7 @@ export function peerLoadFlags(f: PeerFlags): {
   }
   const found = new PeerList();
   return {
-    peerLoad: { listen, peers, discovered: found },
+    peerLoad: { listen, peers, discovered: found, ...settle },
     kubePeers: { selector: f.peerSelector, port, onPeers: (eps) => found.set(eps) },
   };
 }
@@ -123,5 +133,14 @@ export function registerPeerOptions(cmd: Command): void {
       '--peer-selector <selector>',
       'with --kubernetes: the peers are the Pods of this namespace matching this label selector ' +
         '(the gateway’s own Deployment), at their Pod IP and --peer-listen’s port',
+    )
+    .option(
+      '--peer-settle <duration>',
+      'hold a long-prefill decision this long for peers deciding at the same instant; of two that ' +
+        'claimed one endpoint, the lower id keeps it and the other decides again (0: off) (default: 3ms)',
+    )
+    .option(
+      '--peer-settle-tokens <n>',
+      'uncached prompt tokens from which a decision settles (default: 2048)',
     );
 }

@@ -46,6 +46,8 @@ interface ServeFlags {
   peerListen?: string;
   peer?: string[];
   peerSelector?: string;
+  peerSettle?: string;
+  peerSettleTokens?: string;
   flowControl?: boolean;
   queueTimeout: string;
   maxBodySize: string;

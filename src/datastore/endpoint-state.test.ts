@@ -107,6 +107,7 @@ describe('EndpointState estimates', () => {
       inflightPromptTokens: 30,
       pendingPrefillTokens: 0,
       pendingPrefillRequests: 0,
+      longClaims: 0,
     });
     expect(s.estRequests()).toBe(5);
     s.beginScrape(t + 50);

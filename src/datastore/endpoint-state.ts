@@ -28,6 +28,8 @@ export interface PeerLoad {
   readonly inflightPromptTokens: number;
   readonly pendingPrefillTokens: number;
   readonly pendingPrefillRequests: number;
+  /** Its long-prefill decisions here not yet answered (a rise is a claim: see `claimedBy`). */
+  readonly longClaims: number;
 }
 
 const ZERO_LOAD: PeerLoad = {
@@ -35,6 +37,7 @@ const ZERO_LOAD: PeerLoad = {
   inflightPromptTokens: 0,
   pendingPrefillTokens: 0,
   pendingPrefillRequests: 0,
+  longClaims: 0,
 };
 
 /** Recent dispatches remembered for DISPATCH_VISIBILITY_MS (a burst larger than this counts as all recent). */
@@ -68,12 +71,16 @@ export class EndpointState {
    */
   ownPendingPrefillTokens = 0;
   ownPendingPrefillRequests = 0;
+  /** This gateway's long-prefill decisions here that have not answered yet (what peers settle by). */
+  ownLongClaims = 0;
   /** Called after each change of the `own*` counts (peer load sharing publishes them). */
   onOwnLoad: ((state: EndpointState) => void) | undefined = undefined;
 
   /** Peer gateways' latest counts here, by peer id, and their sum. */
   private readonly peerLoads = new Map<string, PeerLoad>();
   private readonly peerSum: { -readonly [K in keyof PeerLoad]: number } = { ...ZERO_LOAD };
+  /** When each peer's `longClaims` here last rose (`performance.now()`, local receive time). */
+  private readonly peerClaimAt = new Map<string, number>();
 
   // Monotonic totals; the `base*` copies are taken when a scrape is sent, so `total − base` is what
   // the scraped snapshot cannot have seen yet.
@@ -155,7 +162,9 @@ export class EndpointState {
   }
 
   /** Replaces one peer's counts here; undefined forgets that peer. */
-  setPeerLoad(peer: string, load: PeerLoad | undefined): void {
+  setPeerLoad(peer: string, load: PeerLoad | undefined, now: number = performance.now()): void {
+    if ((load?.longClaims ?? 0) > (this.peerLoads.get(peer)?.longClaims ?? 0))
+      this.peerClaimAt.set(peer, now);
     if (load === undefined) {
       if (!this.peerLoads.delete(peer)) return;
     } else {
@@ -166,12 +175,37 @@ export class EndpointState {
     sum.inflightPromptTokens = 0;
     sum.pendingPrefillTokens = 0;
     sum.pendingPrefillRequests = 0;
+    sum.longClaims = 0;
     for (const l of this.peerLoads.values()) {
       sum.inflightRequests += l.inflightRequests;
       sum.inflightPromptTokens += l.inflightPromptTokens;
       sum.pendingPrefillTokens += l.pendingPrefillTokens;
       sum.pendingPrefillRequests += l.pendingPrefillRequests;
+      sum.longClaims += l.longClaims;
     }
+  }
+
+  /** A long-prefill decision of this gateway is bound here (published to the peers as a claim). */
+  claim(): void {
+    this.ownLongClaims++;
+    this.onOwnLoad?.(this);
+  }
+
+  /** That decision answered, ended, moved or expired. */
+  unclaim(): void {
+    if (this.ownLongClaims === 0) return;
+    this.ownLongClaims--;
+    this.onOwnLoad?.(this);
+  }
+
+  /**
+   * Whether a peer whose id sorts before `self` claimed a long prefill here at or after `since`
+   * (ms, `performance.now()`): of two gateways that claimed one endpoint at once, the one with the
+   * lower id keeps it. A peer forgotten since keeps its last claim time (at most one per peer).
+   */
+  claimedBy(self: string, since: number): boolean {
+    for (const [peer, at] of this.peerClaimAt) if (peer < self && at >= since) return true;
+    return false;
   }
 
   /** This gateway's own counts, as its peers receive them. */
@@ -181,6 +215,7 @@ export class EndpointState {
       inflightPromptTokens: this.ownInflightPromptTokens,
       pendingPrefillTokens: this.ownPendingPrefillTokens,
       pendingPrefillRequests: this.ownPendingPrefillRequests,
+      longClaims: this.ownLongClaims,
     };
   }
 

@@ -45,13 +45,15 @@ describe('parseMessage', () => {
   const ok = { v: 1, from: 'p', full: false, eps: { 'a:1': [1, 10, 5, 1] } };
   const msg = (m: unknown) => parseMessage(Buffer.from(typeof m === 'string' ? m : JSON.stringify(m)));
 
-  it('takes a valid message', () => {
+  it('takes a valid message; a 4-count entry (an older peer) has no long claims', () => {
     expect(msg(ok)?.eps['a:1']).toEqual({
       inflightRequests: 1,
       inflightPromptTokens: 10,
       pendingPrefillTokens: 5,
       pendingPrefillRequests: 1,
+      longClaims: 0,
     });
+    expect(msg({ ...ok, eps: { 'a:1': [1, 10, 5, 1, 2] } })?.eps['a:1']?.longClaims).toBe(2);
   });
 
   it.each([
@@ -61,6 +63,7 @@ describe('parseMessage', () => {
     ['full missing', { v: 1, from: 'p', eps: {} }],
     ['eps an array', { ...ok, eps: [] }],
     ['three counts', { ...ok, eps: { 'a:1': [1, 2, 3] } }],
+    ['six counts', { ...ok, eps: { 'a:1': [1, 2, 3, 4, 5, 6] } }],
     ['a negative count', { ...ok, eps: { 'a:1': [1, -2, 3, 4] } }],
     ['a string count', { ...ok, eps: { 'a:1': [1, '2', 3, 4] } }],
     ['a huge count', { ...ok, eps: { 'a:1': [1, 1e15, 3, 4] } }],

@@ -10,7 +10,9 @@
  * Transport: a ZMQ PUB socket per replica (`listen`), and a SUB socket connected to every peer's.
  * Messages are one JSON frame after the topic frame `load`:
  *   { v: 1, from: <replica id>, full: boolean, eps: { "<address:port>": [inflight, inflightTokens,
- *     pendingTokens, pendingRequests], … } }
+ *     pendingTokens, pendingRequests, longClaims], … } }
+ *   (longClaims, the replica's long-prefill decisions there not answered yet, is optional: a
+ *   4-element entry from an older replica reads as 0)
  * - a change is published on the next turn of the event loop (changes of one turn coalesced), with
  *   absolute values, so a lost message is corrected by the next one for that endpoint;
  * - every `heartbeatMs` a full message lists every endpoint where the replica has load; an endpoint
@@ -37,7 +39,17 @@ export interface PeerLoadOptions {
   readonly heartbeatMs?: number;
   /** A peer silent this long is forgotten, ms (default 3 × heartbeat + 500). */
   readonly expireMs?: number;
+  /**
+   * How long a long-prefill decision is held for peers' claims before dispatch, ms (default 3; 0:
+   * never), and from how many uncached prompt tokens (default 2048). The routers do the holding
+   * (requestcontrol/router.ts, PeerSettle).
+   */
+  readonly settleWindowMs?: number;
+  readonly settleMinTokens?: number;
 }
+
+export const DEFAULT_SETTLE_WINDOW_MS = 3;
+export const DEFAULT_SETTLE_MIN_TOKENS = 2048;
 
 /** A changing list of peer endpoints. */
 export interface PeerSource {
@@ -347,6 +359,7 @@ function loadArray(l: PeerLoad): number[] {
     l.inflightPromptTokens,
     Math.round(l.pendingPrefillTokens),
     l.pendingPrefillRequests,
+    l.longClaims,
   ];
 }
 
@@ -355,7 +368,8 @@ function isZero(l: PeerLoad): boolean {
     l.inflightRequests === 0 &&
     l.inflightPromptTokens === 0 &&
     l.pendingPrefillTokens === 0 &&
-    l.pendingPrefillRequests === 0
+    l.pendingPrefillRequests === 0 &&
+    l.longClaims === 0
   );
 }
 
@@ -378,12 +392,14 @@ export function parseMessage(body: Buffer): LoadMessage | undefined {
   }
   const eps: Record<string, PeerLoad> = Object.create(null) as Record<string, PeerLoad>;
   for (const [id, v] of Object.entries(m.eps as Record<string, unknown>)) {
-    if (id.length > 300 || !Array.isArray(v) || v.length !== 4 || !v.every(count)) return undefined;
+    if (id.length > 300 || !Array.isArray(v) || (v.length !== 4 && v.length !== 5) || !v.every(count))
+      return undefined;
     eps[id] = {
       inflightRequests: v[0]!,
       inflightPromptTokens: v[1]!,
       pendingPrefillTokens: v[2]!,
       pendingPrefillRequests: v[3]!,
+      longClaims: v[4] ?? 0,
     };
   }
   return { from: m.from, full: m.full, eps };

@@ -20,6 +20,7 @@ import type { ScheduleResult, Scheduler } from '../scheduling/framework/schedule
 import { ScheduleTrace } from '../scheduling/framework/trace.js';
 import type { EndpointAware, PluginHost, SchedulingTelemetry } from '../scheduling/framework/types.js';
 import { SaturationFilter } from '../scheduling/plugins/filters/saturation-filter.js';
+import { PREFIX_MATCH, type PrefixMatch } from '../scheduling/plugins/scorers/prefix-cache-scorer.js';
 import { DEFAULT_PICKER_CONFIG, pickerConfigFor } from '../scheduling/profiles.js';
 import { allSaturated, type SaturationConfig } from '../scheduling/saturation.js';
 import type { KvEventsService } from '../scraping/kv-events/service.js';
@@ -53,7 +54,27 @@ export interface PoolRouterOptions {
   readonly decisions: DecisionRing | undefined;
   /** KV-event subscriptions for plugins that read them (absent: no connections to endpoints). */
   readonly kvEvents?: KvEventsService;
+  /** Settling long prefills with peer gateways (absent: no peers, or turned off). */
+  readonly settle?: PeerSettle;
 }
+
+/**
+ * Two gateway replicas that decide within a message's trip of each other cannot see each other's
+ * load, and may both send a long cold prefill to one idle-looking replica. A decision whose
+ * uncached prompt on its pick is at least `minTokens` is therefore published as a claim and held
+ * `windowMs` before it is dispatched; if a peer whose id sorts lower claimed the same endpoint in
+ * that window (or the window before the decision), this gateway decides again without it (at
+ * most MAX_SETTLE_MOVES times). The lower id keeps the endpoint, so exactly one of two moves.
+ */
+export interface PeerSettle {
+  /** This gateway's id among its peers (PeerLoadShare.id). */
+  readonly self: string;
+  readonly windowMs: number;
+  readonly minTokens: number;
+}
+
+/** Re-decisions one request may take while settling. */
+const MAX_SETTLE_MOVES = 3;
 
 export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
   readonly key: string;
@@ -188,7 +209,36 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
       if (this.closed) throw noEndpoint(this.key);
       candidates = this.candidatesFor(req);
     }
-    return this.decide(req, choice, candidates, ctx, scheduler, preparedMs);
+    const decision = this.decide(req, choice, candidates, ctx, scheduler, preparedMs);
+    const settle = this.opts.settle;
+    return settle && settle.windowMs > 0 ? this.settle(settle, decision, req, choice, candidates) : decision;
+  }
+
+  /** PeerSettle: holds a long cold decision for the window, and decides again if a lower peer claimed its endpoint. */
+  private async settle(
+    s: PeerSettle,
+    first: Decision,
+    req: InferenceRequest,
+    choice: ObjectiveChoice,
+    candidates: readonly EndpointState[],
+  ): Promise<RoutingDecision> {
+    let decision = first;
+    let pool = candidates;
+    for (let moves = 0; ; moves++) {
+      const target = decision.reserved;
+      if (target === undefined || decision.uncachedOnPrimary() < s.minTokens) return decision;
+      const since = performance.now() - s.windowMs;
+      decision.claim();
+      await new Promise<void>((resolve) => setTimeout(resolve, s.windowMs));
+      if (this.closed || decision.reserved !== target) return decision;
+      if (moves >= MAX_SETTLE_MOVES || !target.claimedBy(s.self, since)) return decision;
+      const rest = pool.filter((e) => e !== target);
+      if (rest.length === 0) return decision;
+      this.opts.metrics.settleMoves.inc({ pool: this.key });
+      decision.expire();
+      pool = rest;
+      decision = this.decide(req, choice, rest, decision.ctx, decision.scheduler, 0);
+    }
   }
 
   /** The routable endpoints the request may go to; NO_READY_ENDPOINT when there are none. */
@@ -212,7 +262,7 @@ export class InferencePoolRouter implements PoolRouter, PoolTelemetrySource {
     ctx: SchedulingContext,
     scheduler: Scheduler,
     preparedMs: number,
-  ): RoutingDecision {
+  ): Decision {
     ctx.now = performance.now();
     const t0 = ctx.now - preparedMs;
     this.sweepReservations(ctx.now);
@@ -385,6 +435,8 @@ class Decision implements RoutingDecision {
   readonly decidedAt: number;
   /** The endpoint counted for this decision until its first dispatch. */
   reserved: EndpointState | undefined;
+  /** Where this decision claimed a long prefill (PeerSettle) until it answers, ends or moves. */
+  private claimed: EndpointState | undefined;
   /** States of the attempts dispatched and not yet completed. */
   private readonly attempts: EndpointState[] = [];
   /** Those of them that answered their first token. */
@@ -394,8 +446,8 @@ class Decision implements RoutingDecision {
 
   constructor(
     private readonly router: InferencePoolRouter,
-    private readonly scheduler: Scheduler,
-    private readonly ctx: SchedulingContext,
+    readonly scheduler: Scheduler,
+    readonly ctx: SchedulingContext,
     states: readonly EndpointState[],
     body: Buffer,
     choice: ObjectiveChoice,
@@ -419,10 +471,32 @@ class Decision implements RoutingDecision {
     this.reserved.acquire(this.tokens);
   }
 
+  /** Prompt tokens the scheduler's prefix match does not expect cached on the primary (all when unknown). */
+  uncachedOnPrimary(): number {
+    const prompt = this.tokens;
+    const match = this.ctx.get<PrefixMatch>(PREFIX_MATCH);
+    const i = match ? match.candidates.indexOf(this.states[0]!) : -1;
+    return i >= 0 ? Math.max(0, prompt - match!.cachedTokens(i, prompt)) : prompt;
+  }
+
+  /** Claims the primary for PeerSettle (once). */
+  claim(): void {
+    if (this.claimed !== undefined) return;
+    this.claimed = this.states[0]!;
+    this.claimed.claim();
+  }
+
+  private unclaim(): void {
+    const c = this.claimed;
+    this.claimed = undefined;
+    c?.unclaim();
+  }
+
   onDispatch(endpoint: Endpoint): void {
     const state =
       this.states.find((e) => e.id === endpoint.id) ??
       this.router.endpoints.find((e) => e.id === endpoint.id);
+    if (this.claimed !== undefined && this.claimed !== state) this.unclaim();
     const reserved = this.reserved;
     this.reserved = undefined;
     if (reserved && reserved !== state) reserved.release(this.tokens, this.tokens);
@@ -435,6 +509,7 @@ class Decision implements RoutingDecision {
   onFirstToken(endpoint: Endpoint): void {
     const state = this.attempts.find((e) => e.id === endpoint.id);
     if (!state || this.firstTokens.includes(state)) return;
+    if (this.claimed === state) this.unclaim();
     this.firstTokens.push(state);
     this.scheduler.firstToken(this.ctx, state);
   }
@@ -444,6 +519,7 @@ class Decision implements RoutingDecision {
     if (i < 0) return;
     const state = this.attempts[i]!;
     this.attempts.splice(i, 1);
+    if (this.claimed === state) this.unclaim();
     const f = this.firstTokens.indexOf(state);
     if (f >= 0) this.firstTokens.splice(f, 1);
     const freed = (outcome.promptTokens ?? this.tokens) + (outcome.completionTokens ?? 0);
@@ -454,6 +530,7 @@ class Decision implements RoutingDecision {
 
   /** Gives the reservation back if the decision was never dispatched. */
   expire(): void {
+    this.unclaim();
     const reserved = this.reserved;
     if (!reserved) return;
     this.reserved = undefined;

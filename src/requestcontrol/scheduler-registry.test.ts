@@ -895,3 +895,58 @@ describe('registry', () => {
     expect(await router.route(request(), signal()).catch(code)).toBe('NO_READY_ENDPOINT');
   });
 });
+
+describe('settling long prefills with peer gateways', () => {
+  const LOAD = {
+    inflightRequests: 1,
+    inflightPromptTokens: 3000,
+    pendingPrefillTokens: 0,
+    pendingPrefillRequests: 0,
+    longClaims: 1,
+  };
+  /** Endpoints 2 and 3 busy with prefill, so a request's first pick is endpoint 1. */
+  function settling(minTokens = 100) {
+    const rig = setup(undefined, {
+      peerLoad: { listen: 'tcp://127.0.0.1:9', peers: [], settleWindowMs: 40, settleMinTokens: minTokens },
+    });
+    for (const i of [2, 3]) rig.reg.endpointState(`10.0.0.${i}:8000`)!.startPrefill(20_000);
+    return { ...rig, one: rig.reg.endpointState('10.0.0.1:8000')! };
+  }
+  const long = () => request({ model: 'm', prompt: 'x'.repeat(4000) }); // ≈ 1,000 tokens
+
+  it('moves off an endpoint a lower-id peer claimed during the window, counting the move', async () => {
+    const { router, one, promRegistry } = settling();
+    const routed = router.route(long(), signal());
+    await new Promise((r) => setTimeout(r, 5));
+    expect(one.ownLongClaims).toBe(1); // its own claim, published while it waits
+    one.setPeerLoad('0', LOAD); // '0' sorts before any id
+    const d = await routed;
+    expect(d.endpoints[0]!.id).not.toBe('10.0.0.1:8000');
+    expect(one.ownLongClaims).toBe(0);
+    expect(one.ownInflightRequests).toBe(0); // the first reservation was given back
+    expect(await promRegistry.getSingleMetricAsString('infergate_peer_settle_moves_total')).toMatch(
+      /infergate_peer_settle_moves_total\{pool="default\/pool"\} 1/,
+    );
+  });
+
+  it('keeps its endpoint when the peer that claimed it has the higher id', async () => {
+    const { router, one } = settling();
+    const routed = router.route(long(), signal());
+    await new Promise((r) => setTimeout(r, 5));
+    one.setPeerLoad('~', LOAD); // '~' sorts after any id
+    const d = await routed;
+    expect(d.endpoints[0]!.id).toBe('10.0.0.1:8000');
+    d.onDispatch(d.endpoints[0]!);
+    d.onFirstToken?.(d.endpoints[0]!);
+    expect(one.ownLongClaims).toBe(0); // answered: the claim ends
+  });
+
+  it('moves when the lower peer claimed just before the decision; never holds a short prompt', async () => {
+    const { router, one } = settling();
+    one.setPeerLoad('0', LOAD);
+    expect((await router.route(long(), signal())).endpoints[0]!.id).not.toBe('10.0.0.1:8000');
+    const short = await router.route(request({ model: 'm', prompt: 'hi' }), signal());
+    expect(short.endpoints[0]!.id).toBe('10.0.0.1:8000');
+    expect(one.ownLongClaims).toBe(0);
+  });
+});

@@ -9,7 +9,12 @@ import type { Registry } from 'prom-client';
 import type { EndpointAddress, PickerConfigPlan, Plan, PoolPlan } from '../config/plan.js';
 import { EndpointState } from '../datastore/endpoint-state.js';
 import type { UnknownModelPolicy } from '../datastore/objectives.js';
-import { type PeerLoadOptions, PeerLoadShare } from '../datastore/peer-load.js';
+import {
+  DEFAULT_SETTLE_MIN_TOKENS,
+  DEFAULT_SETTLE_WINDOW_MS,
+  type PeerLoadOptions,
+  PeerLoadShare,
+} from '../datastore/peer-load.js';
 import { BUILT_IN_PICKER_CONFIGS } from '../scheduling/profiles.js';
 import { DEFAULT_SATURATION, type SaturationConfig } from '../scheduling/saturation.js';
 import { metricsPortOf, resolveEngine } from '../scraping/engines.js';
@@ -153,6 +158,15 @@ class PoolRegistry implements SchedulerRegistry {
       reservationTtlMs: opts.reservationTtlMs ?? 10_000,
       decisions: opts.decisions,
       kvEvents: this.kvEvents,
+      ...(this.peerLoad && opts.peerLoad
+        ? {
+            settle: {
+              self: this.peerLoad.id,
+              windowMs: opts.peerLoad.settleWindowMs ?? DEFAULT_SETTLE_WINDOW_MS,
+              minTokens: opts.peerLoad.settleMinTokens ?? DEFAULT_SETTLE_MIN_TOKENS,
+            },
+          }
+        : {}),
     };
   }
 

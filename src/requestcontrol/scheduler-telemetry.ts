@@ -26,6 +26,8 @@ const DECISION_BUCKETS = [
 export class SchedulerMetrics {
   readonly duration: Histogram<'pool'>;
   readonly picks: Counter<'pool' | 'endpoint' | 'reason'>;
+  /** Long-prefill decisions moved because a peer gateway claimed the same endpoint (PeerSettle). */
+  readonly settleMoves: Counter<'pool'>;
   readonly prefixLookups: Counter<'pool'>;
   readonly prefixHits: Counter<'pool'>;
   readonly prefixRequestedBlocks: Counter<'pool'>;
@@ -63,6 +65,12 @@ export class SchedulerMetrics {
       name: 'infergate_scheduler_picks_total',
       help: 'Primary endpoint picks, by the scorer or picker that decided them.',
       labelNames: ['pool', 'endpoint', 'reason'],
+      registers,
+    });
+    this.settleMoves = new Counter({
+      name: 'infergate_peer_settle_moves_total',
+      help: 'Long-prefill decisions taken again elsewhere because a peer gateway claimed the same endpoint at the same time.',
+      labelNames: ['pool'],
       registers,
     });
     this.prefixLookups = new Counter({

@@ -69,3 +69,22 @@ describe('labelSet', () => {
     },
   );
 });
+
+describe('--peer-settle', () => {
+  const base = { peerListen: 'tcp://0.0.0.0:9190', peer: ['tcp://10.0.0.2:9190'] };
+  it('sets the window and the token threshold; 0 turns settling off', () => {
+    expect(peerLoadFlags({ ...base, peerSettle: '5ms', peerSettleTokens: '4096' }).peerLoad).toMatchObject({
+      settleWindowMs: 5,
+      settleMinTokens: 4096,
+    });
+    expect(peerLoadFlags({ ...base, peerSettle: '0' }).peerLoad?.settleWindowMs).toBe(0);
+    expect(peerLoadFlags(base).peerLoad?.settleWindowMs).toBeUndefined(); // the default applies
+  });
+  it.each([
+    [{ ...base, peerSettle: 'soon' }, /--peer-settle must be a duration/],
+    [{ ...base, peerSettleTokens: '0' }, /--peer-settle-tokens must be an integer ≥ 1/],
+    [{ peerSettle: '3ms' }, /--peer-settle and --peer-settle-tokens need --peer-listen/],
+  ])('refuses %j', (flags, message) => {
+    expect(() => peerLoadFlags(flags)).toThrow(message);
+  });
+});

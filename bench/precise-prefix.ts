@@ -34,7 +34,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ChildCli, infergateEntry } from '../src/bench/scenarios/processes.js';
+import { ChildCli, infergateEntry, peerLoadArgs } from '../src/bench/scenarios/processes.js';
 import { type MetricFamily, parsePrometheusText, sumSamples } from '../src/scraping/promtext.js';
 import { reservePort } from '../src/util/ports.js';
 import { onePoolManifests } from '../test/helpers/fleet.js';
@@ -418,14 +418,7 @@ async function runTarget(
     const urls: { host: string; port: number }[] = [];
     // With peers: every gateway publishes its load on its own port and listens to the others'.
     const peerPorts = peers ? await Promise.all(Array.from({ length: gateways }, () => reservePort())) : [];
-    const peerFlags = (g: number) =>
-      peers
-        ? [
-            '--peer-listen',
-            `tcp://127.0.0.1:${peerPorts[g]}`,
-            ...peerPorts.flatMap((p, i) => (i === g ? [] : ['--peer', `tcp://127.0.0.1:${p}`])),
-          ]
-        : [];
+    const peerFlags = (g: number) => (peers ? peerLoadArgs(peerPorts, g) : []);
     for (let g = 0; g < gateways; g++) {
       const s = new ChildCli(
         'infergate serve',

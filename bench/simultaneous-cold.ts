@@ -22,7 +22,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { ChildCli } from '../src/bench/scenarios/processes.js';
+import { ChildCli, peerLoadArgs } from '../src/bench/scenarios/processes.js';
 import { reservePort } from '../src/util/ports.js';
 import { SeededRng } from '../src/util/rng.js';
 
@@ -169,13 +169,7 @@ async function runTarget(args: Args, seed: number, target: string, dir: string):
     const urls: string[] = [];
     const admins: string[] = [];
     for (let g = 0; g < args.gateways; g++) {
-      const peerFlags = peers
-        ? [
-            '--peer-listen',
-            `tcp://127.0.0.1:${ports[g]}`,
-            ...ports.flatMap((p, i) => (i === g ? [] : ['--peer', `tcp://127.0.0.1:${p}`])),
-          ]
-        : [];
+      const peerFlags = peers ? peerLoadArgs(ports, g) : [];
       const s = new ChildCli(
         'infergate serve',
         [

@@ -21,6 +21,18 @@ export function infergateEntry(): string[] {
   return ['--import', import.meta.resolve('tsx'), ts];
 }
 
+/**
+ * `serve` / `epp` flags for gateway `self` of a group sharing load on loopback: it publishes on its
+ * own port of `ports` and listens to every other one.
+ */
+export function peerLoadArgs(ports: readonly number[], self: number): string[] {
+  return [
+    '--peer-listen',
+    `tcp://127.0.0.1:${ports[self]}`,
+    ...ports.flatMap((p, i) => (i === self ? [] : ['--peer', `tcp://127.0.0.1:${p}`])),
+  ];
+}
+
 /** Children still running; killed synchronously if this process exits before stopping them. */
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;

@@ -1,7 +1,7 @@
 /**
- * Peer routers as benchmark targets (issue 16): SGLang's router, installed by
- * scripts/deps/60-sglang-router.sh, runs in front of a fresh `infergate sim` fleet inside a scenario,
- * beside an infergate target, and produces results; a peer that is not installed is skipped with a
+ * Peer routers as benchmark targets (issue 16): SGLang's router and the vLLM project's, installed by
+ * scripts/deps/60-peer-routers.sh, run in front of a fresh `infergate sim` fleet inside a scenario,
+ * beside an infergate target, and produce results; a peer that is not installed is skipped with a
  * message and the run still succeeds. Bounded: 30 requests per target.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -118,6 +118,45 @@ describe.skipIf(!hasTool('sglang-router'))('sglang-router as a scenario target',
     expect(peer!.requests!.every((r) => r.endpoint === undefined && r.floor_ms! > 0)).toBe(true);
     // The router was stopped with its fleet.
     expect(peer!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    expect(await closed(peer!.url)).toBe(true);
+  }, 120_000);
+});
+
+describe.skipIf(!hasTool('vllm-router'))('vllm-router as a scenario target', () => {
+  it('serves the seeded requests on its own fresh fleet, and is stopped with it', async () => {
+    const json = join(dir, 'zipf-vllm.json');
+    const p = startCli(
+      [
+        'bench',
+        '--scenario',
+        'quality-zipf',
+        '--quick',
+        '--strategy',
+        'vllm-cache-aware',
+        '--num-prompts',
+        '30',
+        '--progress',
+        'none',
+        '--json',
+        json,
+      ],
+      { env: { INFERGATE_VLLM_ROUTER: toolPath('vllm-router') } },
+    );
+    const code = await finish(p, 110_000);
+    dropKeptLogs(p);
+    expect(code, p.stderr()).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as ReportJson;
+    expect(report.scenario.peers).toEqual([
+      {
+        target: 'vllm-cache-aware',
+        router: expect.stringMatching(/^vllm-router 0\.1\.17 --policy cache_aware/),
+      },
+    ]);
+    const [peer] = report.targets;
+    expect(peer!.completed).toBe(30);
+    expect(peer!.failed).toBe(0);
+    const served = peer!.prefix_cache!.replicas.reduce((a, r) => a + (r.requests ?? 0), 0);
+    expect(served).toBe(30);
     expect(await closed(peer!.url)).toBe(true);
   }, 120_000);
 });

@@ -1,12 +1,13 @@
 /**
  * Peer routers: other projects' routers run as benchmark targets in front of the same fresh
  * simulated fleet as infergate's own targets, so a scenario compares them side by side. A peer is an
- * outside program installed by the project's own script (scripts/deps/60-sglang-router.sh); when it
+ * outside program installed by the project's own script (scripts/deps/60-peer-routers.sh); when it
  * is not installed, `peerAvailability` says why and the scenario skips that target (never a failed
  * run).
  *
- * Only SGLang's router so far (PyPI `sglang-router`, pinned in the install script): `launch
- * --worker-urls URL… --policy cache_aware|power_of_two|round_robin|random`.
+ * Two so far, both Rust routers shipped in Python wheels (pinned in the install script), with one
+ * command line: SGLang's (PyPI `sglang-router`: `launch --worker-urls URL… --policy …`) and the vLLM
+ * project's, which started as a fork of it (PyPI `vllm-router`: the same flags without `launch`).
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -19,20 +20,32 @@ import { ChildCli, fileTail } from '../scenarios/processes.js';
 export const SGLANG_ROUTER_POLICIES = ['cache_aware', 'power_of_two', 'round_robin', 'random'] as const;
 export type SglangRouterPolicy = (typeof SGLANG_ROUTER_POLICIES)[number];
 
+export type PeerKind = 'sglang-router' | 'vllm-router';
+
 /** A peer router target: which program and how it is configured. */
 export interface PeerSpec {
-  kind: 'sglang-router';
+  kind: PeerKind;
   policy: SglangRouterPolicy;
-  /** Further `sglang-router launch` flags in their CLI spelling (thresholds …). */
+  /** Further router flags in their CLI spelling (thresholds …). */
   extraArgs?: readonly string[] | undefined;
 }
 
-/** The version scripts/deps/60-sglang-router.sh installs (the figures are for this one). */
+/** The versions scripts/deps/60-peer-routers.sh installs (the figures are for these). */
 export const SGLANG_ROUTER_VERSION = '0.3.2';
+export const VLLM_ROUTER_VERSION = '0.1.17';
+const VERSIONS: Record<PeerKind, string> = {
+  'sglang-router': SGLANG_ROUTER_VERSION,
+  'vllm-router': VLLM_ROUTER_VERSION,
+};
+/** The environment variable that names a peer's program explicitly. */
+const PROGRAM_ENV: Record<PeerKind, string> = {
+  'sglang-router': 'INFERGATE_SGLANG_ROUTER',
+  'vllm-router': 'INFERGATE_VLLM_ROUTER',
+};
 
-/** `policy=cache_aware` → its CLI default thresholds, for reports. */
+/** `policy=cache_aware` → its CLI default thresholds (the same in both routers), for reports. */
 export function describePeer(spec: PeerSpec): string {
-  const base = `sglang-router ${SGLANG_ROUTER_VERSION} --policy ${spec.policy}`;
+  const base = `${spec.kind} ${VERSIONS[spec.kind]} --policy ${spec.policy}`;
   const extra = spec.extraArgs && spec.extraArgs.length > 0 ? ` ${spec.extraArgs.join(' ')}` : '';
   const defaults =
     spec.policy === 'cache_aware' && extra === ''
@@ -47,12 +60,12 @@ export function toolsBin(): string {
 }
 
 /**
- * Where the peer's program is: `$INFERGATE_SGLANG_ROUTER`, else `<cache>/bin/sglang-router`, else
- * `sglang-router` on PATH. Undefined when none exists.
+ * Where the peer's program is: `$INFERGATE_SGLANG_ROUTER` / `$INFERGATE_VLLM_ROUTER`, else
+ * `<cache>/bin/<kind>`, else `<kind>` on PATH. Undefined when none exists.
  */
 export function peerProgram(spec: PeerSpec, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const name = spec.kind;
-  const explicit = env.INFERGATE_SGLANG_ROUTER;
+  const explicit = env[PROGRAM_ENV[spec.kind]];
   if (explicit) return existsSync(explicit) ? explicit : undefined;
   const cached = join(toolsBin(), name);
   if (existsSync(cached)) return cached;
@@ -72,7 +85,7 @@ export function peerAvailability(spec: PeerSpec, env: NodeJS.ProcessEnv = proces
   if (program) return { ok: true, program };
   return {
     ok: false,
-    why: `${spec.kind} is not installed (looked for $INFERGATE_SGLANG_ROUTER, ${join(toolsBin(), spec.kind)} and PATH): run \`npm run test:deps\` (scripts/deps/60-sglang-router.sh) to install it`,
+    why: `${spec.kind} is not installed (looked for $${PROGRAM_ENV[spec.kind]}, ${join(toolsBin(), spec.kind)} and PATH): run \`npm run test:deps\` (scripts/deps/60-peer-routers.sh) to install it`,
   };
 }
 
@@ -93,7 +106,7 @@ export interface StartPeerOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** `sglang-router launch` arguments (loopback only; metrics on their own loopback port). */
+/** The router's arguments (loopback only; metrics on their own loopback port). */
 export function sglangRouterArgs(
   spec: PeerSpec,
   port: number,
@@ -101,7 +114,7 @@ export function sglangRouterArgs(
   workerUrls: readonly string[],
 ): string[] {
   return [
-    'launch',
+    ...(spec.kind === 'sglang-router' ? ['launch'] : []),
     '--host',
     '127.0.0.1',
     '--port',
@@ -115,7 +128,7 @@ export function sglangRouterArgs(
     '--prometheus-port',
     String(metricsPort),
     '--log-level',
-    'warn',
+    spec.kind === 'sglang-router' ? 'warn' : 'warning',
     ...(spec.extraArgs ?? []),
   ];
 }

@@ -1,6 +1,7 @@
 /**
  * Issue 16's comparison with the strongest peer router users can install in a minute, SGLang's
- * (`sglang-router`, policies cache_aware and power_of_two: src/bench/peers/), side by side with
+ * (`sglang-router`, policies cache_aware and power_of_two: src/bench/peers/), and the vLLM project's
+ * (`vllm-router` cache_aware), side by side with
  * infergate's scheduler and least-request, on workloads where prefix affinity and load conflict:
  * - quality-chat-heavy: many users, each with a long private history behind a shared system prompt,
  *   at a load where caching decides TTFT (the affine replica is often busy with others' prefills);
@@ -16,6 +17,7 @@ import type { ScenarioDefinition, ScenarioGoal, ScenarioTarget } from './types.j
 
 export const SGLANG_CACHE_AWARE = 'sglang-cache-aware';
 export const SGLANG_POWER_OF_TWO = 'sglang-power-of-two';
+export const VLLM_CACHE_AWARE = 'vllm-cache-aware';
 
 /** The peer targets every issue-16 scenario runs (skipped with a message when not installed). */
 export function peerTargets(): ScenarioTarget[] {
@@ -34,6 +36,14 @@ export function peerTargets(): ScenarioTarget[] {
       declaredPort: 0,
       peer: peer('power_of_two'),
       description: 'SGLang router (sglang-router 0.3.2) --policy power_of_two',
+    },
+    {
+      name: VLLM_CACHE_AWARE,
+      listener: '',
+      declaredPort: 0,
+      peer: { kind: 'vllm-router', policy: 'cache_aware' },
+      description:
+        'vLLM router (vllm-router 0.1.17, forked from SGLang’s) --policy cache_aware, CLI defaults',
     },
   ];
 }

@@ -34,6 +34,24 @@ function closed(url: string): Promise<boolean> {
   });
 }
 
+/** `infergate bench --scenario quality-zipf --quick` for `strategy`, quiet, with `env` for the child. */
+function zipfQuick(strategy: string, extra: string[], env: NodeJS.ProcessEnv): CliProcess {
+  return startCli(
+    [
+      'bench',
+      '--scenario',
+      'quality-zipf',
+      '--quick',
+      '--strategy',
+      strategy,
+      '--progress',
+      'none',
+      ...extra,
+    ],
+    { env },
+  );
+}
+
 function dropKeptLogs(p: CliProcess): void {
   const logDir = p.stderr().match(/logs of the simulator and the gateway: (\S+)/)?.[1];
   if (logDir) rmSync(logDir, { recursive: true, force: true });
@@ -61,23 +79,10 @@ interface ReportJson {
 describe.skipIf(!hasTool('sglang-router'))('sglang-router as a scenario target', () => {
   it('serves the same seeded requests as infergate on its own fresh fleet', async () => {
     const json = join(dir, 'zipf.json');
-    const p = startCli(
-      [
-        'bench',
-        '--scenario',
-        'quality-zipf',
-        '--quick',
-        '--strategy',
-        'infergate,sglang-cache-aware',
-        '--num-prompts',
-        '30',
-        '--progress',
-        'none',
-        '--json',
-        json,
-        '--save-detailed',
-      ],
-      { env: { INFERGATE_SGLANG_ROUTER: toolPath('sglang-router') } },
+    const p = zipfQuick(
+      'infergate,sglang-cache-aware',
+      ['--num-prompts', '30', '--json', json, '--save-detailed'],
+      { INFERGATE_SGLANG_ROUTER: toolPath('sglang-router') },
     );
     const code = await finish(p, 110_000);
     dropKeptLogs(p);
@@ -125,23 +130,9 @@ describe.skipIf(!hasTool('sglang-router'))('sglang-router as a scenario target',
 describe.skipIf(!hasTool('vllm-router'))('vllm-router as a scenario target', () => {
   it('serves the seeded requests on its own fresh fleet, and is stopped with it', async () => {
     const json = join(dir, 'zipf-vllm.json');
-    const p = startCli(
-      [
-        'bench',
-        '--scenario',
-        'quality-zipf',
-        '--quick',
-        '--strategy',
-        'vllm-cache-aware',
-        '--num-prompts',
-        '30',
-        '--progress',
-        'none',
-        '--json',
-        json,
-      ],
-      { env: { INFERGATE_VLLM_ROUTER: toolPath('vllm-router') } },
-    );
+    const p = zipfQuick('vllm-cache-aware', ['--num-prompts', '30', '--json', json], {
+      INFERGATE_VLLM_ROUTER: toolPath('vllm-router'),
+    });
     const code = await finish(p, 110_000);
     dropKeptLogs(p);
     expect(code, p.stderr()).toBe(0);
@@ -163,19 +154,7 @@ describe.skipIf(!hasTool('vllm-router'))('vllm-router as a scenario target', () 
 
 describe('a peer router that is not installed', () => {
   it('is skipped with a message; the run succeeds', async () => {
-    const p = startCli(
-      [
-        'bench',
-        '--scenario',
-        'quality-zipf',
-        '--quick',
-        '--strategy',
-        'sglang-power-of-two',
-        '--progress',
-        'none',
-      ],
-      { env: { INFERGATE_SGLANG_ROUTER: join(dir, 'no-such-router') } },
-    );
+    const p = zipfQuick('sglang-power-of-two', [], { INFERGATE_SGLANG_ROUTER: join(dir, 'no-such-router') });
     const code = await finish(p, 60_000);
     expect(code, p.stderr()).toBe(0);
     expect(p.stderr()).toMatch(/sglang-power-of-two: skipped — sglang-router is not installed/);

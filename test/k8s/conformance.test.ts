@@ -361,14 +361,15 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))('on a real API s
       }
     });
 
-    it('serves `infergate epp --kubernetes --pool` from the narrowed watch', async () => {
-      const epp = startCli([
+    /** `infergate epp --kubernetes` for `pool` against the test API server, every port OS-chosen. */
+    const startEpp = (pool: string) =>
+      startCli([
         'epp',
         '--kubernetes',
         '--kubeconfig',
         env.kubeconfig,
         '--pool',
-        'default/secondary-pool',
+        pool,
         '--host',
         '127.0.0.1',
         '--grpc-port',
@@ -378,6 +379,9 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))('on a real API s
         '--metrics-port',
         '0',
       ]);
+
+    it('serves `infergate epp --kubernetes --pool` from the narrowed watch', async () => {
+      const epp = startEpp('default/secondary-pool');
       try {
         const m = await epp.waitForLine(/metrics ready (http:\S+)/, 120_000);
         await epp.waitForLine(/epp ready \S+ pool=default\/secondary-pool/, 60_000);
@@ -390,22 +394,7 @@ describe.skipIf(!hasTool('kube-apiserver') || !hasTool('etcd'))('on a real API s
     });
 
     it('`epp --kubernetes` for a pool not created yet: live and not ready (naming the pool), then serves it', async () => {
-      const epp = startCli([
-        'epp',
-        '--kubernetes',
-        '--kubeconfig',
-        env.kubeconfig,
-        '--pool',
-        'default/later-pool',
-        '--host',
-        '127.0.0.1',
-        '--grpc-port',
-        '0',
-        '--health-port',
-        '-1',
-        '--metrics-port',
-        '0',
-      ]);
+      const epp = startEpp('default/later-pool');
       try {
         const admin = (await epp.waitForLine(/metrics ready (http:\S+)/, 120_000))[1]!;
         const get = async (path: string) => {
